@@ -1,0 +1,116 @@
+//! The pod label and annotations through which users opt a workload in, as documented
+//! constants, and [`PodAnnotations`], their typed form.
+//!
+//! Opt-in is a label, not an annotation, because a webhook's `objectSelector` can only match
+//! labels: pods that did not opt in never reach the webhook, so its outage cannot block them.
+
+use std::collections::BTreeMap;
+
+use jiff::tz::TimeZone;
+
+use crate::rules::cron::Schedule;
+
+/// Label that opts a pod into injection. Its value must be `"true"`.
+pub const INJECT_LABEL: &str = "ferry.dev/inject";
+/// Label the webhook puts on a destination pod, naming its ReplicationDestination, so the
+/// destination's Service can select the pod.
+pub const DESTINATION_LABEL: &str = "ferry.dev/destination";
+/// Label on the mover pods the sidecar runs for `Snapshot` and `Clone`.
+pub const MOVER_LABEL: &str = "ferry.dev/mover";
+/// Namespace label that allows movers to run as root, to preserve file ownership.
+pub const PRIVILEGED_MOVERS_LABEL: &str = "ferry.dev/privileged-movers";
+
+/// Annotation binding the pod to a ReplicationSource in its namespace.
+pub const SOURCE: &str = "ferry.dev/source";
+/// Annotation binding the pod to a ReplicationDestination in its namespace.
+pub const DESTINATION: &str = "ferry.dev/destination";
+/// Annotation overriding the CR's `spec.trigger.schedule` for this pod.
+pub const SCHEDULE: &str = "ferry.dev/schedule";
+/// Annotation overriding the CR's `spec.trigger.timeZone` for this pod.
+pub const TIME_ZONE: &str = "ferry.dev/time-zone";
+/// Annotation naming the pod volume to replicate; by default the one whose claim is the CR's
+/// PVC.
+pub const VOLUME: &str = "ferry.dev/volume";
+/// Annotation forcing (`true`) or refusing (`false`) the native-sidecar form for this pod.
+pub const NATIVE_SIDECAR: &str = "ferry.dev/native-sidecar";
+/// Annotation setting the sidecar's CPU request and limit, a quantity such as `100m`.
+pub const SIDECAR_CPU: &str = "ferry.dev/sidecar-cpu";
+/// Annotation setting the sidecar's memory request and limit, a quantity such as `128Mi`.
+pub const SIDECAR_MEMORY: &str = "ferry.dev/sidecar-memory";
+/// Annotation setting the user the sidecar runs as; by default the app container's.
+pub const RUN_AS_USER: &str = "ferry.dev/run-as-user";
+/// Annotation the webhook writes after injecting (JSON: version and what it added); a pod
+/// carrying it is never injected twice.
+pub const INJECTED: &str = "ferry.dev/injected";
+
+/// The prefix shared by every Ferry key; an unknown key under it is most likely a typo.
+pub const PREFIX: &str = "ferry.dev/";
+
+/// Every annotation key Ferry reads or writes on a pod, for typo detection and the reference.
+pub const ALL: [&str; 10] = [
+    SOURCE,
+    DESTINATION,
+    SCHEDULE,
+    TIME_ZONE,
+    VOLUME,
+    NATIVE_SIDECAR,
+    SIDECAR_CPU,
+    SIDECAR_MEMORY,
+    RUN_AS_USER,
+    INJECTED,
+];
+
+/// Which replication object the pod binds, and so which role its sidecar plays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// The pod's volume is replicated by the named ReplicationSource.
+    Source(String),
+    /// The pod's volume receives data for the named ReplicationDestination.
+    Destination(String),
+}
+
+impl Binding {
+    /// The bound object's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Source(name) | Self::Destination(name) => name,
+        }
+    }
+}
+
+/// The ferry annotations of one pod, parsed and checked. Built by
+/// [`crate::validate_pod_annotations`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodAnnotations {
+    /// The bound ReplicationSource or ReplicationDestination.
+    pub binding: Binding,
+    /// The schedule that overrides the CR's.
+    pub schedule: Option<Schedule>,
+    /// The time zone that overrides the CR's.
+    pub time_zone: Option<TimeZone>,
+    /// The pod volume to replicate.
+    pub volume: Option<String>,
+    /// Force or refuse the native-sidecar form.
+    pub native_sidecar: Option<bool>,
+    /// The sidecar's CPU, as written (already checked to be a quantity).
+    pub sidecar_cpu: Option<String>,
+    /// The sidecar's memory, as written (already checked to be a quantity).
+    pub sidecar_memory: Option<String>,
+    /// The user the sidecar runs as.
+    pub run_as_user: Option<i64>,
+    /// Whether the webhook already injected this pod.
+    pub injected: bool,
+}
+
+/// Reads the annotation map of a pod from its raw JSON (`metadata.annotations`), ignoring
+/// values that are not strings (the apiserver refuses those before any webhook runs).
+pub fn from_pod_json(pod: &serde_json::Value) -> BTreeMap<String, String> {
+    pod.pointer("/metadata/annotations")
+        .and_then(serde_json::Value::as_object)
+        .map(|map| {
+            map.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}

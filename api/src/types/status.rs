@@ -1,0 +1,142 @@
+//! Status of both kinds: what the bound sidecar reports, read by users and alerts.
+
+use k8s_openapi::api::core::v1::TypedLocalObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::MoverResult;
+
+/// The outcome of the latest mover run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MoverStatus {
+    /// Whether the latest sync succeeded.
+    pub result: MoverResult,
+    /// The last 1 KiB of the mover's log, with secrets removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<String>,
+}
+
+/// Counters of the last completed sync.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStats {
+    /// Bytes written to the far side.
+    #[serde(default)]
+    pub bytes_transferred: u64,
+    /// Files written to the far side.
+    #[serde(default)]
+    pub files_transferred: u64,
+    /// Files deleted on the far side because they no longer exist here.
+    #[serde(default)]
+    pub files_deleted: u64,
+    /// Files compared and found unchanged.
+    #[serde(default)]
+    pub files_checked: u64,
+}
+
+/// Where a source pushes over rsync.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRsyncStatus {
+    /// The address the source connects to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The Secret holding the source's keys, to give to the destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_keys: Option<String>,
+}
+
+/// Where a destination accepts rsync pushes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationRsyncStatus {
+    /// The address sources connect to: the Service's cluster IP, load balancer or node address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The port sources connect to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+    /// The Secret holding the keys a source needs (`source`, `source.pub`, `destination.pub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_keys: Option<String>,
+}
+
+/// Status of a ReplicationSource, written by its bound sidecar.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationSourceStatus {
+    /// `Reconciled` (config valid and a sidecar bound) and `Synchronizing` (True with reason
+    /// SyncInProgress; False with WaitingForSchedule, WaitingForManual, Paused or Error).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// When the last successful sync ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<Time>,
+    /// When the last sync started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_start_time: Option<Time>,
+    /// How long the last successful sync took, e.g. `1m30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_duration: Option<String>,
+    /// When the next sync is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_sync_time: Option<Time>,
+    /// The `spec.trigger.manual` value of the last manual sync that completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_manual_sync: Option<String>,
+    /// The outcome of the latest sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_mover_status: Option<MoverStatus>,
+    /// Counters of the last completed sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_stats: Option<SyncStats>,
+    /// The pod whose sidecar acts for this object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_pod: Option<String>,
+    /// Where the rsync mover pushes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsync: Option<SourceRsyncStatus>,
+}
+
+/// Status of a ReplicationDestination, written by its bound sidecar.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationDestinationStatus {
+    /// `Reconciled` (config valid and a sidecar bound) and `Synchronizing` (True with reason
+    /// SyncInProgress; False with WaitingForSchedule, WaitingForManual, Paused or Error).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// When the last successful sync ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<Time>,
+    /// When the last sync started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_start_time: Option<Time>,
+    /// How long the last successful sync took, e.g. `1m30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_duration: Option<String>,
+    /// When the next sync is due (rclone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_sync_time: Option<Time>,
+    /// The `spec.trigger.manual` value of the last manual sync that completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_manual_sync: Option<String>,
+    /// The outcome of the latest sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_mover_status: Option<MoverStatus>,
+    /// Counters of the last completed sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_stats: Option<SyncStats>,
+    /// The pod whose sidecar acts for this object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_pod: Option<String>,
+    /// The last complete sync: a VolumeSnapshot (`Snapshot`) or the PVC itself (`Direct`).
+    /// Never set to a partial transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_image: Option<TypedLocalObjectReference>,
+    /// Where sources push to over rsync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsync: Option<DestinationRsyncStatus>,
+}

@@ -1,0 +1,138 @@
+//! Validation of a ReplicationSource.
+
+use serde_json::Value;
+
+use super::common::{
+    EnumField, check_name, check_one_mover, check_range, check_rclone, check_trigger, check_volume,
+    decode_spec,
+};
+use super::report::Report;
+use crate::rules::{names, paths};
+use crate::types::{
+    ReplicationSourceRclone, ReplicationSourceRsync, ReplicationSourceSpec, SourceCopyMethod,
+};
+
+/// The copy methods a source accepts.
+const COPY_METHODS: &[&str] = &["Direct", "None", "Snapshot", "Clone"];
+/// Why a source's copy method was refused.
+const COPY_METHOD_RULE: &str = "must be Direct, Snapshot or Clone (None is accepted as Direct)";
+
+/// Validates a whole ReplicationSource object (as JSON), returning every problem.
+pub fn validate_source(object: &Value) -> Report {
+    let mut report = Report::default();
+    let enums = [
+        EnumField {
+            pointer: "/rsync/copyMethod",
+            allowed: COPY_METHODS,
+            rule: COPY_METHOD_RULE,
+        },
+        EnumField {
+            pointer: "/rclone/copyMethod",
+            allowed: COPY_METHODS,
+            rule: COPY_METHOD_RULE,
+        },
+    ];
+    let Some(spec) = decode_spec::<ReplicationSourceSpec>(object, &enums, &mut report) else {
+        return report;
+    };
+    check_name("spec.sourcePVC", Some(&spec.source_pvc), &mut report);
+    check_trigger(spec.trigger.as_ref(), &mut report);
+    check_one_mover(spec.rsync.is_some(), spec.rclone.is_some(), &mut report);
+    if let Some(rsync) = &spec.rsync {
+        check_rsync(rsync, &mut report);
+    }
+    if let Some(rclone) = &spec.rclone {
+        check_source_rclone(rclone, &mut report);
+    }
+    report
+}
+
+/// Checks the rsync mover of a source.
+fn check_rsync(rsync: &ReplicationSourceRsync, report: &mut Report) {
+    match &rsync.address {
+        None => report.error(
+            "spec.rsync.address",
+            "",
+            "required: the destination's host name or IP (a Ferry destination shows it in status.rsync.address)",
+        ),
+        Some(address) => {
+            if let Err(err) = names::host(address) {
+                report.error("spec.rsync.address", address, err);
+            }
+        }
+    }
+    check_range(
+        "spec.rsync.port",
+        Some(i64::from(rsync.port)),
+        1,
+        65535,
+        report,
+    );
+    if let Some(user) = &rsync.ssh_user
+        && let Err(err) = names::posix_user(user)
+    {
+        report.error("spec.rsync.sshUser", user, err);
+    }
+    match &rsync.ssh_keys {
+        None => report.error(
+            "spec.rsync.sshKeys",
+            "",
+            "required: the Secret with source, source.pub and destination.pub (a Ferry destination shows it in status.rsync.sshKeys)",
+        ),
+        Some(keys) => check_name("spec.rsync.sshKeys", Some(keys), report),
+    }
+    if let Err(err) = paths::relative_path(&rsync.path) {
+        report.error("spec.rsync.path", &rsync.path, err);
+    }
+    check_volume("spec.rsync", &rsync.volume, report);
+    warn_unused_volume_options("spec.rsync", rsync.copy_method, &rsync.volume, report);
+}
+
+/// Checks the rclone mover of a source.
+fn check_source_rclone(rclone: &ReplicationSourceRclone, report: &mut Report) {
+    check_rclone("spec.rclone", &rclone.rclone, report);
+    check_range(
+        "spec.rclone.retain",
+        rclone.retain.map(i64::from),
+        1,
+        1000,
+        report,
+    );
+    if let Some(retain) = rclone.retain
+        && rclone.timestamp_prefix != Some(true)
+    {
+        report.error(
+            "spec.rclone.retain",
+            &retain.to_string(),
+            "counts timestamped copies: set spec.rclone.timestampPrefix: true, or remove retain",
+        );
+    }
+    check_volume("spec.rclone", &rclone.volume, report);
+    warn_unused_volume_options("spec.rclone", rclone.copy_method, &rclone.volume, report);
+}
+
+/// Warns about snapshot and clone options that a `Direct` source never uses.
+fn warn_unused_volume_options(
+    at: &str,
+    method: SourceCopyMethod,
+    volume: &crate::types::VolumeOptions,
+    report: &mut Report,
+) {
+    if method.normalized() != SourceCopyMethod::Direct {
+        return;
+    }
+    let unused = [
+        (
+            "volumeSnapshotClassName",
+            volume.volume_snapshot_class_name.is_some(),
+        ),
+        ("storageClassName", volume.storage_class_name.is_some()),
+        ("accessModes", volume.access_modes.is_some()),
+        ("capacity", volume.capacity.is_some()),
+    ];
+    for (field, set) in unused {
+        if set {
+            report.warn(format!("{at}.{field} is unused with copyMethod Direct"));
+        }
+    }
+}
