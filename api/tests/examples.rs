@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-#[expect(clippy::expect_used, reason = "test support: a broken example must stop the test")]
+#[expect(
+    clippy::expect_used,
+    reason = "test support: a broken example must stop the test"
+)]
 fn manifests() -> Vec<(PathBuf, Value)> {
     let mut out = Vec::new();
     let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")];

@@ -290,3 +290,148 @@ fn warnings_are_short_and_separate() {
     );
     assert!(report.warnings.iter().all(|w| w.chars().count() < 120));
 }
+
+/// The cron cases of the issue, through the whole entry point.
+#[test]
+fn cron_schedules_are_checked_field_by_field() {
+    let refused = [
+        (
+            "@hourlyXYZ",
+            vec![
+                r#"spec.trigger.schedule: "@hourlyXYZ": unknown macro "@hourlyXYZ": use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly"#,
+            ],
+        ),
+        (
+            "garbage 0 0 * * *",
+            vec![
+                r#"spec.trigger.schedule: "garbage 0 0 * * *": expected 5 fields (minute hour day-of-month month day-of-week), found 6"#,
+            ],
+        ),
+        (
+            "0 0 * * * *",
+            vec![
+                r#"spec.trigger.schedule: "0 0 * * * *": expected 5 fields (minute hour day-of-month month day-of-week), found 6: Ferry does not take a seconds field"#,
+            ],
+        ),
+        (
+            "61 25 * * *",
+            vec![
+                r#"spec.trigger.schedule: "61 25 * * *": minute 61 is out of range 0-59"#,
+                r#"spec.trigger.schedule: "61 25 * * *": hour 25 is out of range 0-23"#,
+            ],
+        ),
+        (
+            "0 0 * FOO *",
+            vec![
+                r#"spec.trigger.schedule: "0 0 * FOO *": month "FOO" is not a month name (JAN-DEC) or number 1-12"#,
+            ],
+        ),
+    ];
+    for (schedule, expected) in refused {
+        let object = merge(
+            rsync_source(),
+            json!({"spec": {"trigger": {"schedule": schedule}}}),
+        );
+        assert_eq!(errors(&object), expected, "{schedule}");
+    }
+    for schedule in [
+        "0 0 * * MON",
+        "@daily",
+        "*/5 * * * *",
+        "0 9-17 * * 1-5",
+        "30 2 * JAN-MAR SUN",
+    ] {
+        let object = merge(
+            rsync_source(),
+            json!({"spec": {"trigger": {"schedule": schedule}}}),
+        );
+        assert_eq!(errors(&object), Vec::<String>::new(), "{schedule}");
+    }
+}
+
+/// One valid and one invalid value per value rule, through the entry point.
+#[test]
+fn value_rules_name_the_field_and_the_fix() {
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"spec": {"trigger": {"timeZone": "Mars/Olympus"}}}),
+            r#"spec.trigger.timeZone: "Mars/Olympus": unknown time zone: use an IANA name such as "Europe/Berlin" or "UTC""#,
+        ),
+        (
+            json!({"spec": {"sourcePVC": "Data_1"}}),
+            r#"spec.sourcePVC: "Data_1": must be a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters"#,
+        ),
+        (
+            json!({"spec": {"rsync": {"address": "root@nas"}}}),
+            r#"spec.rsync.address: "root@nas": must be a host name or an IP address without a user: put the user in sshUser"#,
+        ),
+        (
+            json!({"spec": {"rsync": {"address": "nas:22"}}}),
+            r#"spec.rsync.address: "nas:22": must be a host name or an IP address without a port: put the port in the port field"#,
+        ),
+        (
+            json!({"spec": {"rsync": {"address": "bad_host!"}}}),
+            r#"spec.rsync.address: "bad_host!": must be a host name or an IP address: labels of letters, digits and "-" separated by ".", each starting and ending with a letter or digit, at most 253 characters"#,
+        ),
+        (
+            json!({"spec": {"rsync": {"sshUser": "-root"}}}),
+            r#"spec.rsync.sshUser: "-root": must be a POSIX user name: letters, digits, ".", "_" and "-", not starting with "-", 1 to 32 characters"#,
+        ),
+        (
+            json!({"spec": {"rsync": {"path": "data/../../etc"}}}),
+            r#"spec.rsync.path: "data/../../etc": must not contain ".." components: the path must stay inside the volume"#,
+        ),
+        (
+            json!({"spec": {"rsync": {"capacity": "ten gigs"}}}),
+            r#"spec.rsync.capacity: "ten gigs": must be a quantity such as "10Gi", "500m" or "1.5": a number with an optional suffix (Ki, Mi, Gi, Ti, Pi, Ei, m, k, M, G, T, P, E)"#,
+        ),
+        (
+            json!({"spec": {"rsync": {"capacity": "0"}}}),
+            r#"spec.rsync.capacity: "0": must be more than 0"#,
+        ),
+    ];
+    for (patch, expected) in cases {
+        assert_eq!(
+            errors(&merge(rsync_source(), patch.clone())),
+            [expected],
+            "{patch}"
+        );
+    }
+    let rclone_cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"spec": {"rclone": {"rcloneConfigSection": " minio"}}}),
+            r#"spec.rclone.rcloneConfigSection: " minio": must be an rclone remote name: letters, digits, "_", "-", ".", "+", "@" and spaces, not starting with "-" or a space, not ending with a space"#,
+        ),
+        (
+            json!({"spec": {"rclone": {"rcloneDestPath": "minio:bucket/x"}}}),
+            r#"spec.rclone.rcloneDestPath: "minio:bucket/x": must be bucket or bucket/prefix without a remote: put the remote name in rcloneConfigSection"#,
+        ),
+        (
+            json!({"spec": {"rclone": {"rcloneDestPath": "My_Bucket/x"}}}),
+            r#"spec.rclone.rcloneDestPath: "My_Bucket/x": bucket "My_Bucket" must be 3 to 63 lower-case letters, digits, "." and "-", starting and ending with a letter or digit"#,
+        ),
+        (
+            json!({"spec": {"rclone": {"rcloneDestPath": "bucket/a/../b"}}}),
+            r#"spec.rclone.rcloneDestPath: "bucket/a/../b": prefix must not contain "." or ".." segments"#,
+        ),
+        (
+            json!({"spec": {"rclone": {"exclude": ["*.tmp", "[abc"]}}}),
+            r#"spec.rclone.exclude[1]: "[abc": unclosed "[": end the character class with "]" or write "\[" for a literal "[""#,
+        ),
+        (
+            json!({"spec": {"rclone": {"bandwidthLimit": "08:00,512k"}}}),
+            r#"spec.rclone.bandwidthLimit: "08:00,512k": Ferry takes one rate, not a timetable: use a single rate such as "10M""#,
+        ),
+        (
+            json!({"spec": {"rclone": {"rcloneConfig": "Rclone.Secret"}}}),
+            r#"spec.rclone.rcloneConfig: "Rclone.Secret": must be a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters"#,
+        ),
+    ];
+    for (patch, expected) in rclone_cases {
+        assert_eq!(
+            errors(&merge(rclone_source(), patch.clone())),
+            [expected],
+            "{patch}"
+        );
+    }
+}
