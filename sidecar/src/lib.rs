@@ -1,1 +1,5 @@
-//! x
+//! Ferry's replication sidecar. One binary, several roles, chosen by subcommand:
+//! the injected sidecar, the mover pod, the rsync transport and destination server, and a
+//! standalone rclone-compatible sync.
+
+pub mod cli;
