@@ -1,0 +1,217 @@
+//! Leader election over a `coordination.k8s.io/v1` Lease.
+//!
+//! Expiry is judged by when this instance last saw the record change, on its own monotonic
+//! clock, not by the holder's `renewTime`, so clock skew between nodes cannot make two
+//! instances both believe they hold it. Every write carries the resourceVersion read just
+//! before, so of two instances racing for an expired lease exactly one succeeds.
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::Api;
+use kube::api::PostParams;
+use std::time::Duration;
+use tokio::time::Instant;
+
+use crate::{Error, Result};
+
+/// What to do about the lease this tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// No lease yet: create it, holding it.
+    Create,
+    /// We hold it: write a fresh renewTime.
+    Renew,
+    /// Free or expired: write ourselves in.
+    TakeOver,
+    /// Someone else holds it.
+    Wait,
+}
+
+/// Decides from the lease, our identity, and how long the record has looked the same to us.
+pub(crate) fn step(
+    spec: Option<&LeaseSpec>,
+    identity: &str,
+    unchanged_for: Duration,
+    ours: Duration,
+) -> Step {
+    let Some(spec) = spec else {
+        return Step::Create;
+    };
+    let holder = spec.holder_identity.as_deref().unwrap_or_default();
+    let duration = spec
+        .lease_duration_seconds
+        .and_then(|s| u64::try_from(s).ok())
+        .map_or(ours, Duration::from_secs);
+    match holder {
+        h if h == identity => Step::Renew,
+        "" => Step::TakeOver,
+        _ if unchanged_for >= duration => Step::TakeOver,
+        _ => Step::Wait,
+    }
+}
+
+/// One instance's view of the lease.
+pub(crate) struct LeaseKeeper {
+    name: String,
+    identity: String,
+    duration: Duration,
+    /// The record's resourceVersion as last seen, and since when it has looked that way.
+    observed: Option<(String, Instant)>,
+    /// Until when this instance may act as holder: our last successful write's start plus
+    /// the lease duration, which is never later than another instance's expiry estimate.
+    held_until: Option<Instant>,
+}
+
+impl LeaseKeeper {
+    pub(crate) fn new(name: String, identity: String, duration: Duration) -> Self {
+        LeaseKeeper {
+            name,
+            identity,
+            duration,
+            observed: None,
+            held_until: None,
+        }
+    }
+
+    /// Whether we hold the lease right now.
+    pub(crate) fn holds(&self) -> bool {
+        self.held_until.is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Acquires or renews the lease if due; returns whether we hold it. After an API error
+    /// the caller may still consult [`LeaseKeeper::holds`], which stays true until expiry.
+    pub(crate) async fn try_hold(&mut self, api: &Api<Lease>) -> Result<bool> {
+        let now = Instant::now();
+        // Renew at a third of the duration, not on every tick.
+        if self
+            .held_until
+            .is_some_and(|until| until > now + self.duration * 2 / 3)
+        {
+            return Ok(true);
+        }
+        let current = api
+            .get_opt(&self.name)
+            .await
+            .map_err(Error::kube("get Lease"))?;
+        let version = current
+            .as_ref()
+            .and_then(|l| l.metadata.resource_version.clone());
+        let version = version.unwrap_or_default();
+        if self
+            .observed
+            .as_ref()
+            .is_none_or(|(seen, _)| *seen != version)
+        {
+            self.observed = Some((version, now));
+        }
+        let since = self.observed.as_ref().map_or(now, |(_, at)| *at);
+        let spec = current.as_ref().and_then(|l| l.spec.as_ref());
+        let step = step(spec, &self.identity, now - since, self.duration);
+        let written = match step {
+            Step::Wait => {
+                self.held_until = None;
+                return Ok(false);
+            }
+            Step::Create => {
+                let lease = Lease {
+                    metadata: ObjectMeta {
+                        name: Some(self.name.clone()),
+                        ..ObjectMeta::default()
+                    },
+                    spec: Some(self.spec_for(None, step)),
+                };
+                api.create(&PostParams::default(), &lease).await
+            }
+            Step::Renew | Step::TakeOver => {
+                let mut lease = current.unwrap_or_default();
+                lease.spec = Some(self.spec_for(lease.spec.take(), step));
+                api.replace(&self.name, &PostParams::default(), &lease)
+                    .await
+            }
+        };
+        match written {
+            Ok(lease) => {
+                if step != Step::Renew {
+                    tracing::info!(lease = %self.name, identity = %self.identity, "acquired the certificate lease");
+                }
+                self.held_until = Some(now + self.duration);
+                self.observed = lease.metadata.resource_version.map(|v| (v, now));
+                Ok(true)
+            }
+            // 409: another instance wrote first (create or update); it holds the lease.
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                self.held_until = None;
+                Ok(false)
+            }
+            Err(e) => Err(Error::kube("write Lease")(e)),
+        }
+    }
+
+    fn spec_for(&self, previous: Option<LeaseSpec>, step: Step) -> LeaseSpec {
+        let now = MicroTime(Timestamp::now());
+        let previous = previous.unwrap_or_default();
+        let (acquire_time, transitions) = match step {
+            Step::Renew => (
+                previous.acquire_time.or(Some(now.clone())),
+                previous.lease_transitions,
+            ),
+            Step::TakeOver => (
+                Some(now.clone()),
+                Some(previous.lease_transitions.unwrap_or(0) + 1),
+            ),
+            Step::Create | Step::Wait => (Some(now.clone()), Some(0)),
+        };
+        LeaseSpec {
+            holder_identity: Some(self.identity.clone()),
+            lease_duration_seconds: Some(
+                i32::try_from(self.duration.as_secs().max(1)).unwrap_or(i32::MAX),
+            ),
+            acquire_time,
+            renew_time: Some(now),
+            lease_transitions: transitions,
+            ..LeaseSpec::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps() {
+        const D: Duration = Duration::from_secs(15);
+        let held_by = |h: &str| LeaseSpec {
+            holder_identity: Some(h.into()),
+            lease_duration_seconds: Some(15),
+            ..LeaseSpec::default()
+        };
+        let no_duration = LeaseSpec {
+            holder_identity: Some("b".into()),
+            ..LeaseSpec::default()
+        };
+        // (case, lease, unchanged for, expected)
+        let cases: [(&str, Option<LeaseSpec>, u64, Step); 7] = [
+            ("no lease", None, 0, Step::Create),
+            ("ours", Some(held_by("a")), 0, Step::Renew),
+            ("ours, even if stale", Some(held_by("a")), 60, Step::Renew),
+            ("released", Some(held_by("")), 0, Step::TakeOver),
+            ("other's, fresh", Some(held_by("b")), 14, Step::Wait),
+            ("other's, expired", Some(held_by("b")), 15, Step::TakeOver),
+            (
+                "other's, no duration: ours applies",
+                Some(no_duration),
+                16,
+                Step::TakeOver,
+            ),
+        ];
+        for (case, lease, secs, want) in cases {
+            assert_eq!(
+                step(lease.as_ref(), "a", Duration::from_secs(secs), D),
+                want,
+                "{case}"
+            );
+        }
+    }
+}

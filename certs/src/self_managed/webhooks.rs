@@ -1,0 +1,184 @@
+//! Publishing the CA bundle into Ferry's webhook configurations.
+
+use base64::Engine;
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{AddOperation, Patch, PatchOperation, TestOperation};
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration, WebhookClientConfig,
+};
+use kube::api::{Api, PatchParams};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+
+use crate::{Error, Result};
+
+/// Makes every webhook of the named configurations carry `bundle` as its `caBundle`.
+///
+/// A configuration that does not exist yet is skipped (the chart may create it later; the
+/// next tick retries). Failures are logged and the rest still tried. Returns whether every
+/// existing configuration now carries the bundle.
+pub(crate) async fn publish(
+    client: &Client,
+    mutating: &[String],
+    validating: &[String],
+    bundle: &[u8],
+) -> bool {
+    let mut results = Vec::new();
+    let mutating_api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    for name in mutating {
+        let entries = |c: &MutatingWebhookConfiguration| {
+            c.webhooks
+                .iter()
+                .flatten()
+                .map(|w| (w.name.clone(), w.client_config.clone()))
+                .collect()
+        };
+        results.push((
+            name,
+            publish_one(&mutating_api, name, bundle, entries).await,
+        ));
+    }
+    let validating_api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    for name in validating {
+        let entries = |c: &ValidatingWebhookConfiguration| {
+            c.webhooks
+                .iter()
+                .flatten()
+                .map(|w| (w.name.clone(), w.client_config.clone()))
+                .collect()
+        };
+        results.push((
+            name,
+            publish_one(&validating_api, name, bundle, entries).await,
+        ));
+    }
+    let mut all = true;
+    for (name, result) in results {
+        if let Err(e) = result {
+            tracing::warn!(configuration = %name, error = %e, "publishing the CA bundle failed; will retry");
+            all = false;
+        }
+    }
+    all
+}
+
+async fn publish_one<K>(
+    api: &Api<K>,
+    name: &str,
+    bundle: &[u8],
+    webhooks: impl Fn(&K) -> Vec<(String, WebhookClientConfig)>,
+) -> Result<()>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    let Some(config) = api
+        .get_opt(name)
+        .await
+        .map_err(Error::kube("get webhook configuration"))?
+    else {
+        tracing::debug!(
+            configuration = name,
+            "webhook configuration not found yet; will retry"
+        );
+        return Ok(());
+    };
+    let Some(patch) = ca_bundle_patch(&webhooks(&config), bundle) else {
+        return Ok(());
+    };
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &kube::api::Patch::Json::<()>(patch),
+    )
+    .await
+    .map_err(Error::kube("patch webhook caBundle"))?;
+    tracing::info!(configuration = name, "published the CA bundle");
+    Ok(())
+}
+
+/// A JSON patch setting `caBundle` on every webhook whose bundle differs, or `None` if all
+/// match. Each set is guarded by a `test` of the webhook's name, so a list reordered since
+/// our read fails the patch instead of writing into the wrong entry.
+pub(crate) fn ca_bundle_patch(
+    webhooks: &[(String, WebhookClientConfig)],
+    bundle: &[u8],
+) -> Option<Patch> {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bundle);
+    let mut ops = Vec::new();
+    for (i, (name, client_config)) in webhooks.iter().enumerate() {
+        if client_config
+            .ca_bundle
+            .as_ref()
+            .is_some_and(|b| b.0 == bundle)
+        {
+            continue;
+        }
+        let index = i.to_string();
+        ops.push(PatchOperation::Test(TestOperation {
+            path: PointerBuf::from_tokens(["webhooks", index.as_str(), "name"]),
+            value: serde_json::Value::String(name.clone()),
+        }));
+        ops.push(PatchOperation::Add(AddOperation {
+            path: PointerBuf::from_tokens(["webhooks", index.as_str(), "clientConfig", "caBundle"]),
+            value: serde_json::Value::String(encoded.clone()),
+        }));
+    }
+    (!ops.is_empty()).then_some(Patch(ops))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+
+    #[test]
+    fn patches_only_the_stale_entries() {
+        let current = WebhookClientConfig {
+            ca_bundle: Some(ByteString(b"NEW".to_vec())),
+            ..WebhookClientConfig::default()
+        };
+        let stale = WebhookClientConfig {
+            ca_bundle: Some(ByteString(b"OLD".to_vec())),
+            ..WebhookClientConfig::default()
+        };
+        let empty = WebhookClientConfig::default();
+        let b64 = "TkVX"; // base64("NEW")
+        let set = |i: usize, name: &str| {
+            serde_json::json!([
+                {"op": "test", "path": format!("/webhooks/{i}/name"), "value": name},
+                {"op": "add", "path": format!("/webhooks/{i}/clientConfig/caBundle"), "value": b64},
+            ])
+        };
+        type Case = (
+            &'static str,
+            Vec<(String, WebhookClientConfig)>,
+            Option<serde_json::Value>,
+        );
+        let cases: Vec<Case> = vec![
+            ("no webhooks", vec![], None),
+            (
+                "already current",
+                vec![("a.ferry.dev".into(), current.clone())],
+                None,
+            ),
+            (
+                "no bundle yet",
+                vec![("a.ferry.dev".into(), empty.clone())],
+                Some(set(0, "a.ferry.dev")),
+            ),
+            (
+                "second of two stale",
+                vec![
+                    ("a.ferry.dev".into(), current.clone()),
+                    ("b.ferry.dev".into(), stale.clone()),
+                ],
+                Some(set(1, "b.ferry.dev")),
+            ),
+        ];
+        for (case, webhooks, want) in cases {
+            let got = ca_bundle_patch(&webhooks, b"NEW").map(|p| serde_json::to_value(p).unwrap());
+            assert_eq!(got, want, "{case}");
+        }
+    }
+}
