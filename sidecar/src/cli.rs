@@ -19,6 +19,14 @@ pub struct Cli {
 pub enum Command {
     /// Print the version and exit.
     Version,
+    /// The SSH transport for `rsync -e` (russh, destination host key pinned).
+    Ssh(crate::ssh::client::cli::SshArgs),
+    /// The destination's SSH server: rsync into the volume, nothing else.
+    Serve(crate::ssh::server::cli::ServeArgs),
+    /// Push a directory with rsync over `ferry-sidecar ssh`, then signal completion.
+    Push(crate::rsync::cli::PushArgs),
+    /// Generate the ed25519 keys of a replication, as Secret files (VolSync key names).
+    Keygen(crate::keys::cli::KeygenArgs),
 }
 
 /// Runs the chosen subcommand and maps its outcome to the process exit code.
@@ -28,5 +36,9 @@ pub fn run(cli: Cli) -> ExitCode {
             println!("ferry-sidecar {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Ssh(args) => crate::ssh::client::cli::run(args),
+        Command::Serve(args) => crate::ssh::server::cli::run(args),
+        Command::Push(args) => crate::rsync::cli::run(args),
+        Command::Keygen(args) => crate::keys::cli::run(args),
     }
 }

@@ -3,3 +3,6 @@
 //! standalone rclone-compatible sync.
 
 pub mod cli;
+pub mod keys;
+pub mod rsync;
+pub mod ssh;

@@ -1,0 +1,235 @@
+//! The destination's SSH server: a non-root russh server that lets the source do one thing,
+//! rsync into the volume. It accepts only the source's public key, refuses shells, PTYs,
+//! subsystems and every kind of forwarding, checks `rsync --server` command lines against
+//! an rrsync-style allowlist, runs the system rsync without a shell, and records the
+//! completion signal that follows a successful transfer.
+
+pub mod allowlist;
+pub mod cli;
+pub mod command;
+pub mod completion;
+mod dispatch;
+mod exec;
+mod handler;
+pub mod options;
+pub mod paths;
+pub mod refusal;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use russh::MethodKind;
+use russh::keys::PrivateKey;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use allowlist::Access;
+use allowlist::Hardening;
+use completion::TransferTracker;
+pub use completion::{Completion, CompletionLog};
+
+use super::keyset::PublicKeySet;
+use super::tuning::Tuning;
+use super::{Error, Result};
+
+/// Everything the server needs.
+#[derive(Debug)]
+pub struct ServerConfig {
+    /// Address to listen on (the pod IP in a cluster).
+    pub listen: SocketAddr,
+    /// The host key (the `destination` key of the Secret).
+    pub host_key: PrivateKey,
+    /// The keys allowed in (the `source.pub` key of the Secret).
+    pub authorized: PublicKeySet,
+    /// The volume rsync writes into.
+    pub volume: PathBuf,
+    /// The rsync program to run.
+    pub rsync: PathBuf,
+    /// Whether clients may also read (pull) from the volume.
+    pub access: Access,
+    /// Where the completion marker is written (outside the volume).
+    pub state_dir: Option<PathBuf>,
+    /// SSH tuning.
+    pub tuning: Tuning,
+}
+
+/// What every connection shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) authorized: PublicKeySet,
+    pub(crate) volume: PathBuf,
+    pub(crate) rsync: PathBuf,
+    pub(crate) access: Access,
+    pub(crate) hardening: Hardening,
+    pub(crate) tracker: Arc<TransferTracker>,
+}
+
+/// Connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 16;
+/// Time a client has to authenticate.
+const AUTH_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    russh: Arc<russh::server::Config>,
+    log: CompletionLog,
+}
+
+impl Server {
+    /// Checks the configuration (volume, rsync version) and binds the listening socket.
+    pub async fn bind(config: ServerConfig) -> Result<Self> {
+        let volume = std::fs::canonicalize(&config.volume).map_err(|source| Error::Io {
+            context: format!("volume {}", config.volume.display()),
+            source,
+        })?;
+        let version = crate::rsync::version::check(&config.rsync)
+            .await
+            .map_err(|e| Error::Io {
+                context: "checking the local rsync".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        let hardening = if version >= crate::rsync::version::HARDENED {
+            Hardening::Rsync35
+        } else {
+            tracing::warn!(%version, "rsync before 3.5 has no --drop-D: run the server as non-root \
+                           so that device files cannot be created");
+            Hardening::None
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| Error::Io {
+                context: format!("listening on {}", config.listen),
+                source,
+            })?;
+        let log = CompletionLog::new(config.state_dir.clone());
+        let shared = Arc::new(Shared {
+            authorized: config.authorized,
+            volume,
+            rsync: config.rsync,
+            access: config.access,
+            hardening,
+            tracker: TransferTracker::new(log.clone()),
+        });
+        let russh = russh::server::Config {
+            methods: (&[MethodKind::PublicKey][..]).into(),
+            auth_rejection_time: Duration::from_secs(1),
+            auth_rejection_time_initial: Some(Duration::ZERO),
+            keys: vec![config.host_key],
+            max_auth_attempts: 6,
+            window_size: config.tuning.window_size,
+            maximum_packet_size: config.tuning.packet_size,
+            preferred: config.tuning.preferred(),
+            nodelay: config.tuning.nodelay,
+            // rsync can be silent for long while it checksums a big file: detect dead peers
+            // with keepalives instead of an inactivity timeout.
+            inactivity_timeout: None,
+            keepalive_interval: Some(Duration::from_secs(30)),
+            keepalive_max: 4,
+            ..Default::default()
+        };
+        Ok(Self {
+            listener,
+            shared,
+            russh: Arc::new(russh),
+            log,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.listener.local_addr().map_err(|source| Error::Io {
+            context: "reading the listening address".into(),
+            source,
+        })
+    }
+
+    /// Where completions are published; the sidecar snapshots on them.
+    pub fn completions(&self) -> CompletionLog {
+        self.log.clone()
+    }
+
+    /// Serves connections until `shutdown` resolves.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                accepted = self.listener.accept() => accepted,
+            };
+            let (socket, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return Ok(());
+            };
+            let (shared, config) = (self.shared.clone(), self.russh.clone());
+            tokio::spawn(async move {
+                serve_one(config, shared, socket, peer).await;
+                drop(slot);
+            });
+        }
+    }
+}
+
+async fn serve_one(
+    config: Arc<russh::server::Config>,
+    shared: Arc<Shared>,
+    socket: tokio::net::TcpStream,
+    peer: SocketAddr,
+) {
+    if config.nodelay {
+        let _ = socket.set_nodelay(true);
+    }
+    let connection = handler::Connection::new(shared, Some(peer));
+    let authenticated = connection.authenticated.clone();
+    let started = tokio::time::timeout(
+        AUTH_DEADLINE,
+        russh::server::run_stream(config, socket, connection),
+    )
+    .await;
+    let session = match started {
+        Ok(Ok(session)) => session,
+        Ok(Err(e)) => {
+            tracing::info!(%peer, error = %e, "SSH handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, "no SSH identification in time");
+            return;
+        }
+    };
+    let handle = session.handle();
+    let watchdog = tokio::spawn(async move {
+        tokio::time::sleep(AUTH_DEADLINE).await;
+        if !authenticated.load(std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(%peer, reason = "auth-timeout", "refused: no authentication in time");
+            let _ = handle
+                .disconnect(
+                    russh::Disconnect::ByApplication,
+                    "authentication timeout".into(),
+                    "".into(),
+                )
+                .await;
+        }
+    });
+    match session.await {
+        Ok(()) => tracing::debug!(%peer, "connection closed"),
+        // A client that closes its socket after disconnecting shows up as an early EOF.
+        Err(russh::Error::IO(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            tracing::debug!(%peer, "connection closed");
+        }
+        Err(e) => tracing::info!(%peer, error = %e, "connection ended with an error"),
+    }
+    watchdog.abort();
+}

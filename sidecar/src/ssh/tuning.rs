@@ -1,0 +1,112 @@
+//! The russh settings both ends share. The defaults are what won in the benchmark
+//! (`make bench-ssh`); the flags exist so the next measurement needs no rebuild.
+
+use std::borrow::Cow;
+
+use russh::{Preferred, cipher, kex};
+
+/// Packet size, window and cipher order of our SSH connections.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Tuning {
+    /// Largest SSH channel packet we accept, in bytes (russh's default is 32 KiB; larger
+    /// packets mean fewer encryptions and wakeups per byte).
+    #[arg(long, env = "FERRY_SSH_PACKET_SIZE", default_value_t = DEFAULT_PACKET_SIZE,
+          value_parser = clap::value_parser!(u32).range(4096..=262_144))]
+    pub packet_size: u32,
+    /// SSH channel window, in bytes: how much the peer may send before we acknowledge.
+    #[arg(long, env = "FERRY_SSH_WINDOW_SIZE", default_value_t = DEFAULT_WINDOW_SIZE,
+          value_parser = clap::value_parser!(u32).range(65_536..=1_073_741_824))]
+    pub window_size: u32,
+    /// Disable Nagle's algorithm on the TCP socket.
+    #[arg(long, env = "FERRY_SSH_NODELAY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub nodelay: bool,
+    /// Ciphers in order of preference (comma-separated OpenSSH names).
+    #[arg(long, env = "FERRY_SSH_CIPHERS", value_delimiter = ',',
+          default_value = DEFAULT_CIPHERS, value_parser = parse_cipher)]
+    pub ciphers: Vec<cipher::Name>,
+}
+
+/// The packet size kept after measuring (see the resolution note of issue 9).
+pub const DEFAULT_PACKET_SIZE: u32 = 65_536;
+/// The window kept after measuring.
+pub const DEFAULT_WINDOW_SIZE: u32 = 16 * 1024 * 1024;
+/// AES-GCM first: aws-lc has AES-NI and CLMUL code paths for it, and OpenSSH offers it.
+pub const DEFAULT_CIPHERS: &str = "aes256-gcm@openssh.com,aes128-gcm@openssh.com,\
+chacha20-poly1305@openssh.com,aes256-ctr,aes128-ctr";
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            packet_size: DEFAULT_PACKET_SIZE,
+            window_size: DEFAULT_WINDOW_SIZE,
+            nodelay: true,
+            ciphers: DEFAULT_CIPHERS
+                .split(',')
+                .filter_map(|n| parse_cipher(n).ok())
+                .collect(),
+        }
+    }
+}
+
+impl Tuning {
+    /// Algorithm preferences: curve25519 key exchange first (fast, and what OpenSSH picks
+    /// too), ed25519 host keys first, our cipher order, SHA-2 MACs for the CTR ciphers.
+    pub fn preferred(&self) -> Preferred {
+        const KEX: &[kex::Name] = &[
+            kex::CURVE25519,
+            kex::CURVE25519_PRE_RFC_8731,
+            kex::MLKEM768X25519_SHA256,
+            kex::ECDH_SHA2_NISTP256,
+            kex::DH_GEX_SHA256,
+            kex::DH_G16_SHA512,
+            kex::DH_G14_SHA256,
+            kex::EXTENSION_SUPPORT_AS_CLIENT,
+            kex::EXTENSION_SUPPORT_AS_SERVER,
+            kex::EXTENSION_OPENSSH_STRICT_KEX_AS_CLIENT,
+            kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
+        ];
+        Preferred {
+            kex: Cow::Borrowed(KEX),
+            cipher: Cow::Owned(self.ciphers.clone()),
+            compression: Cow::Borrowed(&[russh::compression::NONE]),
+            ..Preferred::DEFAULT
+        }
+    }
+}
+
+/// Maps an OpenSSH cipher name to russh's constant.
+pub fn parse_cipher(name: &str) -> Result<cipher::Name, String> {
+    let known = [
+        cipher::AES_256_GCM,
+        cipher::AES_128_GCM,
+        cipher::CHACHA20_POLY1305,
+        cipher::AES_256_CTR,
+        cipher::AES_192_CTR,
+        cipher::AES_128_CTR,
+    ];
+    known
+        .into_iter()
+        .find(|c| c.as_ref() == name.trim())
+        .ok_or_else(|| {
+            let names: Vec<&str> = known.iter().map(|c| c.as_ref()).collect();
+            format!("unknown cipher {name:?}; known: {}", names.join(", "))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_prefers_aes256_gcm_and_curve25519() {
+        let preferred = Tuning::default().preferred();
+        assert_eq!(preferred.cipher[0].as_ref(), "aes256-gcm@openssh.com");
+        assert_eq!(preferred.kex[0].as_ref(), "curve25519-sha256");
+    }
+
+    #[test]
+    fn unknown_cipher_is_refused_with_the_known_list() {
+        let err = parse_cipher("3des-cbc").unwrap_err();
+        assert!(err.contains("aes256-gcm@openssh.com"), "{err}");
+    }
+}
