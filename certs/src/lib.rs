@@ -23,7 +23,7 @@ mod tls;
 pub use error::{Error, Result};
 pub use files::watch_files;
 pub use generate::{Pem, generate_ca, issue_leaf, service_dns_names};
-
+pub use self_managed::SelfManagedConfig;
 pub use store::CertStore;
 pub use tls::server_config;
 pub use validity::{renew_at, validity};

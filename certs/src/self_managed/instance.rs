@@ -3,17 +3,17 @@
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::apply::{Spec, apply};
 use super::lease::LeaseKeeper;
 use super::material::{Material, TLS_CERT, TLS_KEY};
+use super::write::write_secret;
 use super::{SelfManagedConfig, plan, webhooks};
 use crate::validity::rfc3339;
-use crate::{CertStore, Error, Result, service_dns_names};
+use crate::{CertStore, Result, service_dns_names};
 
 pub(crate) struct Instance {
     client: kube::Client,
@@ -122,47 +122,15 @@ impl Instance {
         if !self.lease.holds() {
             return Ok(None);
         }
-        let written = self.write(secret, &next).await?;
+        let c = &self.config;
+        let written =
+            write_secret(&self.secrets, &c.secret_name, &c.namespace, secret, &next).await?;
         if written.is_some() {
             let leaf_not_after = crate::validity(&next.leaf.cert).map(|(_, t)| rfc3339(t));
             tracing::info!(?action, leaf_not_after = ?leaf_not_after.ok(), "certificate Secret updated");
             self.publish(&next.bundle).await;
         }
         Ok(written)
-    }
-
-    /// Creates or replaces the Secret; the replace carries the resourceVersion we read, so a
-    /// concurrent writer makes it fail (409) instead of being overwritten.
-    async fn write(&self, existing: Option<&Secret>, next: &Material) -> Result<Option<Secret>> {
-        let pp = PostParams::default();
-        let result = match existing {
-            Some(existing) => {
-                let mut metadata = existing.metadata.clone();
-                metadata.managed_fields = None;
-                let mut secret = next.to_secret(metadata);
-                // A Secret's type is immutable; keep whatever it was created with.
-                secret.type_ = existing.type_.clone().or(secret.type_);
-                self.secrets
-                    .replace(&self.config.secret_name, &pp, &secret)
-                    .await
-            }
-            None => {
-                let metadata = ObjectMeta {
-                    name: Some(self.config.secret_name.clone()),
-                    namespace: Some(self.config.namespace.clone()),
-                    ..ObjectMeta::default()
-                };
-                self.secrets.create(&pp, &next.to_secret(metadata)).await
-            }
-        };
-        match result {
-            Ok(secret) => Ok(Some(secret)),
-            Err(kube::Error::Api(status)) if status.code == 409 => {
-                tracing::debug!("certificate Secret changed under us; will re-read");
-                Ok(None)
-            }
-            Err(e) => Err(Error::kube("write Secret")(e)),
-        }
     }
 
     async fn publish(&self, bundle: &str) -> bool {
