@@ -134,7 +134,7 @@ fn transport_env(push: &Push) -> Vec<(&'static str, OsString)> {
     let ssh = &push.ssh;
     let mut env: Vec<(&'static str, OsString)> = vec![
         ("FERRY_SSH_KEY", ssh.key.clone().into()),
-        ("FERRY_KNOWN_HOST_KEY", ssh.pinned.to_lines().into()),
+        ("FERRY_KNOWN_HOST_KEY", ssh.pinned.as_argument().into()),
         ("FERRY_SSH_DEST_PORT", ssh.port.to_string().into()),
         ("FERRY_SSH_USER", ssh.user.clone().into()),
         ("FERRY_SYNC_ID", push.sync_id.clone().into()),

@@ -25,6 +25,7 @@ pub fn load_private_key(path: &Path) -> Result<PrivateKey> {
 pub struct PublicKeySet {
     keys: Vec<PublicKey>,
     origin: String,
+    file: Option<std::path::PathBuf>,
 }
 
 impl PublicKeySet {
@@ -42,7 +43,9 @@ impl PublicKeySet {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&text, &path.display().to_string())
+        let mut set = Self::parse(&text, &path.display().to_string())?;
+        set.file = Some(path.to_path_buf());
+        Ok(set)
     }
 
     /// Parses key lines; blank lines and `#` comments are skipped, and a leading field that
@@ -63,6 +66,7 @@ impl PublicKeySet {
         Ok(Self {
             keys,
             origin: origin.to_string(),
+            file: None,
         })
     }
 
@@ -71,7 +75,17 @@ impl PublicKeySet {
         self.keys.iter().any(|k| k.key_data() == key.key_data())
     }
 
-    /// The keys as `authorized_keys` lines, for handing to another process.
+    /// A value [`PublicKeySet::load`] reads back into this set: the file it came from, or
+    /// the keys themselves. Hands the pin to another process (the `rsync -e` transport)
+    /// without losing where it came from, which error messages name.
+    pub fn as_argument(&self) -> String {
+        match &self.file {
+            Some(path) => path.display().to_string(),
+            None => self.to_lines(),
+        }
+    }
+
+    /// The keys as `authorized_keys` lines.
     pub fn to_lines(&self) -> String {
         let lines: Vec<String> = self
             .keys

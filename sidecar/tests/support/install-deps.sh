@@ -12,8 +12,9 @@ command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v setfacl >/dev/null 2>&1 || need+=(acl)
 command -v setfattr >/dev/null 2>&1 || need+=(attr)
 # rrsync needs python3 (it is a Python script since rsync 3.2.4).
-command -v python3 >/dev/null 2>&1 || need+=(python3)
+[ -x /usr/bin/python3 ] || need+=(python3)
 [ -x /usr/bin/time ] || need+=(time)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

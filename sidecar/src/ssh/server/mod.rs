@@ -229,6 +229,13 @@ async fn serve_one(
         Err(russh::Error::IO(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             tracing::debug!(%peer, "connection closed");
         }
+        // An oversized packet (such as a 1 MiB exec command) ends the connection in russh
+        // before any handler sees it: report it as the refusal it is.
+        Err(russh::Error::PacketSize(len)) => tracing::warn!(
+            %peer,
+            reason = "packet-too-large",
+            "refused: a packet of {len} bytes is larger than SSH allows; connection closed"
+        ),
         Err(e) => tracing::info!(%peer, error = %e, "connection ended with an error"),
     }
     watchdog.abort();
