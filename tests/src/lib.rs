@@ -5,7 +5,9 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod https;
 pub mod namespace;
+pub mod webhook;
 
 pub use cli::Output;
 pub use cluster::Cluster;

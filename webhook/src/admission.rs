@@ -1,0 +1,176 @@
+//! The AdmissionReview v1 wire format: just enough typed structure to route a request, with
+//! the object kept as raw JSON so nothing newer than our types is dropped.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The only API version of AdmissionReview the apiserver sends to a v1 webhook.
+pub const API_VERSION: &str = "admission.k8s.io/v1";
+
+/// An AdmissionReview as the apiserver sends it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Review {
+    /// Must be `admission.k8s.io/v1`.
+    pub api_version: String,
+    /// Must be `AdmissionReview`.
+    pub kind: String,
+    /// The request; absent only in malformed reviews.
+    pub request: Option<Request>,
+}
+
+/// Group, version and kind of the object under review.
+#[derive(Debug, Default, Deserialize)]
+pub struct Gvk {
+    /// API group; empty for the core group.
+    #[serde(default)]
+    pub group: String,
+    /// API version.
+    #[serde(default)]
+    pub version: String,
+    /// Kind, e.g. `Pod`.
+    #[serde(default)]
+    pub kind: String,
+}
+
+/// The admission request: what is being done to which object.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    /// Echoed in the response; the apiserver matches them by it.
+    pub uid: String,
+    /// The kind of the object.
+    #[serde(default)]
+    pub kind: Gvk,
+    /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
+    #[serde(default)]
+    pub operation: String,
+    /// The namespace of the object.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The object as it will be stored, raw.
+    #[serde(default)]
+    pub object: Option<Value>,
+    /// True for a dry run: same answer, no side effects.
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+}
+
+/// What the webhook decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    /// Copied from the request.
+    pub uid: String,
+    /// Whether the object is admitted.
+    pub allowed: bool,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// Short notes that `kubectl` prints.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Always `JSONPatch` when a patch is present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<&'static str>,
+    /// The RFC 6902 patch, base64-encoded as the API requires (a string, never an array).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+}
+
+/// The status of a refusal, as `metav1.Status` fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    /// HTTP-like code: 400 for an invalid object, 403 for a forbidden one.
+    pub code: u16,
+    /// Every problem, one per line.
+    pub message: String,
+}
+
+impl Response {
+    /// Admits the object.
+    pub fn allow(uid: &str) -> Self {
+        Self {
+            uid: uid.to_owned(),
+            allowed: true,
+            status: None,
+            warnings: Vec::new(),
+            patch_type: None,
+            patch: None,
+        }
+    }
+
+    /// Refuses the object with `code` and every problem in `messages`.
+    pub fn deny(uid: &str, code: u16, messages: &[String]) -> Self {
+        Self {
+            allowed: false,
+            status: Some(Status {
+                code,
+                message: messages.join("\n"),
+            }),
+            ..Self::allow(uid)
+        }
+    }
+
+    /// Adds warnings.
+    #[must_use]
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
+    /// Attaches a JSON patch, encoded as the API requires.
+    #[must_use]
+    pub fn with_patch(mut self, patch: &Value) -> Self {
+        let bytes = patch.to_string();
+        self.patch_type = Some("JSONPatch");
+        self.patch = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+        self
+    }
+
+    /// Wraps the response in an AdmissionReview.
+    pub fn into_review(self) -> Value {
+        serde_json::json!({
+            "apiVersion": API_VERSION,
+            "kind": "AdmissionReview",
+            "response": self,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_goes_on_the_wire_as_a_base64_string() {
+        let review = Response::allow("u")
+            .with_patch(&serde_json::json!([{"op": "add", "path": "/a", "value": 1}]))
+            .into_review();
+        let patch = review["response"]["patch"].as_str().expect("string");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(patch)
+            .expect("base64");
+        assert_eq!(decoded, br#"[{"op":"add","path":"/a","value":1}]"#);
+        assert_eq!(review["response"]["patchType"], "JSONPatch");
+    }
+
+    #[test]
+    fn denial_lists_every_message_and_echoes_uid() {
+        let review = Response::deny(
+            "abc",
+            400,
+            &["a: \"x\": bad".into(), "b: \"y\": bad".into()],
+        )
+        .into_review();
+        assert_eq!(review["response"]["uid"], "abc");
+        assert_eq!(review["response"]["allowed"], false);
+        assert_eq!(review["response"]["status"]["code"], 400);
+        assert_eq!(
+            review["response"]["status"]["message"],
+            "a: \"x\": bad\nb: \"y\": bad"
+        );
+        assert!(review["response"].get("warnings").is_none());
+    }
+}

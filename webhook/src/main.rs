@@ -1,0 +1,20 @@
+//! The `ferry-webhook` binary: parse config, set up logging, serve until SIGTERM.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use ferry_webhook::config::Config;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    ferry_webhook::telemetry::init(config.log_format);
+    match ferry_webhook::run::run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "ferry-webhook stopped");
+            eprintln!("ferry-webhook: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Start-up and shutdown: the certificate source, the TLS listener, and the drain on SIGTERM.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::Handle;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use ferry_certs::CertStore;
+use hyper_util::rt::TokioTimer;
+use tracing::{info, warn};
+
+use crate::config::{CertMode, Config};
+use crate::metrics::Metrics;
+use crate::server::{AppState, router};
+
+/// How long a client may take to send its request headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Errors that stop the webhook from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address from `--listen`.
+        addr: std::net::SocketAddr,
+        /// Why binding failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TLS configuration could not be built.
+    #[error("cannot build the TLS configuration: {0}")]
+    Tls(#[source] ferry_certs::Error),
+    /// Self-managed mode needs a Kubernetes client.
+    #[error("self-managed certificates need access to the Kubernetes API: {0}")]
+    Kube(#[source] kube::Error),
+    /// The server stopped with an I/O error.
+    #[error("the server stopped: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Runs the webhook until SIGTERM or Ctrl-C, then drains for the configured grace period.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let handle = Handle::new();
+    let certs = CertStore::new();
+    let certs_task = spawn_cert_source(&config, Arc::clone(&certs)).await?;
+    let state = Arc::new(AppState {
+        metrics: Metrics::new(),
+        certs: Arc::clone(&certs),
+    });
+    let app = router(state, config.floor_endpoint);
+
+    let tls = ferry_certs::server_config(certs).map_err(StartError::Tls)?;
+    let acceptor = RustlsAcceptor::new(RustlsConfig::from_config(Arc::new(tls)))
+        .handshake_timeout(HANDSHAKE_TIMEOUT);
+    let mut server = axum_server::from_tcp(listener)
+        .map_err(StartError::Serve)?
+        .acceptor(acceptor)
+        .handle(handle.clone());
+    server
+        .http_builder()
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+
+    tokio::spawn(drain_on_signal(handle, config.shutdown_grace));
+    info!(listen = %config.listen, mode = ?config.cert_mode, "serving");
+    let served = server.serve(app.into_make_service()).await;
+    certs_task.abort();
+    served.map_err(StartError::Serve)
+}
+
+/// Starts the task that keeps the serving certificate current.
+async fn spawn_cert_source(
+    config: &Config,
+    certs: Arc<CertStore>,
+) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    match config.cert_mode {
+        CertMode::Files => {
+            let (cert, key, poll) = (
+                config.tls_cert_file.clone(),
+                config.tls_key_file.clone(),
+                config.cert_poll,
+            );
+            Ok(tokio::spawn(ferry_certs::files::watch_files(
+                cert, key, certs, poll,
+            )))
+        }
+        CertMode::SelfManaged => {
+            let client = kube::Client::try_default()
+                .await
+                .map_err(StartError::Kube)?;
+            let settings = ferry_certs::self_managed::SelfManagedConfig {
+                namespace: config.namespace.clone(),
+                secret_name: config.cert_secret.clone(),
+                lease_name: config.cert_lease.clone(),
+                identity: config.pod_name.clone(),
+                service_name: config.service_name.clone(),
+                extra_dns_names: config.extra_dns_names.clone(),
+                extra_ips: config.extra_ips.clone(),
+                mutating_webhooks: config.mutating_webhooks.clone(),
+                validating_webhooks: config.validating_webhooks.clone(),
+                poll_interval: config.cert_poll,
+                lease_duration: config.cert_lease_duration,
+                leaf_validity: config.cert_leaf_validity,
+                ..ferry_certs::self_managed::SelfManagedConfig::default()
+            };
+            Ok(tokio::spawn(async move {
+                if let Err(err) = ferry_certs::self_managed::run(client, settings, certs).await {
+                    warn!(error = %err, "self-managed certificates stopped");
+                }
+            }))
+        }
+    }
+}
+
+/// Waits for SIGTERM or Ctrl-C, then stops accepting and lets in-flight requests finish.
+async fn drain_on_signal(handle: Handle<std::net::SocketAddr>, grace: Duration) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = terminate => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+    info!(?grace, "draining");
+    handle.graceful_shutdown(Some(grace));
+}

@@ -1,0 +1,150 @@
+//! The HTTP surface: routes, limits and the handlers that decode and encode AdmissionReviews.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::{get, post};
+use ferry_certs::CertStore;
+use serde_json::Value;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+use crate::admission::{API_VERSION, Request, Response, Review};
+use crate::metrics::{Metrics, RequestLabels};
+use crate::review::{self, Subject};
+
+/// The largest AdmissionReview accepted; the apiserver's own request limit is 3 MiB.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// How long a client may take to send the body once the headers are in.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the handlers share.
+#[derive(Debug)]
+pub struct AppState {
+    /// The metrics registry.
+    pub metrics: Metrics,
+    /// The serving certificate; `/readyz` reports ready once it holds one.
+    pub certs: Arc<CertStore>,
+}
+
+/// Builds the router. `floor` adds `/allow`, an endpoint that admits everything without
+/// looking, used only by the benchmark as the cost floor of the server itself.
+pub fn router(state: Arc<AppState>, floor: bool) -> Router {
+    let mut router = Router::new()
+        .route("/validate", post(validate))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics));
+    if floor {
+        router = router.route("/allow", post(allow));
+    }
+    router
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+        .layer(CatchPanicLayer::custom(|_| {
+            // Defence in depth: handlers are written not to panic, but a panic must still
+            // become an answer, never a dropped connection.
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }))
+        .with_state(state)
+}
+
+async fn ready(State(state): State<Arc<AppState>>) -> HttpResponse {
+    if state.certs.is_loaded() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no serving certificate loaded yet",
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> HttpResponse {
+    match state.metrics.encode() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "metrics encoding failed").into_response(),
+    }
+}
+
+async fn validate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse {
+    let started = Instant::now();
+    let (kind, result, response) = match decode(&body) {
+        Err(message) => ("unknown", "bad_request", bad_request(message)),
+        Ok(request) => {
+            let answer = review::validate(&request);
+            let result = if answer.allowed { "allowed" } else { "denied" };
+            (
+                Subject::of(&request).as_str(),
+                result,
+                json(answer.into_review()),
+            )
+        }
+    };
+    state.metrics.observe(
+        RequestLabels {
+            endpoint: "validate",
+            kind,
+            result,
+        },
+        started.elapsed(),
+    );
+    response
+}
+
+async fn allow(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse {
+    let started = Instant::now();
+    let (result, response) = match decode(&body) {
+        Err(message) => ("bad_request", bad_request(message)),
+        Ok(request) => ("allowed", json(Response::allow(&request.uid).into_review())),
+    };
+    state.metrics.observe(
+        RequestLabels {
+            endpoint: "allow",
+            kind: "unknown",
+            result,
+        },
+        started.elapsed(),
+    );
+    response
+}
+
+/// Decodes an AdmissionReview v1 and returns its request, or says what is wrong with it.
+pub fn decode(body: &[u8]) -> Result<Request, String> {
+    let review: Review =
+        serde_json::from_slice(body).map_err(|err| format!("malformed AdmissionReview: {err}"))?;
+    if review.api_version != API_VERSION || review.kind != "AdmissionReview" {
+        return Err(format!(
+            "expected apiVersion {API_VERSION} and kind AdmissionReview, got {} {}",
+            review.api_version, review.kind
+        ));
+    }
+    review
+        .request
+        .ok_or_else(|| "AdmissionReview has no request".to_owned())
+}
+
+fn bad_request(message: String) -> HttpResponse {
+    (StatusCode::BAD_REQUEST, message).into_response()
+}
+
+fn json(value: Value) -> HttpResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
