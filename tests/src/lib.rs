@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod examples;
 pub mod https;
 pub mod namespace;
 pub mod webhook;

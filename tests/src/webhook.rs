@@ -65,7 +65,16 @@ impl WebhookProcess {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let port = free_port()?;
+        Self::spawn_on(free_port()?, cert_dir, args, env)
+    }
+
+    /// Like [`Self::spawn`], on a given loopback port.
+    pub fn spawn_on(
+        port: u16,
+        cert_dir: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let addr = format!("127.0.0.1:{port}");
         let log = cert_dir.path().join("webhook.log");
         let log_file = std::fs::File::create(&log)?;

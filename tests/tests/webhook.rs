@@ -173,24 +173,27 @@ async fn the_apiserver_refuses_invalid_manifests_with_every_problem() -> anyhow:
     }
 
     // Every valid example is accepted, with warnings passed through to kubectl.
-    let examples = ferry_e2e::cluster::repo_root().join("examples");
-    let out = cluster
-        .kubectl([
-            "apply",
-            "-n",
-            ns.name.as_str(),
-            "-R",
-            "-f",
-            &examples.display().to_string(),
-            "--dry-run=server",
-        ])
-        .context("applying examples")?;
-    assert!(out.success, "examples refused: {}", out.stderr);
+    let mut warnings = String::new();
+    for (file, manifest) in ferry_e2e::examples::all()? {
+        let out = cluster
+            .kubectl_stdin(
+                [
+                    "apply",
+                    "--dry-run=server",
+                    "-n",
+                    ns.name.as_str(),
+                    "-f",
+                    "-",
+                ],
+                &manifest.to_string(),
+            )
+            .with_context(|| format!("applying {file}"))?;
+        assert!(out.success, "{file} refused: {}", out.stderr);
+        warnings.push_str(&out.stderr);
+    }
     assert!(
-        out.stderr
-            .contains("Warning: spec.rsync.capacity is unused"),
-        "{}",
-        out.stderr
+        warnings.contains("Warning: spec.rsync.capacity is unused"),
+        "{warnings}"
     );
     cluster
         .kubectl(["delete", "validatingwebhookconfiguration", name.as_str()])?

@@ -44,10 +44,16 @@ pub enum StartError {
 
 /// Runs the webhook until SIGTERM or Ctrl-C, then drains for the configured grace period.
 pub async fn run(config: Config) -> Result<(), StartError> {
-    let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Bind {
-        addr: config.listen,
-        source,
-    })?;
+    let listener = TcpListener::bind(config.listen)
+        .and_then(|listener| {
+            // tokio refuses to adopt a blocking socket.
+            listener.set_nonblocking(true)?;
+            Ok(listener)
+        })
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     let handle = Handle::new();
     let certs = CertStore::new();
     let certs_task = spawn_cert_source(&config, Arc::clone(&certs)).await?;

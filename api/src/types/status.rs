@@ -24,16 +24,16 @@ pub struct MoverStatus {
 pub struct SyncStats {
     /// Bytes written to the far side.
     #[serde(default)]
-    pub bytes_transferred: u64,
+    pub bytes_transferred: i64,
     /// Files written to the far side.
     #[serde(default)]
-    pub files_transferred: u64,
+    pub files_transferred: i64,
     /// Files deleted on the far side because they no longer exist here.
     #[serde(default)]
-    pub files_deleted: u64,
+    pub files_deleted: i64,
     /// Files compared and found unchanged.
     #[serde(default)]
-    pub files_checked: u64,
+    pub files_checked: i64,
 }
 
 /// Where a source pushes over rsync.
