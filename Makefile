@@ -3,18 +3,25 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 
-.PHONY: test unit e2e crds fmt lint cluster-up cluster-down demo tools
+.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo tools bench
 
-## test: every test, unit and end to end, against the real local control plane.
-test: tools
-	$(CARGO) test --workspace --all-targets --locked
+## test: every test, unit and end to end, against the real local control plane and the real
+## peers (sshd, rsync). The binaries are built first: the end-to-end tests run them.
+test: deps tools
+	$(CARGO) build --workspace --bins --locked
+	$(CARGO) test --workspace --locked
+
+## deps: the Debian packages the tests talk to (idempotent).
+deps:
+	sidecar/tests/support/install-deps.sh
 
 ## unit: the tests that need no server (the API crate: types, CRDs, validation).
 unit:
 	$(CARGO) test -p ferry-api --locked
 
 ## e2e: the end-to-end tests only.
-e2e: tools
+e2e: deps tools
+	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test -p ferry-e2e --locked
 
 ## tools: build the pinned upstream components (cached outside the repo).
