@@ -8,6 +8,7 @@
 
 pub mod admission;
 pub mod config;
+pub mod inject;
 pub mod metrics;
 pub mod review;
 pub mod run;

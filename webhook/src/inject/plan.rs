@@ -1,0 +1,282 @@
+//! What to inject into one pod, decided from its raw JSON, its parsed annotations, the
+//! settings and the cluster facts. Pure: table-tested without a server.
+
+use std::fmt;
+
+use ferry_api::PodAnnotations;
+use ferry_api::annotations::{Binding, NATIVE_SIDECAR, RUN_AS_USER, VOLUME};
+use serde_json::Value;
+
+use super::settings::{Facts, NativeMode, Resources, Settings};
+
+/// The user a non-root sidecar falls back to when the app runs as root.
+pub const FALLBACK_USER: i64 = 65_532;
+
+/// Why a pod cannot be injected. Each names the field, the value and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// The pod has no PersistentVolumeClaim or ephemeral volume.
+    NoPvcVolume,
+    /// `ferry.dev/volume` names a volume the pod does not have.
+    UnknownVolume(String),
+    /// `ferry.dev/volume` names a volume that is not a claim.
+    NotAClaim(String),
+    /// A destination must listen on its pod IP, which `hostNetwork` would replace.
+    HostNetworkDestination,
+    /// Root was asked for in a namespace that does not allow it.
+    RootNotAllowed,
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoPvcVolume => write!(
+                f,
+                "spec.volumes: \"\": no PersistentVolumeClaim volume to replicate: add a persistentVolumeClaim or ephemeral volume"
+            ),
+            Self::UnknownVolume(name) => write!(
+                f,
+                "metadata.annotations[{VOLUME}]: {name:?}: the pod has no volume {name:?}: name one of its PVC volumes"
+            ),
+            Self::NotAClaim(name) => write!(
+                f,
+                "metadata.annotations[{VOLUME}]: {name:?}: volume {name:?} is not a persistentVolumeClaim or ephemeral volume"
+            ),
+            Self::HostNetworkDestination => write!(
+                f,
+                "spec.hostNetwork: \"true\": a destination cannot use hostNetwork: its SSH server listens on the pod IP"
+            ),
+            Self::RootNotAllowed => write!(
+                f,
+                "metadata.annotations[{RUN_AS_USER}]: \"0\": root needs the namespace label ferry.dev/privileged-movers=true"
+            ),
+        }
+    }
+}
+
+/// A pod volume the sidecar mounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// The pod volume's name.
+    pub volume: String,
+    /// Read-only for a source, read-write for a destination.
+    pub read_only: bool,
+}
+
+/// How the sidecar runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// Restricted Pod Security, as this user (or the image's user when `None`).
+    Restricted(Option<i64>),
+    /// Root with the capabilities that preserve ownership; privileged-movers namespaces only.
+    Root,
+}
+
+/// Everything the patch adds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Source or destination, and the bound object.
+    pub binding: Binding,
+    /// Native sidecar (init container, `restartPolicy: Always`) or regular container.
+    pub native: bool,
+    /// The pod's claim volumes, mounted under `/ferry/volumes/<name>`.
+    pub mounts: Vec<Mount>,
+    /// The volume that is replicated.
+    pub replicated: String,
+    /// Secrets mounted under `/ferry/secrets/<name>`.
+    pub secrets: Vec<String>,
+    /// A projected service-account token for the sidecar alone (the pod turned automount off).
+    pub token_volume: bool,
+    /// The user and privileges.
+    pub identity: Identity,
+    /// Requests and limits.
+    pub resources: Resources,
+    /// The parsed annotations (schedule and time zone go to the sidecar's env).
+    pub annotations: PodAnnotations,
+    /// What the user should know; each under 120 characters.
+    pub warnings: Vec<String>,
+}
+
+/// A claim volume of the pod: `(name, claim name when known)`.
+fn claim_volumes(pod: &Value) -> Vec<(String, Option<String>)> {
+    pod.pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let name = v.get("name")?.as_str()?.to_owned();
+            if let Some(claim) = v.pointer("/persistentVolumeClaim/claimName") {
+                return Some((name, claim.as_str().map(str::to_owned)));
+            }
+            v.get("ephemeral").map(|_| (name, None))
+        })
+        .collect()
+}
+
+/// Decides the injection, or every reason it cannot be done.
+pub fn plan(
+    pod: &Value,
+    annotations: &PodAnnotations,
+    settings: &Settings,
+    facts: &Facts,
+) -> Result<Plan, Vec<Denial>> {
+    let mut denials = Vec::new();
+    let mut warnings = facts.warnings.clone();
+    let claims = claim_volumes(pod);
+    let destination = matches!(annotations.binding, Binding::Destination(_));
+
+    let replicated = choose_volume(
+        pod,
+        annotations,
+        facts,
+        &claims,
+        &mut denials,
+        &mut warnings,
+    );
+    if destination && pod.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true) {
+        denials.push(Denial::HostNetworkDestination);
+    }
+    let identity = identity(pod, annotations, facts, &mut denials, &mut warnings);
+    if !denials.is_empty() {
+        return Err(denials);
+    }
+    let native = match annotations.native_sidecar {
+        Some(forced) => forced,
+        None => match settings.native {
+            NativeMode::Always => true,
+            NativeMode::Never => false,
+            NativeMode::Auto => facts.cluster_supports_native,
+        },
+    };
+    if !native
+        && pod
+            .pointer("/spec/restartPolicy")
+            .and_then(Value::as_str)
+            .is_some_and(|p| p != "Always")
+    {
+        warnings.push(format!("a regular sidecar keeps this pod from completing; set {NATIVE_SIDECAR}: \"true\" on 1.29+"));
+    }
+    let token_volume = pod
+        .pointer("/spec/automountServiceAccountToken")
+        .and_then(Value::as_bool)
+        == Some(false);
+    if facts.bound.is_none() {
+        warnings.push(format!(
+            "{} {:?} does not exist yet; the sidecar waits for it",
+            kind(&annotations.binding),
+            annotations.binding.name()
+        ));
+    }
+    let resources = Resources {
+        cpu: annotations
+            .sidecar_cpu
+            .clone()
+            .unwrap_or_else(|| settings.resources.cpu.clone()),
+        memory: annotations
+            .sidecar_memory
+            .clone()
+            .unwrap_or_else(|| settings.resources.memory.clone()),
+    };
+    Ok(Plan {
+        binding: annotations.binding.clone(),
+        native,
+        mounts: claims
+            .iter()
+            .map(|(volume, _)| Mount {
+                volume: volume.clone(),
+                read_only: !destination,
+            })
+            .collect(),
+        replicated: replicated.unwrap_or_default(),
+        secrets: facts
+            .bound
+            .as_ref()
+            .map(|b| b.secrets.clone())
+            .unwrap_or_default(),
+        token_volume,
+        identity,
+        resources,
+        annotations: annotations.clone(),
+        warnings,
+    })
+}
+
+fn kind(binding: &Binding) -> &'static str {
+    match binding {
+        Binding::Source(_) => "ReplicationSource",
+        Binding::Destination(_) => "ReplicationDestination",
+    }
+}
+
+/// The replicated volume: the annotation's, else the one holding the CR's PVC, else the only
+/// (or first) claim volume.
+fn choose_volume(
+    pod: &Value,
+    annotations: &PodAnnotations,
+    facts: &Facts,
+    claims: &[(String, Option<String>)],
+    denials: &mut Vec<Denial>,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    if let Some(wanted) = &annotations.volume {
+        let exists = pod
+            .pointer("/spec/volumes")
+            .and_then(Value::as_array)
+            .is_some_and(|vs| {
+                vs.iter()
+                    .any(|v| v.get("name").and_then(Value::as_str) == Some(wanted))
+            });
+        if !exists {
+            denials.push(Denial::UnknownVolume(wanted.clone()));
+        } else if !claims.iter().any(|(name, _)| name == wanted) {
+            denials.push(Denial::NotAClaim(wanted.clone()));
+        }
+        return Some(wanted.clone());
+    }
+    let Some((first, _)) = claims.first() else {
+        denials.push(Denial::NoPvcVolume);
+        return None;
+    };
+    if let Some(pvc) = facts.bound.as_ref().and_then(|b| b.pvc.as_ref()) {
+        if let Some((name, _)) = claims.iter().find(|(_, claim)| claim.as_ref() == Some(pvc)) {
+            return Some(name.clone());
+        }
+        warnings.push(format!(
+            "the pod does not mount PVC {pvc:?} that the CR names; replicating volume {first:?}"
+        ));
+    } else if claims.len() > 1 {
+        warnings.push(format!(
+            "several PVC volumes; replicating {first:?}: set {VOLUME} to choose"
+        ));
+    }
+    Some(first.clone())
+}
+
+/// The sidecar's user: the annotation's, else the app container's, else the pod's.
+fn identity(
+    pod: &Value,
+    annotations: &PodAnnotations,
+    facts: &Facts,
+    denials: &mut Vec<Denial>,
+    warnings: &mut Vec<String>,
+) -> Identity {
+    let app_user = pod
+        .pointer("/spec/containers/0/securityContext/runAsUser")
+        .or_else(|| pod.pointer("/spec/securityContext/runAsUser"))
+        .and_then(Value::as_i64);
+    match (annotations.run_as_user, facts.privileged_namespace) {
+        (Some(0), false) => {
+            denials.push(Denial::RootNotAllowed);
+            Identity::Root
+        }
+        (Some(user), _) if user != 0 => Identity::Restricted(Some(user)),
+        (_, true) => Identity::Root,
+        (_, false) if app_user == Some(0) => {
+            warnings.push(format!(
+                "the app runs as root; the sidecar runs as {FALLBACK_USER}: label the namespace ferry.dev/privileged-movers=true"
+            ));
+            Identity::Restricted(Some(FALLBACK_USER))
+        }
+        (_, false) => Identity::Restricted(app_user),
+    }
+}
