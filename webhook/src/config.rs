@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::inject::NativeMode;
+
 /// Where the serving certificate comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CertMode {
@@ -117,6 +119,31 @@ pub struct Config {
     /// How long in-flight requests may take to finish after SIGTERM.
     #[arg(long, env = "FERRY_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// The sidecar image injected into pods.
+    #[arg(long, env = "FERRY_SIDECAR_IMAGE", default_value = concat!("ghcr.io/ferry-dev/ferry-sidecar:", env!("CARGO_PKG_VERSION")))]
+    pub sidecar_image: String,
+
+    /// The sidecar image's pull policy.
+    #[arg(
+        long,
+        env = "FERRY_SIDECAR_PULL_POLICY",
+        default_value = "IfNotPresent"
+    )]
+    pub sidecar_pull_policy: String,
+
+    /// Inject a native sidecar (init container with restartPolicy Always): `auto` when the
+    /// apiserver and every kubelet are 1.29 or later.
+    #[arg(long, env = "FERRY_NATIVE_SIDECAR", value_enum, default_value = "auto")]
+    pub native_sidecar: NativeMode,
+
+    /// Default CPU request of the sidecar; `ferry.dev/sidecar-cpu` overrides it per pod.
+    #[arg(long, env = "FERRY_SIDECAR_CPU", default_value = "50m")]
+    pub sidecar_cpu: String,
+
+    /// Default memory request and limit of the sidecar; `ferry.dev/sidecar-memory` overrides it.
+    #[arg(long, env = "FERRY_SIDECAR_MEMORY", default_value = "128Mi")]
+    pub sidecar_memory: String,
 
     /// Log line format.
     #[arg(long, env = "FERRY_LOG_FORMAT", value_enum, default_value = "json")]

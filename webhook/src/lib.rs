@@ -7,6 +7,7 @@
 //! a connection.
 
 pub mod admission;
+pub mod cluster;
 pub mod config;
 pub mod inject;
 pub mod metrics;

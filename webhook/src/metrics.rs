@@ -16,7 +16,7 @@ pub struct RequestLabels {
     pub endpoint: &'static str,
     /// The object kind, e.g. `Pod`, or `unknown` when the body did not decode.
     pub kind: &'static str,
-    /// `allowed`, `denied` or `bad_request`.
+    /// `allowed`, `injected`, `denied` or `bad_request`.
     pub result: &'static str,
 }
 

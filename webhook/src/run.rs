@@ -10,7 +10,9 @@ use ferry_certs::CertStore;
 use hyper_util::rt::TokioTimer;
 use tracing::{info, warn};
 
+use crate::cluster::ClusterView;
 use crate::config::{CertMode, Config};
+use crate::inject::{NativeMode, Resources, Settings};
 use crate::metrics::Metrics;
 use crate::server::{AppState, router};
 
@@ -57,9 +59,27 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let handle = Handle::new();
     let certs = CertStore::new();
     let certs_task = spawn_cert_source(&config, Arc::clone(&certs)).await?;
+    let cluster = match kube::Client::try_default().await {
+        Ok(client) => ClusterView::start(client),
+        Err(err) => {
+            warn!(error = %err, "no Kubernetes API access: injecting without namespace, CR and RBAC facts");
+            ClusterView::offline(config.native_sidecar != NativeMode::Never)
+        }
+    };
+    let settings = Settings {
+        image: config.sidecar_image.clone(),
+        pull_policy: config.sidecar_pull_policy.clone(),
+        native: config.native_sidecar,
+        resources: Resources {
+            cpu: config.sidecar_cpu.clone(),
+            memory: config.sidecar_memory.clone(),
+        },
+    };
     let state = Arc::new(AppState {
         metrics: Metrics::new(),
         certs: Arc::clone(&certs),
+        settings,
+        cluster,
     });
     let app = router(state, config.floor_endpoint);
 

@@ -15,6 +15,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::admission::{API_VERSION, Request, Response, Review};
+use crate::cluster::ClusterView;
+use crate::inject::{self, Facts, Settings};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::review::{self, Subject};
 
@@ -30,6 +32,22 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The serving certificate; `/readyz` reports ready once it holds one.
     pub certs: Arc<CertStore>,
+    /// Injection settings.
+    pub settings: Settings,
+    /// What the webhook knows about the cluster.
+    pub cluster: ClusterView,
+}
+
+impl AppState {
+    /// State with no cluster behind it, for tests and benchmarks.
+    pub fn offline(certs: Arc<CertStore>) -> Self {
+        Self {
+            metrics: Metrics::new(),
+            certs,
+            settings: Settings::default(),
+            cluster: ClusterView::offline(true),
+        }
+    }
 }
 
 /// Builds the router. `floor` adds `/allow`, an endpoint that admits everything without
@@ -37,6 +55,7 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>, floor: bool) -> Router {
     let mut router = Router::new()
         .route("/validate", post(validate))
+        .route("/mutate", post(mutate))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics));
@@ -103,6 +122,56 @@ async fn validate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpRespon
         started.elapsed(),
     );
     response
+}
+
+async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse {
+    let started = Instant::now();
+    let (kind, result, response) = match decode(&body) {
+        Err(message) => ("unknown", "bad_request", bad_request(message)),
+        Ok(request) => {
+            let facts = gather_facts(&state, &request).await;
+            let answer = inject::mutate(&request, &state.settings, &facts);
+            let result = match (answer.allowed, answer.patch.is_some()) {
+                (false, _) => "denied",
+                (true, true) => "injected",
+                (true, false) => "allowed",
+            };
+            (
+                Subject::of(&request).as_str(),
+                result,
+                json(answer.into_review()),
+            )
+        }
+    };
+    state.metrics.observe(
+        RequestLabels {
+            endpoint: "mutate",
+            kind,
+            result,
+        },
+        started.elapsed(),
+    );
+    response
+}
+
+/// The cluster facts for a pod that opted in; none for anything else.
+async fn gather_facts(state: &AppState, request: &Request) -> Facts {
+    let Some(pod) = request.object.as_ref().filter(|pod| review::opted_in(pod)) else {
+        return Facts::default();
+    };
+    let annotations = ferry_api::annotations::from_pod_json(pod);
+    let Some(parsed) = ferry_api::validate_pod_annotations(&annotations).0 else {
+        return Facts::default();
+    };
+    let namespace = request.namespace.as_deref().unwrap_or("default");
+    let service_account = pod
+        .pointer("/spec/serviceAccountName")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    state
+        .cluster
+        .facts(namespace, &parsed.binding, service_account)
+        .await
 }
 
 async fn allow(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse {

@@ -7,23 +7,16 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ferry_certs::CertStore;
-use ferry_webhook::metrics::Metrics;
 use ferry_webhook::server::{AppState, router};
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const ENDPOINTS: [&str; 2] = ["/validate", "/allow"];
+const ENDPOINTS: [&str; 3] = ["/validate", "/mutate", "/allow"];
 
 fn app() -> axum::Router {
-    router(
-        Arc::new(AppState {
-            metrics: Metrics::new(),
-            certs: CertStore::new(),
-        }),
-        true,
-    )
+    router(Arc::new(AppState::offline(CertStore::new())), true)
 }
 
 /// Sends `body` to `path` and checks the answer is well formed.

@@ -77,6 +77,7 @@ pub fn container(plan: &Plan, settings: &Settings) -> Value {
         "name": CONTAINER,
         "image": settings.image,
         "imagePullPolicy": settings.pull_policy,
+        "command": ["ferry-sidecar"],
         "args": ["run"],
         "env": env,
         "volumeMounts": mounts,
