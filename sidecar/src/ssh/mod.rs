@@ -28,3 +28,17 @@ pub fn init_logging(default: &str) {
         .with_ansi(false)
         .try_init();
 }
+
+/// Builds the tokio runtime of the SSH commands (experiment: FERRY_SSH_RUNTIME).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    if std::env::var("FERRY_SSH_RUNTIME").is_ok_and(|v| v == "current") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    }
+}

@@ -4,8 +4,9 @@
 use russh::ChannelWriteHalf;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// How much is read from a pipe at a time (a Linux pipe holds 64 KiB by default).
-pub const CHUNK: usize = 256 * 1024;
+/// How much is read from a pipe at a time: a Linux pipe holds 64 KiB by default, and a
+/// buffer this size stays below malloc's mmap threshold (no page faults per chunk).
+pub const CHUNK: usize = 64 * 1024;
 
 /// Copies `reader` to the channel until end of file, as data or (with `ext`) extended data.
 /// Returns the bytes copied. Does not send EOF: the caller decides when the channel ends.

@@ -108,11 +108,7 @@ impl SshArgs {
 pub fn run(args: SshArgs) -> ExitCode {
     // Logs go to stderr only: stdout carries rsync's protocol.
     crate::ssh::init_logging("warn");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::ssh::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ferry-sidecar ssh: cannot start the runtime: {e}");
@@ -144,66 +140,4 @@ pub fn run(args: SshArgs) -> ExitCode {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        args: SshArgs,
-    }
-
-    const KEY: &str =
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
-
-    fn parse(extra: &[&str]) -> SshArgs {
-        let mut argv = vec!["ssh", "--key", "/k", "--known-host-key", KEY];
-        argv.extend_from_slice(extra);
-        Wrapper::try_parse_from(argv).unwrap().args
-    }
-
-    #[test]
-    fn takes_what_rsync_passes() {
-        let a = parse(&[
-            "-l",
-            "backup",
-            "-p",
-            "2222",
-            "dest",
-            "rsync",
-            "--server",
-            "-lHogDtpArxSe.iLsfxCIvu",
-            "--delete",
-            ".",
-            "a\\ b",
-        ]);
-        let s = a.settings().unwrap();
-        assert_eq!(
-            (s.user.as_str(), s.port, s.host.as_str()),
-            ("backup", 2222, "dest")
-        );
-        assert_eq!(
-            a.remote_command(),
-            "rsync --server -lHogDtpArxSe.iLsfxCIvu --delete . a\\ b"
-        );
-    }
-
-    #[test]
-    fn user_at_host_and_o_options() {
-        let a = parse(&[
-            "-T",
-            "-o",
-            "Port=2200",
-            "-o",
-            "Compression=yes",
-            "me@[::1]",
-            "true",
-        ]);
-        let s = a.settings().unwrap();
-        assert_eq!(
-            (s.user.as_str(), s.port, s.host.as_str()),
-            ("me", 2200, "::1")
-        );
-    }
-}
+mod tests;

@@ -4,6 +4,7 @@
 //! an rrsync-style allowlist, runs the system rsync without a shell, and records the
 //! completion signal that follows a successful transfer.
 
+mod accept;
 pub mod allowlist;
 pub mod cli;
 pub mod command;
@@ -24,7 +25,6 @@ use std::time::Duration;
 use russh::MethodKind;
 use russh::keys::PrivateKey;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 pub use allowlist::Access;
 use allowlist::Hardening;
@@ -66,11 +66,6 @@ pub(crate) struct Shared {
     pub(crate) hardening: Hardening,
     pub(crate) tracker: Arc<TransferTracker>,
 }
-
-/// Connections served at once; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 16;
-/// Time a client has to authenticate.
-const AUTH_DEADLINE: Duration = Duration::from_secs(60);
 
 /// A bound server, ready to run.
 pub struct Server {
@@ -155,88 +150,6 @@ impl Server {
 
     /// Serves connections until `shutdown` resolves.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        tokio::pin!(shutdown);
-        loop {
-            let accepted = tokio::select! {
-                () = &mut shutdown => return Ok(()),
-                accepted = self.listener.accept() => accepted,
-            };
-            let (socket, peer) = match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                return Ok(());
-            };
-            let (shared, config) = (self.shared.clone(), self.russh.clone());
-            tokio::spawn(async move {
-                serve_one(config, shared, socket, peer).await;
-                drop(slot);
-            });
-        }
+        accept::run(self.listener, self.shared, self.russh, shutdown).await
     }
-}
-
-async fn serve_one(
-    config: Arc<russh::server::Config>,
-    shared: Arc<Shared>,
-    socket: tokio::net::TcpStream,
-    peer: SocketAddr,
-) {
-    if config.nodelay {
-        let _ = socket.set_nodelay(true);
-    }
-    let connection = handler::Connection::new(shared, Some(peer));
-    let authenticated = connection.authenticated.clone();
-    let started = tokio::time::timeout(
-        AUTH_DEADLINE,
-        russh::server::run_stream(config, socket, connection),
-    )
-    .await;
-    let session = match started {
-        Ok(Ok(session)) => session,
-        Ok(Err(e)) => {
-            tracing::info!(%peer, error = %e, "SSH handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::info!(%peer, "no SSH identification in time");
-            return;
-        }
-    };
-    let handle = session.handle();
-    let watchdog = tokio::spawn(async move {
-        tokio::time::sleep(AUTH_DEADLINE).await;
-        if !authenticated.load(std::sync::atomic::Ordering::Relaxed) {
-            tracing::warn!(%peer, reason = "auth-timeout", "refused: no authentication in time");
-            let _ = handle
-                .disconnect(
-                    russh::Disconnect::ByApplication,
-                    "authentication timeout".into(),
-                    "".into(),
-                )
-                .await;
-        }
-    });
-    match session.await {
-        Ok(()) => tracing::debug!(%peer, "connection closed"),
-        // A client that closes its socket after disconnecting shows up as an early EOF.
-        Err(russh::Error::IO(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            tracing::debug!(%peer, "connection closed");
-        }
-        // An oversized packet (such as a 1 MiB exec command) ends the connection in russh
-        // before any handler sees it: report it as the refusal it is.
-        Err(russh::Error::PacketSize(len)) => tracing::warn!(
-            %peer,
-            reason = "packet-too-large",
-            "refused: a packet of {len} bytes is larger than SSH allows; connection closed"
-        ),
-        Err(e) => tracing::info!(%peer, error = %e, "connection ended with an error"),
-    }
-    watchdog.abort();
 }

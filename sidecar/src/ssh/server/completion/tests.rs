@@ -1,4 +1,7 @@
+use std::sync::Arc;
+
 use super::*;
+use crate::ssh::server::refusal::Refusal;
 
 fn tracker() -> (tempfile::TempDir, Arc<TransferTracker>, CompletionLog) {
     let dir = tempfile::tempdir().unwrap();
