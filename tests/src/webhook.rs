@@ -222,3 +222,30 @@ pub fn validating_configuration(
         "webhooks": webhooks,
     })
 }
+
+/// A MutatingWebhookConfiguration that sends opted-in pods of namespaces labelled
+/// `ferry-e2e/webhook=<selector>` to `url/mutate`.
+pub fn mutating_configuration(
+    name: &str,
+    selector: &str,
+    url: &str,
+    bundle: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": name},
+        "webhooks": [{
+            "name": "inject.ferry.dev",
+            "admissionReviewVersions": ["v1"],
+            "sideEffects": "None",
+            "failurePolicy": "Fail",
+            "timeoutSeconds": 5,
+            "reinvocationPolicy": "IfNeeded",
+            "clientConfig": {"url": format!("{url}/mutate"), "caBundle": bundle},
+            "namespaceSelector": {"matchLabels": {"ferry-e2e/webhook": selector}},
+            "objectSelector": {"matchLabels": {"ferry.dev/inject": "true"}},
+            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}],
+        }],
+    })
+}
