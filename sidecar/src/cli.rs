@@ -27,6 +27,8 @@ pub enum Command {
     Push(crate::rsync::cli::PushArgs),
     /// Generate the ed25519 keys of a replication, as Secret files (VolSync key names).
     Keygen(crate::keys::cli::KeygenArgs),
+    /// Sync a local directory and an S3 prefix, either way, in rclone's format.
+    Sync(crate::s3::cli::SyncArgs),
 }
 
 /// Runs the chosen subcommand and maps its outcome to the process exit code.
@@ -40,5 +42,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => crate::ssh::server::cli::run(args),
         Command::Push(args) => crate::rsync::cli::run(args),
         Command::Keygen(args) => crate::keys::cli::run(args),
+        Command::Sync(args) => crate::s3::cli::run(args),
     }
 }

@@ -5,4 +5,5 @@
 pub mod cli;
 pub mod keys;
 pub mod rsync;
+pub mod s3;
 pub mod ssh;

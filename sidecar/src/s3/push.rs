@@ -1,0 +1,209 @@
+//! Push: a local directory to a bucket prefix.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::check::{Action, decide};
+use super::entry::{LocalEntry, RemoteEntry, md5_hex};
+use super::error::Result;
+use super::list::{CHANNEL_DEPTH, local, remote as remote_list};
+use super::manifest::{self, Line, reader::Cursor, writer::Writer};
+use super::march::{March, Pair, Side};
+use super::ops::head::head;
+use super::ops::touch::{MAX_COPY, set_remote_mtime};
+use super::ops::{Ctx, delete::delete_objects, upload::upload};
+use super::options::{Compare, Layout, SyncOptions};
+use super::pipeline::{Run, Slot, WINDOW, check_source_dir, collect};
+use super::remote::Remote;
+use super::snapshots;
+use super::stats::{Stats, Summary};
+
+/// Pushes `root` to `remote`.
+pub async fn run(
+    root: PathBuf,
+    remote: Remote,
+    opts: SyncOptions,
+    stats: Arc<Stats>,
+) -> Result<Summary> {
+    check_source_dir(&root)?;
+    remote.preflight().await?;
+    let base = remote.clone();
+    let remote = match opts.layout {
+        Layout::Plain => remote,
+        Layout::Timestamped { .. } => {
+            remote.with_prefix(snapshots::child(&remote.prefix, &snapshots::stamp_now()))
+        }
+    };
+    let manifest_key = manifest::key(&remote);
+    let cursor = Cursor::open(&remote, &manifest_key).await;
+    stats.request();
+    let ctx = Arc::new(Ctx::new(remote.clone(), opts.clone(), Arc::clone(&stats)));
+    let run = Arc::new(Run::new(Arc::clone(&ctx)));
+
+    let filter = Arc::new(opts.filter.clone());
+    let (src_tx, src_rx) = mpsc::channel(CHANNEL_DEPTH);
+    let (walk_root, walk_filter, links) = (root.clone(), Arc::clone(&filter), opts.links);
+    let walker =
+        tokio::task::spawn_blocking(move || local::walk(&walk_root, links, &walk_filter, &src_tx));
+    let (dst_tx, dst_rx) = mpsc::channel(CHANNEL_DEPTH);
+    let skip = manifest::inside_listing(&remote);
+    let lister = tokio::spawn(remote_list::list(
+        remote.clone(),
+        filter,
+        cursor,
+        skip,
+        Arc::clone(&stats),
+        dst_tx,
+    ));
+
+    let writer = (!run.dry()).then(|| Writer::new(remote.clone(), manifest_key));
+    let (slot_tx, slot_rx) = mpsc::channel(WINDOW);
+    let collector = collect(writer, slot_rx);
+    let mut deletions = Vec::new();
+    let mut march = March::new(src_rx, dst_rx);
+    while let Some(item) = march.next().await {
+        if run.cancelled() {
+            break;
+        }
+        let slot = match item {
+            Err((side, e)) => {
+                run.fail(e);
+                if side == Side::Dst {
+                    break;
+                }
+                continue;
+            }
+            Ok(Pair::DstOnly(r)) => {
+                let line = r.known.map(|k| Line::listed(&r, k));
+                deletions.push(r.key);
+                Slot::Ready(line)
+            }
+            Ok(Pair::Both(l, r)) if unchanged(&opts, &l, &r) => {
+                stats.checked();
+                Slot::Ready(r.known.map(|k| Line::listed(&r, k)))
+            }
+            Ok(pair) => Slot::Pending(tokio::spawn(job(Arc::clone(&run), pair))),
+        };
+        if slot_tx.send(slot).await.is_err() {
+            break;
+        }
+    }
+    drop((slot_tx, march));
+    let writer = collector.await.ok().flatten();
+    lister.abort();
+    let _ = walker.await;
+    if let Some(e) = run.take_fatal() {
+        return Err(e);
+    }
+    if run.may_delete(deletions.len()) {
+        let keys: Vec<String> = deletions.iter().map(|k| remote.key(k)).collect();
+        if run.dry() {
+            deletions.iter().for_each(|k| run.would("delete", k));
+            stats.deleted(keys.len() as u64);
+        } else {
+            let (deleted, errors) = delete_objects(&remote, &keys).await;
+            stats.deleted(deleted);
+            errors.into_iter().for_each(|e| run.fail(e));
+        }
+    }
+    if let Some(writer) = writer {
+        stats.request();
+        if let Err(e) = writer.finish().await {
+            tracing::warn!(error = %e, "cannot store the manifest; the next sync will HEAD instead");
+        }
+    }
+    if let (Layout::Timestamped { retain: Some(keep) }, 0) = (opts.layout, stats.errors())
+        && let Err(e) = snapshots::retain(&base, keep, &run).await
+    {
+        run.fail(e);
+    }
+    match run.take_fatal() {
+        Some(e) => Err(e),
+        None => Ok(stats.summary(run.dry())),
+    }
+}
+
+/// Whether the listing and the manifest already show the pair unchanged (no task needed).
+fn unchanged(opts: &SyncOptions, local: &LocalEntry, remote: &RemoteEntry) -> bool {
+    opts.compare == Compare::SizeAndMtime
+        && local.size == remote.size
+        && remote.known.is_some_and(|k| k.mtime == local.mtime)
+}
+
+async fn job(run: Arc<Run>, pair: Pair<LocalEntry, RemoteEntry>) -> Option<Line> {
+    let result = match pair {
+        Pair::SrcOnly(l) => copy(&run, &l).await,
+        Pair::Both(l, r) => both(&run, &l, &r).await,
+        Pair::DstOnly(_) => Ok(None),
+    };
+    result.unwrap_or_else(|e| {
+        run.fail(e);
+        None
+    })
+}
+
+async fn both(run: &Run, local: &LocalEntry, remote: &RemoteEntry) -> Result<Option<Line>> {
+    run.stats().checked();
+    let verdict = decide(&run.ctx, &run.checkers, local, remote).await?;
+    match verdict.action {
+        Action::Skip => Ok(verdict.known.map(|k| Line::listed(remote, k))),
+        Action::Copy => copy(run, local).await,
+        Action::Touch if local.size > MAX_COPY => copy(run, local).await,
+        Action::Touch => {
+            if run.dry() {
+                run.would("update mtime", &local.key);
+                run.stats().updated();
+                return Ok(None);
+            }
+            let head = match verdict.head {
+                Some(h) => h,
+                None => head(&run.ctx, &remote.key).await?,
+            };
+            let _slot = run
+                .transfers
+                .acquire()
+                .await
+                .map_err(|_| super::error::Error::Cancelled)?;
+            let etag = set_remote_mtime(&run.ctx, &remote.key, &head, local.mtime).await?;
+            run.stats().updated();
+            let md5 = verdict.known.and_then(|k| k.md5).or(head.meta.md5);
+            Ok(Some(Line {
+                key: local.key.clone(),
+                size: remote.size,
+                mtime: local.mtime,
+                md5: md5.as_ref().map(md5_hex),
+                etag,
+                listed_ms: None,
+            }))
+        }
+    }
+}
+
+async fn copy(run: &Run, local: &LocalEntry) -> Result<Option<Line>> {
+    run.stats().queued(local.size);
+    if run.dry() {
+        run.would("copy", &local.key);
+        run.stats().transferred(local.size);
+        return Ok(None);
+    }
+    let _slot = run
+        .transfers
+        .acquire()
+        .await
+        .map_err(|_| super::error::Error::Cancelled)?;
+    if run.cancelled() {
+        return Err(super::error::Error::Cancelled);
+    }
+    let up = upload(&run.ctx, local).await?;
+    run.stats().transferred(up.size);
+    Ok(Some(Line {
+        key: local.key.clone(),
+        size: up.size,
+        mtime: up.mtime,
+        md5: Some(md5_hex(&up.md5)),
+        etag: up.etag,
+        listed_ms: None,
+    }))
+}

@@ -1,0 +1,199 @@
+//! One end of a sync on S3: client, bucket, prefix and the settings, plus the mapping of SDK
+//! errors to [`Error`]s that name what to fix.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use super::config::{S3Config, Setting};
+use super::error::{Class, Error, Result};
+
+/// A bucket and prefix on a configured S3 server.
+#[derive(Clone, Debug)]
+pub struct Remote {
+    /// The client.
+    pub client: Client,
+    /// The bucket.
+    pub bucket: String,
+    /// The key prefix without leading or trailing `/`; empty for the whole bucket.
+    pub prefix: String,
+    /// The settings.
+    pub config: Arc<S3Config>,
+    /// The command-line argument, for messages (e.g. `DST "minio:bucket/x"`).
+    pub arg: String,
+}
+
+impl Remote {
+    /// The full key of the relative path `rel`.
+    pub fn key(&self, rel: &str) -> String {
+        if self.prefix.is_empty() {
+            rel.to_owned()
+        } else {
+            format!("{}/{rel}", self.prefix)
+        }
+    }
+
+    /// The prefix to list, with its trailing `/`.
+    pub fn list_prefix(&self) -> String {
+        if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        }
+    }
+
+    /// The same bucket under another prefix.
+    pub fn with_prefix(&self, prefix: String) -> Remote {
+        Remote {
+            prefix,
+            ..self.clone()
+        }
+    }
+
+    /// Checks, quickly and with few retries, that the endpoint answers, the credentials are
+    /// accepted and the bucket exists, so that bad settings fail in seconds.
+    pub async fn preflight(&self) -> Result<()> {
+        let quick = aws_sdk_s3::config::Builder::new()
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_timeout(Duration::from_secs(10))
+                    .build(),
+            );
+        let result = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(self.list_prefix())
+            .max_keys(1)
+            .customize()
+            .config_override(quick)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match self.error("ListObjectsV2", &self.bucket, e) {
+                Error::Request {
+                    class: Class::Connection | Class::Timeout,
+                    message,
+                    source,
+                    ..
+                } => Error::Unreachable {
+                    setting: self.config.name(Setting::Endpoint),
+                    endpoint: self
+                        .config
+                        .endpoint
+                        .clone()
+                        .unwrap_or_else(|| String::from("AWS S3")),
+                    reason: message,
+                    source,
+                },
+                other => other,
+            }),
+        }
+    }
+
+    /// Maps an SDK error of `op` on `key` to an [`Error`], recognising refused credentials
+    /// and missing buckets.
+    pub fn error<E>(&self, op: &'static str, key: &str, err: SdkError<E, HttpResponse>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let code = err.code().map(str::to_owned);
+        let class = match (&err, status) {
+            (SdkError::TimeoutError(_), _) => Class::Timeout,
+            (SdkError::DispatchFailure(d), _) if d.is_timeout() => Class::Timeout,
+            (SdkError::DispatchFailure(d), _) if d.is_io() || d.is_other() => Class::Connection,
+            (SdkError::ResponseError(_), _) => Class::Connection,
+            (SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_), _) => {
+                Class::Construction
+            }
+            (_, Some(429 | 503)) => Class::Throttled,
+            (_, Some(s)) if s >= 500 => Class::Server,
+            (_, Some(404)) if code.as_deref() != Some("NoSuchBucket") => Class::NotFound,
+            (_, _)
+                if matches!(
+                    code.as_deref(),
+                    Some("RequestTimeout" | "RequestTimeTooSkewed")
+                ) =>
+            {
+                Class::Timeout
+            }
+            (_, _)
+                if matches!(
+                    code.as_deref(),
+                    Some("SlowDown" | "Throttling" | "ThrottlingException")
+                ) =>
+            {
+                Class::Throttled
+            }
+            (_, s) => Class::Client(s.unwrap_or(0)),
+        };
+        let auth_codes = [
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AccessDenied",
+            "InvalidToken",
+            "ExpiredToken",
+            "InvalidSecurity",
+        ];
+        match code.as_deref() {
+            Some(c) if auth_codes.contains(&c) || (status == Some(403) && c.is_empty()) => {
+                return Error::Auth {
+                    setting: self.config.name(Setting::Keys),
+                    code: c.to_owned(),
+                    source: Box::new(err),
+                };
+            }
+            Some("NoSuchBucket") => {
+                return Error::NoSuchBucket {
+                    bucket: self.bucket.clone(),
+                    setting: self.arg.clone(),
+                    source: Box::new(err),
+                };
+            }
+            Some("AuthorizationHeaderMalformed" | "InvalidRegion") => {
+                return Error::Config {
+                    setting: self.config.name(Setting::Region),
+                    problem: format!("the server refused the region \"{}\"", self.config.region),
+                    fix: String::from("set the bucket's region"),
+                    source: Some(Box::new(err)),
+                };
+            }
+            _ => {}
+        }
+        if status == Some(403) {
+            return Error::Auth {
+                setting: self.config.name(Setting::Keys),
+                code: String::from("403 Forbidden"),
+                source: Box::new(err),
+            };
+        }
+        let message = match (&code, err.message()) {
+            (Some(code), Some(m)) => format!("{code}: {m}"),
+            (Some(code), None) => code.clone(),
+            _ => short(&DisplayErrorContext(&err).to_string()),
+        };
+        Error::Request {
+            op,
+            key: key.to_owned(),
+            class,
+            message,
+            source: Box::new(err),
+        }
+    }
+}
+
+/// The most specific part of an SDK error chain, on one line.
+fn short(chain: &str) -> String {
+    let last = chain.rsplit(": ").next().unwrap_or(chain);
+    let last = last.trim_end_matches(')');
+    last.replace('\n', " ")
+}
