@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 
-.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo tools bench bench-ssh
+.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo tools bench bench-webhook bench-ssh
 
 ## test: every test, unit and end to end, against the real local control plane and the real
 ## peers (sshd, rsync). The binaries are built first: the end-to-end tests run them.
@@ -46,7 +46,12 @@ cluster-down:
 	tests/cluster/down $(CLUSTER_STATE)
 
 ## bench: every benchmark, each printing figures side by side with its peer.
-bench: bench-ssh
+bench: bench-webhook bench-ssh
+
+## bench-webhook: /validate against the server's own floor, over keep-alive TLS.
+bench-webhook:
+	$(CARGO) build --release --locked -p ferry-webhook -p ferry-e2e --bins
+	target/release/bench-webhook
 
 ## bench-ssh: rsync over ferry-sidecar ssh vs OpenSSH ssh, to ferry serve and to sshd
 ## (1 GiB file, 10,000 small files, 1% delta; release build). FERRY_BENCH_TUNE=1 adds
