@@ -7,11 +7,10 @@ use tokio::sync::mpsc;
 
 use super::check::{Action, decide};
 use super::entry::{LocalEntry, RemoteEntry, md5_hex};
-use super::error::Result;
+use super::error::{Error, Result};
 use super::list::{CHANNEL_DEPTH, local, remote as remote_list};
 use super::manifest::{self, Line, reader::Cursor, writer::Writer};
 use super::march::{March, Pair, Side};
-use super::ops::head::head;
 use super::ops::touch::{MAX_COPY, set_remote_mtime};
 use super::ops::{Ctx, delete::delete_objects, upload::upload};
 use super::options::{Compare, Layout, SyncOptions};
@@ -157,18 +156,20 @@ async fn both(run: &Run, local: &LocalEntry, remote: &RemoteEntry) -> Result<Opt
                 run.stats().updated();
                 return Ok(None);
             }
-            let head = match verdict.head {
-                Some(h) => h,
-                None => head(&run.ctx, &remote.key).await?,
-            };
+            let etag_is_md5 = run.ctx.remote.config.etag_is_md5();
+            let md5 = verdict
+                .known
+                .and_then(|k| k.md5)
+                .or(remote.etag_md5(etag_is_md5));
+            let mut meta = local.meta.clone();
+            meta.md5 = md5;
             let _slot = run
                 .transfers
                 .acquire()
                 .await
-                .map_err(|_| super::error::Error::Cancelled)?;
-            let etag = set_remote_mtime(&run.ctx, &remote.key, &head, local.mtime).await?;
+                .map_err(|_| Error::Cancelled)?;
+            let etag = set_remote_mtime(&run.ctx, &remote.key, &remote.etag, &meta).await?;
             run.stats().updated();
-            let md5 = verdict.known.and_then(|k| k.md5).or(head.meta.md5);
             Ok(Some(Line {
                 key: local.key.clone(),
                 size: remote.size,
@@ -192,9 +193,9 @@ async fn copy(run: &Run, local: &LocalEntry) -> Result<Option<Line>> {
         .transfers
         .acquire()
         .await
-        .map_err(|_| super::error::Error::Cancelled)?;
+        .map_err(|_| Error::Cancelled)?;
     if run.cancelled() {
-        return Err(super::error::Error::Cancelled);
+        return Err(Error::Cancelled);
     }
     let up = upload(&run.ctx, local).await?;
     run.stats().transferred(up.size);

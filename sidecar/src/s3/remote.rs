@@ -8,7 +8,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use super::config::{S3Config, Setting};
 use super::error::{Class, Error, Result};
@@ -93,6 +93,19 @@ impl Remote {
                         .unwrap_or_else(|| String::from("AWS S3")),
                     reason: message,
                     source,
+                },
+                Error::Request {
+                    class: Class::NotFound | Class::Client(_) | Class::Construction,
+                    message,
+                    source,
+                    ..
+                } => Error::Config {
+                    setting: self.config.name(Setting::Endpoint),
+                    problem: format!("listing bucket \"{}\" failed: {message}", self.bucket),
+                    fix: String::from(
+                        "check that it is the S3 API endpoint (not a console) and the bucket name",
+                    ),
+                    source: Some(source),
                 },
                 other => other,
             }),
@@ -179,7 +192,7 @@ impl Remote {
         let message = match (&code, err.message()) {
             (Some(code), Some(m)) => format!("{code}: {m}"),
             (Some(code), None) => code.clone(),
-            _ => short(&DisplayErrorContext(&err).to_string()),
+            _ => root_cause(&err),
         };
         Error::Request {
             op,
@@ -191,9 +204,11 @@ impl Remote {
     }
 }
 
-/// The most specific part of an SDK error chain, on one line.
-fn short(chain: &str) -> String {
-    let last = chain.rsplit(": ").next().unwrap_or(chain);
-    let last = last.trim_end_matches(')');
-    last.replace('\n', " ")
+/// The innermost cause of an error, on one line (e.g. `Connection refused (os error 111)`).
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string().replace('\n', " ")
 }

@@ -6,20 +6,19 @@ use std::path::Path;
 use aws_sdk_s3::types::MetadataDirective;
 
 use super::download::system_time;
-use super::head::Head;
 use super::{Ctx, blocking};
 use crate::s3::error::{Error, Result};
+use crate::s3::meta::FileMeta;
 
 /// Objects above this size cannot be copied in one request.
 pub const MAX_COPY: u64 = 5 << 30;
 
-/// Rewrites the object's metadata with `mtime`, keeping the rest; returns the new ETag.
-pub async fn set_remote_mtime(ctx: &Ctx, rel: &str, head: &Head, mtime: i64) -> Result<String> {
+/// Rewrites the metadata of the object at `rel` (ETag `etag`) to `meta`: the local file's
+/// mtime, mode, owner and times with its MD5, so no HEAD is needed; returns the new ETag.
+pub async fn set_remote_mtime(ctx: &Ctx, rel: &str, etag: &str, meta: &FileMeta) -> Result<String> {
     let key = ctx.remote.key(rel);
-    let mut meta = head.meta.clone();
-    meta.mtime = Some(mtime);
-    let with_md5 =
-        meta.md5.is_some() && (head.etag.contains('-') || !ctx.remote.config.etag_is_md5());
+    let with_md5 = meta.md5.is_some() && (etag.contains('-') || !ctx.remote.config.etag_is_md5());
+    let metadata = meta.to_user_metadata(with_md5);
     let source = format!("{}/{}", ctx.remote.bucket, encode_key(&key));
     let out = ctx
         .backoff
@@ -32,8 +31,7 @@ pub async fn set_remote_mtime(ctx: &Ctx, rel: &str, head: &Head, mtime: i64) -> 
                 .key(&key)
                 .copy_source(&source)
                 .metadata_directive(MetadataDirective::Replace)
-                .set_metadata(Some(meta.to_user_metadata(with_md5)))
-                .set_content_type(head.content_type.clone())
+                .set_metadata(Some(metadata.clone()))
                 .set_acl(ctx.acl())
                 .set_server_side_encryption(ctx.sse())
                 .set_storage_class(ctx.storage_class())
@@ -45,7 +43,7 @@ pub async fn set_remote_mtime(ctx: &Ctx, rel: &str, head: &Head, mtime: i64) -> 
     Ok(out
         .copy_object_result
         .and_then(|r| r.e_tag)
-        .unwrap_or_else(|| head.etag.clone()))
+        .unwrap_or_else(|| etag.to_owned()))
 }
 
 /// Sets the mtime (and atime) of a local file or symlink.

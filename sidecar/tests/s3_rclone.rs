@@ -1,0 +1,142 @@
+//! Interop with the real rclone (the pinned build, same MinIO): what Ferry pushes, rclone
+//! checks with no differences and would not transfer again, and restores with modes; what
+//! rclone pushes (multipart included), Ferry pulls identically and does not push again.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod s3support;
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use s3support::{bucket, ferry_sync, minio, rclone, run, summary, text, tree, write_rclone_conf};
+
+/// A tree with small files, odd names, a multipart-sized file, a 0600 file and symlinks.
+fn build(root: &Path, seed: u64) {
+    let files = tree::small_files(root, seed, 300, 16 * 1024, 5);
+    tree::big_file(
+        &root.join("large/blob.bin"),
+        seed + 1,
+        20 << 20,
+        1_700_000_000_500_000_000,
+    );
+    tree::write(
+        &root.join("private/secret.key"),
+        b"hush",
+        0o600,
+        1_700_000_001_000_000_000,
+    );
+    symlink(&files[2], root.join("link")).unwrap();
+    tree::set_mtime(&root.join("link"), 1_690_000_000_250_000_000);
+}
+
+#[test]
+fn rclone_accepts_what_ferry_pushed() {
+    let minio = minio::shared();
+    let client = bucket::client(minio, &minio.endpoint);
+    let name = s3support::block_on(bucket::create(&client, "interop-ferry"));
+    let work = tempfile::tempdir().unwrap();
+    let conf = write_rclone_conf(
+        work.path(),
+        "minio",
+        &minio.endpoint,
+        &minio.access,
+        &minio.secret,
+    );
+    let src = work.path().join("src");
+    build(&src, 10);
+    let src_arg = src.to_str().unwrap();
+    let remote = format!("minio:{name}/data");
+
+    let push = run(ferry_sync(&conf, src_arg, &remote).arg("--links"));
+    assert!(push.status.success(), "{}", text(&push));
+
+    let check = run(rclone(&conf).args(["check", "--links", src_arg, &remote]));
+    let out = text(&check);
+    assert!(check.status.success(), "rclone check: {out}");
+    assert!(out.contains("0 differences found"), "{out}");
+    assert!(
+        !out.contains("hashes could not be checked"),
+        "every hash checkable: {out}"
+    );
+
+    let dry = run(rclone(&conf).args(["sync", "--dry-run", "--links", "-v", src_arg, &remote]));
+    let out = text(&dry);
+    assert!(dry.status.success(), "rclone sync --dry-run: {out}");
+    assert!(
+        !out.contains("Skipped"),
+        "rclone would change something: {out}"
+    );
+    assert!(out.contains("There was nothing to transfer"), "{out}");
+
+    // rclone restores the modes Ferry recorded (its --metadata keys).
+    let back = work.path().join("rclone-copy");
+    let copy = run(rclone(&conf).args([
+        "copy",
+        "--metadata",
+        "--links",
+        &remote,
+        back.to_str().unwrap(),
+    ]));
+    assert!(copy.status.success(), "{}", text(&copy));
+    tree::assert_same(&tree::snapshot(&src), &tree::snapshot(&back));
+}
+
+#[test]
+fn ferry_pulls_what_rclone_pushed() {
+    let minio = minio::shared();
+    let client = bucket::client(minio, &minio.endpoint);
+    let name = s3support::block_on(bucket::create(&client, "interop-rclone"));
+    let work = tempfile::tempdir().unwrap();
+    let conf = write_rclone_conf(
+        work.path(),
+        "minio",
+        &minio.endpoint,
+        &minio.access,
+        &minio.secret,
+    );
+    let src = work.path().join("src");
+    build(&src, 20);
+    let src_arg = src.to_str().unwrap();
+    let remote = format!("minio:{name}/from-rclone");
+
+    // Multipart from rclone too (md5chksum written by rclone), and modes via --metadata.
+    let push = run(rclone(&conf).args([
+        "sync",
+        "--links",
+        "--metadata",
+        "--s3-upload-cutoff",
+        "5M",
+        "--s3-chunk-size",
+        "5M",
+        src_arg,
+        &remote,
+    ]));
+    assert!(push.status.success(), "rclone sync: {}", text(&push));
+    let etag = s3support::block_on(bucket::get(&client, &name, "from-rclone/large/blob.bin")).2;
+    assert!(
+        etag.contains('-'),
+        "rclone should have used multipart: {etag}"
+    );
+
+    let dst = work.path().join("pulled");
+    let pull = run(ferry_sync(&conf, &remote, dst.to_str().unwrap()).arg("--links"));
+    assert!(pull.status.success(), "{}", text(&pull));
+    tree::assert_same(&tree::snapshot(&src), &tree::snapshot(&dst));
+
+    let push = run(ferry_sync(&conf, src_arg, &remote).arg("--links"));
+    let s = summary(&push);
+    assert!(push.status.success(), "{}", text(&push));
+    assert_eq!(
+        (
+            s.files_transferred,
+            s.files_updated,
+            s.files_deleted,
+            s.errors
+        ),
+        (0, 0, 0, 0),
+        "{}",
+        text(&push)
+    );
+    assert_eq!(s.files_checked, 303);
+}
