@@ -4,8 +4,17 @@
 CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck disable=SC2034 # used by up
 REPO_ROOT=$(cd "$CLUSTER_DIR/../.." && pwd)
-# Components in start order; they are stopped in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager minio)
+# Components in start order; they are stopped in reverse. A cluster is reused
+# only while every one of them runs.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager minio
+    csi-hostpath snapshot-controller csi-snapshotter csi-provisioner)
+# The pod runner (the kubelet stand-in, a Rust binary of ferry-e2e) is started
+# apart from them, when its binary is built, and replaced when it is rebuilt;
+# it is stopped first.
+RUNNER=ferry-pod-runner
+# The Node the runner binds pods to and the CSI driver reports.
+# shellcheck disable=SC2034 # used by up
+NODE_NAME=ferry-local
 # Marker that says a directory is a cluster state dir we may delete.
 STATE_MARKER=.ferry-cluster-state
 
@@ -19,6 +28,14 @@ state_dir() {
     [[ -n $d && $d != / ]] || die "refusing state dir '$d'"
     case $d in /*) ;; *) d="$PWD/$d" ;; esac
     printf '%s\n' "${d%/}"
+}
+
+# lock_state STATE: hold an exclusive lock on STATE.lock (beside STATE, which
+# down deletes) until the calling script exits.
+lock_state() {
+    mkdir -p "$(dirname "$1")"
+    exec 8>>"$1.lock"
+    flock -w 300 8 || die "timed out waiting for $1.lock"
 }
 
 # pid_alive STATE NAME: true if the recorded process of NAME still runs the
@@ -57,9 +74,12 @@ stop_component() {
     rm -f "$state/pids/$name.pid" "$state/pids/$name.exe"
 }
 
-# stop_all STATE: stop every component recorded in STATE, in reverse order.
+# stop_all STATE: stop the pod runner (which stops the processes it runs), then
+# every component recorded in STATE, in reverse order.
 stop_all() {
     local state=$1 i
+    stop_component "$state" "$RUNNER"
+    rm -f "$state/pids/$RUNNER.stamp"
     for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
         stop_component "$state" "${COMPONENTS[i]}"
     done

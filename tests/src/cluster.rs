@@ -52,8 +52,12 @@ impl Cluster {
         let state =
             std::env::var_os("FERRY_CLUSTER_STATE").map_or_else(default_state, PathBuf::from);
         let up = repo_root().join("tests/cluster/up");
-        let out = Command::new(&up)
-            .arg(&state)
+        let mut command = Command::new(&up);
+        command.arg(&state);
+        if let Some(runner) = pod_runner_binary() {
+            command.env("FERRY_POD_RUNNER", runner);
+        }
+        let out = command
             .output()
             .with_context(|| format!("running {}", up.display()))?;
         if !out.status.success() {
@@ -151,6 +155,14 @@ impl Cluster {
         }
         out
     }
+}
+
+/// The pod runner (the kubelet stand-in) built beside this test executable, for `up` to start,
+/// or to replace when it runs an older build; `up` says so when there is none.
+pub fn pod_runner_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.parent()?.join("ferry-pod-runner");
+    path.exists().then_some(path)
 }
 
 /// `~/.cache/ferry/cluster`, the state directory `make cluster-up` uses too.
