@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 
-.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo tools bench bench-webhook bench-ssh
+.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo tools bench bench-webhook bench-ssh images
 
 ## test: every test, unit and end to end, against the real local control plane and the real
 ## peers (sshd, rsync). The binaries are built first: the end-to-end tests run them.
@@ -58,6 +58,23 @@ bench-webhook:
 ## the russh tuning variants.
 bench-ssh: deps
 	$(CARGO) bench --locked -p ferry-sidecar --bench ssh
+
+## images: the webhook and sidecar container images (docker/*.Dockerfile), tagged with the
+## workspace version, where a container engine answers `docker info`; otherwise it says so
+## and builds nothing.
+IMAGE_REGISTRY ?= ghcr.io/ferry-dev
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+DOCKER ?= docker
+images:
+	@if ! $(DOCKER) info >/dev/null 2>&1; then \
+		echo "make images: no container engine available ('$(DOCKER) info' failed); no images were built."; \
+		exit 0; \
+	fi; \
+	set -e; \
+	for image in webhook sidecar; do \
+		echo "building $(IMAGE_REGISTRY)/ferry-$$image:$(IMAGE_TAG)"; \
+		DOCKER_BUILDKIT=1 $(DOCKER) build -f docker/$$image.Dockerfile -t $(IMAGE_REGISTRY)/ferry-$$image:$(IMAGE_TAG) .; \
+	done
 
 demo:
 	@echo "make demo is coming with the demo issue; run 'make test' meanwhile."

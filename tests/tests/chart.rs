@@ -93,3 +93,47 @@ async fn lint_is_strict_clean_for_every_certificate_mode() -> anyhow::Result<()>
     }
     Ok(())
 }
+
+/// The chart's default images are the ones `make images` builds from docker/, at the
+/// workspace version, and those images run as the chart's non-root user.
+#[test]
+fn chart_images_and_dockerfiles_agree() -> anyhow::Result<()> {
+    let root = ferry_e2e::cluster::repo_root();
+    let chart: Value = serde_yaml::from_str(&std::fs::read_to_string(
+        root.join("charts/ferry/Chart.yaml"),
+    )?)?;
+    assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(chart["kubeVersion"], ">=1.29.0-0");
+    let values: Value = serde_yaml::from_str(&std::fs::read_to_string(
+        root.join("charts/ferry/values.yaml"),
+    )?)?;
+    assert_eq!(
+        values["image"]["repository"],
+        "ghcr.io/ferry-dev/ferry-webhook"
+    );
+    assert_eq!(
+        values["sidecar"]["image"]["repository"],
+        "ghcr.io/ferry-dev/ferry-sidecar"
+    );
+    for image in ["webhook", "sidecar"] {
+        let text = std::fs::read_to_string(root.join(format!("docker/{image}.Dockerfile")))?;
+        let stages = text.lines().filter(|l| l.starts_with("FROM ")).count();
+        assert_eq!(stages, 2, "{image}: a build stage and a runtime stage");
+        assert!(text.contains("cargo build --release --locked"), "{image}");
+        let user = text.lines().rfind(|l| l.starts_with("USER "));
+        assert_eq!(user, Some("USER 65532:65532"), "{image}");
+    }
+
+    // Without a container engine, `make images` says so and succeeds without building.
+    let out = std::process::Command::new("make")
+        .args(["-s", "images", "DOCKER=false"])
+        .current_dir(&root)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("no container engine available") && stdout.contains("no images were built"),
+        "{stdout}"
+    );
+    Ok(())
+}
