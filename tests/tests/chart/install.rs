@@ -84,28 +84,7 @@ async fn install_creates_every_object_and_a_labelled_pod_gets_the_sidecar() -> a
     let rel = release.namespace.as_str();
 
     // Every object of the release exists, and these are all of them.
-    let mut created = BTreeSet::new();
-    for object in release.manifest()? {
-        let kind = object["kind"].as_str().context("kind")?.to_owned();
-        let name = object["metadata"]["name"]
-            .as_str()
-            .context("name")?
-            .to_owned();
-        let namespace = object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        let mut args = vec!["get", kind.as_str(), name.as_str()];
-        if !namespace.is_empty() {
-            args.extend(["-n", namespace.as_str()]);
-        }
-        let live = get_json(cluster, &args)?.with_context(|| format!("{kind} {name} missing"))?;
-        assert_eq!(
-            live["metadata"]["labels"]["app.kubernetes.io/managed-by"],
-            "Helm"
-        );
-        created.insert((kind, namespace, name));
-    }
+    let created = release.live_objects()?;
     let r = release.name.as_str();
     let expected: BTreeSet<(String, String, String)> = [
         ("ServiceAccount", rel, format!("{r}-webhook")),

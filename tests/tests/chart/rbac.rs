@@ -3,11 +3,13 @@
 //! configurations; the sidecar's rights exist only for the bound service accounts, in the
 //! bound namespaces.
 
+use std::collections::BTreeSet;
+
 use anyhow::bail;
 use ferry_e2e::{Cluster, TestNamespace};
 use serde_json::json;
 
-use crate::support::{Release, get_json};
+use crate::support::Release;
 
 /// `kubectl auth can-i <args> --as <user>`.
 fn can(cluster: &Cluster, user: &str, args: &[&str]) -> anyhow::Result<bool> {
@@ -98,18 +100,26 @@ async fn webhook_and_sidecar_rbac_are_least_privilege() -> anyhow::Result<()> {
         "sidecarBindings": [{"namespace": bound, "serviceAccount": "mover"}],
     });
     let release = Release::install(cluster, &rel_ns, &values)?;
-    for (kind, name) in [
-        ("deployment", release.webhook()),
-        ("service", release.webhook()),
-        ("poddisruptionbudget", release.webhook()),
-        ("role", release.webhook()),
-        ("rolebinding", release.webhook()),
-    ] {
-        assert!(
-            get_json(cluster, &["get", kind, name.as_str(), "-n", rel])?.is_some(),
-            "{kind} {name} was not created"
-        );
-    }
+    // Every object exists, and these are all of them.
+    let r = release.name.as_str();
+    let expected: BTreeSet<(String, String, String)> = [
+        ("ServiceAccount", rel, release.webhook()),
+        ("Deployment", rel, release.webhook()),
+        ("Service", rel, release.webhook()),
+        ("PodDisruptionBudget", rel, release.webhook()),
+        ("Role", rel, release.webhook()),
+        ("RoleBinding", rel, release.webhook()),
+        ("ClusterRole", "", release.webhook()),
+        ("ClusterRoleBinding", "", release.webhook()),
+        ("ClusterRole", "", format!("{r}-sidecar")),
+        ("RoleBinding", bound, format!("{r}-sidecar")),
+        ("MutatingWebhookConfiguration", "", release.mutating()),
+        ("ValidatingWebhookConfiguration", "", release.validating()),
+    ]
+    .into_iter()
+    .map(|(k, ns, n)| (k.to_owned(), ns.to_owned(), n))
+    .collect();
+    assert_eq!(release.live_objects()?, expected);
 
     let webhook = format!("system:serviceaccount:{rel}:{}", release.webhook());
     let secret = format!("secrets/{}", release.tls_secret());

@@ -2,6 +2,7 @@
 //! chart's own webhook arguments, a kubeconfig that authenticates as a ServiceAccount, and
 //! polling.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -211,6 +212,34 @@ impl Release {
             ])?
             .ok()?;
         documents(&out.stdout)
+    }
+
+    /// Every object of the release's manifest as `(kind, namespace, name)`, each checked to
+    /// exist in the apiserver, managed by Helm.
+    pub fn live_objects(&self) -> anyhow::Result<BTreeSet<(String, String, String)>> {
+        let mut created = BTreeSet::new();
+        for object in self.manifest()? {
+            let kind = object["kind"].as_str().context("kind")?.to_owned();
+            let name = object["metadata"]["name"]
+                .as_str()
+                .context("name")?
+                .to_owned();
+            let namespace = object["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            let mut args = vec!["get", kind.as_str(), name.as_str()];
+            if !namespace.is_empty() {
+                args.extend(["-n", namespace.as_str()]);
+            }
+            let live = get_json(self.cluster, &args)?
+                .with_context(|| format!("{kind} {namespace}/{name} was not created"))?;
+            if live["metadata"]["labels"]["app.kubernetes.io/managed-by"] != "Helm" {
+                bail!("{kind} {namespace}/{name} is not managed by Helm");
+            }
+            created.insert((kind, namespace, name));
+        }
+        Ok(created)
     }
 
     /// The MutatingWebhookConfiguration's name.
