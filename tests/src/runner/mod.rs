@@ -15,7 +15,9 @@
 //! What it does not do: no images (the command runs from this machine's filesystem; a
 //! container without a command needs an `--entrypoint` for its image), no cgroups or resource
 //! limits, no network, PID, user or IPC namespaces (ports are shared, separated only by the
-//! pod addresses; there is no kube-proxy, so Service IPs do not route), no probes, no restarts,
+//! pod addresses; there is no kube-proxy, so Service IPs do not route, and the apiserver
+//! refuses loopback addresses in EndpointSlices, so Services have no endpoints: tests reach a
+//! pod by its pod IP), no probes, no restarts,
 //! no image pulls, no container log API (`kubectl logs`): each container's output is in
 //! `<work dir>/pods/<namespace>_<name>_<uid>/<container>.log`. Application containers are
 //! never run. Secret, ConfigMap and token files are written once, not refreshed.
