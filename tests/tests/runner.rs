@@ -340,6 +340,43 @@ async fn env_downward_api_secrets_config_maps_and_mount_options_reach_the_proces
 }
 
 #[tokio::test]
+async fn the_sidecar_runs_as_the_pods_user_and_can_still_use_its_volumes_and_token()
+-> anyhow::Result<()> {
+    let (cluster, ns, client) = setup("run-user").await?;
+    let script = r#"
+        echo "ids=$(id -u):$(id -g):$(id -G | tr ' ' ,)"
+        if cat /var/run/secrets/kubernetes.io/serviceaccount/token >/dev/null; then echo token=readable; fi
+        echo hi > /data/by-user && echo "owner=$(stat -c %u:%g /data/by-user)"
+    "#;
+    apply(&client, &ns.name, &[claim("data"), json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "user"},
+        "spec": {"restartPolicy": "Never",
+            "securityContext": {"runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 2000,
+                "runAsNonRoot": true},
+            "containers": [{"name": "ferry-sidecar", "image": IMAGE, "command": ["sh", "-c", script],
+                "securityContext": {"allowPrivilegeEscalation": false},
+                "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]}})])
+    .await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
+    let pod = phase(&pods, "user", &["Succeeded", "Failed"]).await?;
+    let log = log_of(cluster, &pod)?;
+    for line in [
+        "ids=1000:3000:3000,2000",
+        "token=readable",
+        "owner=1000:3000",
+    ] {
+        assert!(
+            log.lines().any(|l| l == line),
+            "no line {line:?} in:\n{log}"
+        );
+    }
+    let dir = volume_dir(cluster, &client, &ns.name, "data", LIMIT).await?;
+    assert_eq!(std::fs::read_to_string(dir.join("by-user"))?, "hi\n");
+    Ok(())
+}
+
+#[tokio::test]
 async fn deleting_a_running_pod_stops_its_process_gracefully_and_removes_the_pod()
 -> anyhow::Result<()> {
     let (cluster, ns, client) = setup("run-delete").await?;
