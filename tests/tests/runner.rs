@@ -421,6 +421,31 @@ async fn deleting_a_running_pod_stops_its_process_gracefully_and_removes_the_pod
 }
 
 #[tokio::test]
+async fn a_pod_the_runner_cannot_run_fails_saying_why() -> anyhow::Result<()> {
+    let (_cluster, ns, client) = setup("run-unsupported").await?;
+    apply(
+        &client,
+        &ns.name,
+        &[json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nfs"},
+        "spec": {"containers": [{"name": "ferry-sidecar", "image": IMAGE, "command": ["true"],
+                "volumeMounts": [{"name": "share", "mountPath": "/share"}]}],
+            "volumes": [{"name": "share", "nfs": {"server": "nfs.invalid", "path": "/"}}]}})],
+    )
+    .await?;
+    let pods: Api<Pod> = Api::namespaced(client, &ns.name);
+    let pod = phase(&pods, "nfs", &["Failed"]).await?;
+    let status = pod.status.unwrap_or_default();
+    assert_eq!(status.reason.as_deref(), Some("FerryPodRunner"));
+    let message = status.message.unwrap_or_default();
+    assert!(
+        message.contains("volume share: only persistentVolumeClaim"),
+        "{message}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn application_pods_are_left_alone() -> anyhow::Result<()> {
     let (_cluster, ns, client) = setup("run-skip").await?;
     apply(

@@ -29,6 +29,7 @@ pub mod downward;
 pub mod env;
 pub mod error;
 pub mod files;
+pub mod launch;
 pub mod pod;
 pub mod select;
 pub mod spawn;

@@ -15,11 +15,11 @@ use tracing::{info, warn};
 use super::Context;
 use super::container::{self, Started, Stopper};
 use super::downward::PodFacts;
-use super::error::Result;
-use super::select::{self, Plan, Selected};
-use super::spawn::{self, Launch};
+use super::error::{Error, Result};
+use super::files;
+use super::launch::{self, Ready};
+use super::select::{self, Plan};
 use super::status::{self, ContainerReport, Report, State};
-use super::{env, volumes};
 
 /// What the watch loop tells a pod's task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +82,34 @@ struct Life {
     uid: String,
 }
 
-/// A container ready to start.
-type Ready = (Selected, Launch);
+/// How a group of containers ended.
+enum Outcome {
+    /// Every process exited by itself.
+    Exited(Vec<ContainerReport>),
+    /// The pod was deleted or the runner is stopping; the processes were stopped.
+    Stopped,
+    /// A process could not be started; those already started were stopped.
+    NotStarted(Error),
+}
+
+fn waiting(plan: &Plan, reason: &str) -> Vec<ContainerReport> {
+    plan.before
+        .iter()
+        .chain(&plan.together)
+        .map(|s| {
+            container::report(
+                s,
+                State::Waiting {
+                    reason: reason.into(),
+                },
+            )
+        })
+        .collect()
+}
 
 impl Life {
     async fn run(&mut self, pod: Pod, plan: Plan) -> Result<()> {
-        let ctx = self.ctx.clone();
-        let node = ctx.settings.node_name.clone();
+        let node = self.ctx.settings.node_name.clone();
         if select::node_name(&pod).is_none() {
             status::bind(&self.pods, &pod, &node).await?;
             info!(pod = %self.what, %node, "bound");
@@ -98,8 +119,8 @@ impl Life {
             .as_ref()
             .and_then(|s| s.pod_ip.as_deref())
             .and_then(|ip| ip.parse::<Ipv4Addr>().ok());
-        let ip = ctx.addresses().assign(&self.uid, preferred)?;
-        crate::runner::files::make_dir(&self.dir, 0o700)?;
+        let ip = self.ctx.addresses().assign(&self.uid, preferred)?;
+        files::make_dir(&self.dir, 0o700)?;
         let facts = PodFacts {
             pod: &pod,
             pod_ip: ip.to_string(),
@@ -113,55 +134,22 @@ impl Life {
             start_time: Timestamp::now(),
             reason: None,
             message: None,
-            containers: plan
-                .before
-                .iter()
-                .chain(&plan.together)
-                .map(|s| {
-                    container::report(
-                        s,
-                        State::Waiting {
-                            reason: "ContainerCreating".into(),
-                        },
-                    )
-                })
-                .collect(),
+            containers: waiting(&plan, "ContainerCreating"),
         };
         status::write(&self.pods, &self.name, &report).await?;
-
-        let (before, together) = loop {
-            match self.prepare(&facts, &plan).await {
-                Ok(ready) => break ready,
-                Err(err) if err.is_retryable() => {
-                    let message = err.to_string();
-                    if report.message.as_deref() != Some(message.as_str()) {
-                        info!(pod = %self.what, %message, "waiting");
-                        report.message = Some(message);
-                        status::write(&self.pods, &self.name, &report).await?;
-                    }
-                    if !self.sleep(RETRY).await {
-                        return self.stopped().await;
-                    }
-                }
-                Err(err) => {
-                    warn!(pod = %self.what, %err, "cannot run the pod");
-                    report.phase = "Failed";
-                    report.reason = Some("FerryPodRunner".into());
-                    report.message = Some(err.to_string());
-                    return status::write(&self.pods, &self.name, &report).await;
-                }
-            }
+        let Some((before, together)) = self.prepare(&facts, &plan, &mut report).await? else {
+            return Ok(());
         };
-        report.message = None;
 
         let mut done: Vec<ContainerReport> = Vec::new();
-        for (selected, launch) in before {
-            let started = vec![container::start(selected, &launch, &self.dir, &self.what)?];
-            report.phase = "Pending";
-            report.containers = self.current(&done, &started, &together);
-            status::write(&self.pods, &self.name, &report).await?;
-            let Some(ended) = self.wait(started).await else {
-                return self.stopped().await;
+        for ready in before {
+            let ended = match self
+                .run_group(vec![ready], &mut report, &done, &together)
+                .await?
+            {
+                Outcome::Exited(ended) => ended,
+                Outcome::Stopped => return self.stopped().await,
+                Outcome::NotStarted(err) => return self.fail(report, done, &err).await,
             };
             let failed = ended.iter().any(|c| exit_code(c) != Some(0));
             done.extend(ended);
@@ -169,21 +157,11 @@ impl Life {
                 return self.finish(report, done, "Failed").await;
             }
         }
-        let mut started = Vec::new();
-        for (selected, launch) in &together {
-            started.push(container::start(
-                selected.clone(),
-                launch,
-                &self.dir,
-                &self.what,
-            )?);
-        }
         report.phase = "Running";
-        report.containers = self.current(&done, &started, &[]);
-        status::write(&self.pods, &self.name, &report).await?;
-        info!(pod = %self.what, ip = %facts.pod_ip, "running");
-        let Some(ended) = self.wait(started).await else {
-            return self.stopped().await;
+        let ended = match self.run_group(together, &mut report, &done, &[]).await? {
+            Outcome::Exited(ended) => ended,
+            Outcome::Stopped => return self.stopped().await,
+            Outcome::NotStarted(err) => return self.fail(report, done, &err).await,
         };
         let phase = if ended.iter().all(|c| exit_code(c) == Some(0)) {
             "Succeeded"
@@ -194,29 +172,70 @@ impl Life {
         self.finish(report, done, phase).await
     }
 
-    /// Resolves volumes, environment and command line for every container of the plan.
-    async fn prepare(&self, facts: &PodFacts<'_>, plan: &Plan) -> Result<(Vec<Ready>, Vec<Ready>)> {
-        let volumes = volumes::prepare(&self.ctx, facts, &self.dir).await?;
-        let mut launches = Vec::new();
-        for selected in plan.before.iter().chain(&plan.together) {
-            let c = &selected.container;
-            let user = spawn::user(facts.pod, c);
-            let env = env::resolve(&self.ctx, facts, c, user.is_none()).await?;
-            let launch = Launch {
-                command: env::command_line(&self.ctx, c, &env)?,
-                mounts: spawn::mounts(c, &volumes)?,
-                working_dir: c
-                    .working_dir
-                    .clone()
-                    .filter(|w| !w.is_empty())
-                    .unwrap_or_else(|| "/".into()),
-                user,
-                env,
-            };
-            launches.push((selected.clone(), launch));
+    /// Prepares the launches, retrying while something is missing (the reason shows in the
+    /// pod's status message). `None` when the pod was stopped meanwhile or cannot run (then it
+    /// is marked Failed).
+    async fn prepare(
+        &mut self,
+        facts: &PodFacts<'_>,
+        plan: &Plan,
+        report: &mut Report,
+    ) -> Result<Option<(Vec<Ready>, Vec<Ready>)>> {
+        loop {
+            match launch::prepare(&self.ctx, facts, plan, &self.dir).await {
+                Ok(ready) => {
+                    report.message = None;
+                    return Ok(Some(ready));
+                }
+                Err(err) if err.is_retryable() => {
+                    let message = err.to_string();
+                    if report.message.as_deref() != Some(message.as_str()) {
+                        info!(pod = %self.what, %message, "waiting");
+                        report.message = Some(message);
+                        status::write(&self.pods, &self.name, report).await?;
+                    }
+                    if !self.sleep(RETRY).await {
+                        self.stopped().await?;
+                        return Ok(None);
+                    }
+                }
+                Err(err) => {
+                    self.fail(report.clone(), report.containers.clone(), &err)
+                        .await?;
+                    return Ok(None);
+                }
+            }
         }
-        let together = launches.split_off(plan.before.len());
-        Ok((launches, together))
+    }
+
+    /// Starts `group` together, reports them running, and waits for them to end.
+    async fn run_group(
+        &mut self,
+        group: Vec<Ready>,
+        report: &mut Report,
+        done: &[ContainerReport],
+        later: &[Ready],
+    ) -> Result<Outcome> {
+        let mut started = Vec::new();
+        for (selected, launch) in group {
+            match container::start(selected, &launch, &self.dir, &self.what) {
+                Ok(s) => started.push(s),
+                Err(err) => {
+                    for s in &started {
+                        s.stopper().stop(Duration::ZERO);
+                    }
+                    futures::future::join_all(started.into_iter().map(Started::finish)).await;
+                    return Ok(Outcome::NotStarted(err));
+                }
+            }
+        }
+        report.containers = self.current(done, &started, later);
+        status::write(&self.pods, &self.name, report).await?;
+        info!(pod = %self.what, ip = %report.pod_ip, phase = report.phase, "started");
+        Ok(match self.wait(started).await {
+            Some(ended) => Outcome::Exited(ended),
+            None => Outcome::Stopped,
+        })
     }
 
     /// The container reports: ended, running, then not yet started.
@@ -294,6 +313,20 @@ impl Life {
         }
     }
 
+    /// Marks the pod Failed because it cannot run, saying why.
+    async fn fail(
+        &self,
+        mut report: Report,
+        done: Vec<ContainerReport>,
+        err: &Error,
+    ) -> Result<()> {
+        warn!(pod = %self.what, %err, "cannot run the pod");
+        report.reason = Some("FerryPodRunner".into());
+        report.message = Some(err.to_string());
+        self.finish(report, done, "Failed").await
+    }
+
+    /// Writes the final phase and container reports.
     async fn finish(
         &self,
         mut report: Report,
