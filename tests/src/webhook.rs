@@ -11,21 +11,21 @@ use ferry_certs::generate::{Pem, generate_ca, issue_leaf};
 
 use crate::https::{Connection, client_config};
 
-/// A built binary of the workspace, next to the test executable's `deps/` directory.
+/// A built binary of the workspace, from the same profile as the running executable.
 pub fn bin_path(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("test executable has no target directory")?;
-    let path = dir.join(name);
-    if !path.exists() {
-        bail!(
-            "{} is not built: run `cargo build --workspace --bins` (make test does)",
-            path.display()
-        );
+    // Test executables live in `target/<profile>/deps/`, binaries like the benchmark in
+    // `target/<profile>/`; the wanted binary sits in `target/<profile>/` either way.
+    let candidates = exe.ancestors().skip(1).take(2).map(|dir| dir.join(name));
+    for path in candidates {
+        if path.is_file() {
+            return Ok(path);
+        }
     }
-    Ok(path)
+    bail!(
+        "{name} is not built next to {}: run `cargo build --workspace --bins` (make test does)",
+        exe.display()
+    )
 }
 
 /// A free TCP port on loopback.

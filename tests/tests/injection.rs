@@ -332,7 +332,10 @@ async fn destinations_get_the_port_and_label_and_privileged_namespaces_the_root_
     );
     // Read-write: the apiserver drops `readOnly: false`.
     assert_ne!(sidecar["volumeMounts"][0]["readOnly"], true);
-    assert_eq!(sidecar["volumeMounts"][0]["mountPath"], "/ferry/volumes/data");
+    assert_eq!(
+        sidecar["volumeMounts"][0]["mountPath"],
+        "/ferry/volumes/data"
+    );
     assert_eq!(
         sidecar["securityContext"]["capabilities"]["add"],
         json!([
