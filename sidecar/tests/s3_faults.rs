@@ -293,3 +293,70 @@ fn a_file_changing_during_upload_is_reported_not_stored() {
     );
     assert_eq!(listed.len(), 20, "the other files are there");
 }
+
+#[test]
+fn sigterm_aborts_multipart_uploads_and_deletes_nothing() {
+    let s = setup("sigterm");
+    let src = s.work.path().join("src");
+    tree::small_files(&src, 90, 10, 1024, 1);
+    let remote = format!("minio:{}/s", s.bucket);
+    assert!(
+        run(&mut ferry_sync(&s.direct, src.to_str().unwrap(), &remote))
+            .status
+            .success()
+    );
+    std::fs::remove_file(src.join(tree::odd_name(0))).ok();
+    tree::big_file(
+        &src.join("large.bin"),
+        91,
+        96 << 20,
+        1_700_000_000_000_000_000,
+    );
+    let mut cmd = ferry_sync(&s.direct, src.to_str().unwrap(), &remote);
+    cmd.args(["--bwlimit", "16M"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // Wait until the multipart upload has started.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let uploads =
+            s3support::block_on(s.client.list_multipart_uploads().bucket(&s.bucket).send())
+                .unwrap();
+        if !uploads.uploads().is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no multipart upload started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let stopped = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        stopped.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        stopped.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("stopped by a signal"),
+        "{}",
+        text(&out)
+    );
+    let uploads =
+        s3support::block_on(s.client.list_multipart_uploads().bucket(&s.bucket).send()).unwrap();
+    assert!(
+        uploads.uploads().is_empty(),
+        "multipart uploads left: {:?}",
+        uploads.uploads()
+    );
+    let listed = s3support::block_on(bucket::list(&s.client, &s.bucket, "s/"));
+    assert!(!listed.contains_key("s/large.bin"));
+    assert_eq!(listed.len(), 10, "nothing deleted");
+}

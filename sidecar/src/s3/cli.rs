@@ -1,6 +1,6 @@
 //! `ferry-sidecar sync SRC DST`: the S3 engine on the command line, with rclone's flags.
 //! Exit codes: 0 done, 1 done with errors (nothing deleted), 2 bad settings or a fatal
-//! error (one line naming the setting and the fix).
+//! error (one line naming the setting and the fix), 130 stopped by SIGTERM or SIGINT.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -94,10 +94,9 @@ pub fn run(args: SyncArgs) -> ExitCode {
         let (src, dst, opts, progress) = prepare(args).await?;
         let stats = Arc::new(Stats::default());
         let shown = progress.start(Arc::clone(&stats));
-        let outcome = tokio::select! {
-            outcome = sync(src, dst, opts, stats) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
-        };
+        let (canceller, cancel) = super::cancel::pair();
+        tokio::spawn(stop_on_signal(canceller));
+        let outcome = sync(src, dst, opts, stats, cancel).await;
         progress.finish(shown);
         outcome
     });
@@ -117,10 +116,38 @@ pub fn run(args: SyncArgs) -> ExitCode {
         Err(e) => {
             let line = e.to_string().replace(['\n', '\r'], " ");
             eprintln!("ferry-sidecar sync: {line}");
-            ExitCode::from(2)
+            ExitCode::from(if matches!(e, Error::Cancelled) {
+                130
+            } else {
+                2
+            })
         }
     }
 }
+
+/// On SIGTERM or SIGINT, asks the sync to stop; if it has not within the grace period,
+/// exits anyway.
+async fn stop_on_signal(canceller: super::cancel::Canceller) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::warn!("stopping: aborting uploads in flight, deleting nothing");
+    canceller.cancel();
+    tokio::time::sleep(STOP_GRACE).await;
+    eprintln!("ferry-sidecar sync: did not stop within {STOP_GRACE:?}; exiting");
+    std::process::exit(130);
+}
+
+/// How long a stopping sync may take to abort what is in flight.
+const STOP_GRACE: Duration = Duration::from_secs(20);
 
 /// Turns the arguments into the two ends and the options.
 async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {

@@ -146,7 +146,7 @@ pub enum Error {
         limit: u64,
     },
     /// The sync was stopped (SIGTERM or a fatal error elsewhere).
-    #[error("cancelled")]
+    #[error("stopped by a signal: partial uploads aborted, nothing deleted")]
     Cancelled,
     /// A task of the engine panicked or was aborted.
     #[error("internal task failure: {0}")]

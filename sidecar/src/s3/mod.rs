@@ -6,6 +6,7 @@
 //! every transfer succeeded ([`pipeline`]). Objects are stored exactly as rclone stores them
 //! ([`meta`]), so rclone reads what Ferry writes and the other way round.
 
+pub mod cancel;
 pub mod check;
 pub mod cli;
 pub mod client;

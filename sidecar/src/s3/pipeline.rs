@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::sync::mpsc::Receiver;
 use tokio::task::JoinHandle;
 
+use super::cancel::Cancel;
 use super::error::{Error, Result};
 use super::manifest::Line;
 use super::manifest::writer::Writer;
@@ -32,13 +33,19 @@ pub enum End {
 }
 
 /// Syncs `src` to `dst`: one must be local and the other remote.
-pub async fn sync(src: End, dst: End, opts: SyncOptions, stats: Arc<Stats>) -> Result<Summary> {
+pub async fn sync(
+    src: End,
+    dst: End,
+    opts: SyncOptions,
+    stats: Arc<Stats>,
+    cancel: Cancel,
+) -> Result<Summary> {
     match (src, dst) {
         (End::Local(root), End::Remote(remote)) => {
-            super::push::run(root, remote, opts, stats).await
+            super::push::run(root, remote, opts, stats, cancel).await
         }
         (End::Remote(remote), End::Local(root)) => {
-            super::pull::run(remote, root, opts, stats).await
+            super::pull::run(remote, root, opts, stats, cancel).await
         }
         (End::Local(_), End::Local(_)) => Err(Error::config(
             "SRC and DST",
@@ -103,6 +110,11 @@ impl Run {
         } else {
             tracing::error!("{error}");
         }
+    }
+
+    /// Stops the run (a signal): no new work, no deletions, no manifest.
+    pub fn stop(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
     }
 
     /// Whether the run is stopping.

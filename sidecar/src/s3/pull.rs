@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use super::cancel::Cancel;
 use super::check::{Action, decide};
 use super::entry::{LocalEntry, RemoteEntry};
 use super::error::{Error, Result};
@@ -26,6 +27,7 @@ pub async fn run(
     root: PathBuf,
     opts: SyncOptions,
     stats: Arc<Stats>,
+    cancel: Cancel,
 ) -> Result<Summary> {
     remote.preflight().await?;
     let remote = match opts.layout {
@@ -42,7 +44,12 @@ pub async fn run(
     }
     let cursor = Cursor::open(&remote, &manifest::key(&remote)).await;
     stats.request();
-    let ctx = Arc::new(Ctx::new(remote.clone(), opts.clone(), Arc::clone(&stats)));
+    let ctx = Arc::new(Ctx::new(
+        remote.clone(),
+        opts.clone(),
+        Arc::clone(&stats),
+        cancel.clone(),
+    ));
     let run = Arc::new(Run::new(Arc::clone(&ctx)));
 
     let filter = Arc::new(opts.filter.clone());
@@ -65,7 +72,15 @@ pub async fn run(
     let collector = collect(None, slot_rx);
     let mut deletions = Vec::new();
     let mut march = March::new(src_rx, dst_rx);
-    while let Some(item) = march.next().await {
+    loop {
+        let item = tokio::select! {
+            item = march.next() => item,
+            () = cancel.wait() => {
+                run.stop();
+                None
+            }
+        };
+        let Some(item) = item else { break };
         if run.cancelled() {
             break;
         }
@@ -95,6 +110,9 @@ pub async fn run(
     let _ = collector.await;
     lister.abort();
     let _ = walker.await;
+    if cancel.is_set() {
+        return Err(Error::Cancelled);
+    }
     if let Some(e) = run.take_fatal() {
         return Err(e);
     }

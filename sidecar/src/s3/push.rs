@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use super::cancel::Cancel;
 use super::check::{Action, decide};
 use super::entry::{LocalEntry, RemoteEntry, md5_hex};
 use super::error::{Error, Result};
@@ -25,6 +26,7 @@ pub async fn run(
     remote: Remote,
     opts: SyncOptions,
     stats: Arc<Stats>,
+    cancel: Cancel,
 ) -> Result<Summary> {
     check_source_dir(&root)?;
     remote.preflight().await?;
@@ -38,7 +40,12 @@ pub async fn run(
     let manifest_key = manifest::key(&remote);
     let cursor = Cursor::open(&remote, &manifest_key).await;
     stats.request();
-    let ctx = Arc::new(Ctx::new(remote.clone(), opts.clone(), Arc::clone(&stats)));
+    let ctx = Arc::new(Ctx::new(
+        remote.clone(),
+        opts.clone(),
+        Arc::clone(&stats),
+        cancel.clone(),
+    ));
     let run = Arc::new(Run::new(Arc::clone(&ctx)));
 
     let filter = Arc::new(opts.filter.clone());
@@ -62,7 +69,15 @@ pub async fn run(
     let collector = collect(writer, slot_rx);
     let mut deletions = Vec::new();
     let mut march = March::new(src_rx, dst_rx);
-    while let Some(item) = march.next().await {
+    loop {
+        let item = tokio::select! {
+            item = march.next() => item,
+            () = cancel.wait() => {
+                run.stop();
+                None
+            }
+        };
+        let Some(item) = item else { break };
         if run.cancelled() {
             break;
         }
@@ -93,6 +108,12 @@ pub async fn run(
     let writer = collector.await.ok().flatten();
     lister.abort();
     let _ = walker.await;
+    if cancel.is_set() {
+        if let Some(writer) = writer {
+            writer.abort().await;
+        }
+        return Err(Error::Cancelled);
+    }
     if let Some(e) = run.take_fatal() {
         return Err(e);
     }

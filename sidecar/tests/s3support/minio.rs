@@ -22,12 +22,50 @@ pub struct Minio {
     pub secret: String,
     /// Its port.
     pub port: u16,
+    /// Its data directory.
+    pub data: PathBuf,
+    /// Its process id.
+    pub pid: u32,
+}
+
+impl Minio {
+    /// Stops it and deletes its data (for servers from [`start_at`]).
+    pub fn stop(&self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+
+    /// Requests served so far, by S3 API name (MinIO's v3 metrics).
+    pub fn requests(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        let Some(text) = http_get(self.port, "/minio/metrics/v3/api/requests") else {
+            return out;
+        };
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("minio_api_requests_total{"))
+        {
+            let Some(name) = line
+                .split("name=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+            else {
+                continue;
+            };
+            let Some(value) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else {
+                continue;
+            };
+            *out.entry(name.to_owned()).or_default() += value as u64;
+        }
+        out
+    }
 }
 
 /// The MinIO of this test process, started on first use.
 pub fn shared() -> &'static Minio {
     static MINIO: OnceLock<Minio> = OnceLock::new();
-    MINIO.get_or_init(start)
+    MINIO.get_or_init(|| start_at(None))
 }
 
 /// A free loopback port.
@@ -39,9 +77,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn data_root() -> PathBuf {
-    let root = std::env::var_os("FERRY_S3_TEST_DATA")
-        .map(PathBuf::from)
+fn data_root(root: Option<PathBuf>) -> PathBuf {
+    let root = root
+        .or_else(|| std::env::var_os("FERRY_S3_TEST_DATA").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(option_env!("CARGO_TARGET_TMPDIR").unwrap_or("/tmp")));
     // Remove data left by test processes that are gone.
     if let Ok(entries) = std::fs::read_dir(&root) {
@@ -57,9 +95,11 @@ fn data_root() -> PathBuf {
     root.join(format!("ferry-s3-minio-{}", std::process::id()))
 }
 
-fn start() -> Minio {
+/// Starts a MinIO with its data below `root` (default: `FERRY_S3_TEST_DATA`, else the
+/// target's temporary directory).
+pub fn start_at(root: Option<PathBuf>) -> Minio {
     let binary = super::tools_bin().join("minio");
-    let data = data_root();
+    let data = data_root(root);
     std::fs::create_dir_all(&data).unwrap();
     let port = free_port();
     let console = free_port();
@@ -86,13 +126,14 @@ fn start() -> Minio {
                 .env("MINIO_ROOT_PASSWORD", &s)
                 .env("MINIO_BROWSER", "off")
                 .env("MINIO_UPDATE", "off")
+                .env("MINIO_PROMETHEUS_AUTH_TYPE", "public")
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
                 .spawn();
             match child {
                 Ok(mut child) => {
-                    tx.send(Ok(())).unwrap();
+                    tx.send(Ok(child.id())).unwrap();
                     let _ = child.wait();
                     // Keep this thread (the child's parent for pdeathsig) alive.
                     loop {
@@ -103,7 +144,8 @@ fn start() -> Minio {
             }
         })
         .unwrap();
-    rx.recv()
+    let pid = rx
+        .recv()
         .unwrap()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", data.display()));
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -120,21 +162,25 @@ fn start() -> Minio {
         access,
         secret,
         port,
+        data,
+        pid,
     }
 }
 
 fn healthy(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let req = format!(
-        "GET /minio/health/live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    );
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
-    }
+    http_get(port, "/minio/health/live").is_some()
+}
+
+/// The body of a 200 answer to `GET path` (HTTP/1.0: no chunked encoding to undo).
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let req = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    s.write_all(req.as_bytes()).ok()?;
     let mut buf = String::new();
     let _ = s.read_to_string(&mut buf);
-    buf.starts_with("HTTP/1.1 200")
+    if !buf.lines().next().is_some_and(|l| l.contains(" 200 ")) {
+        return None;
+    }
+    buf.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
 }

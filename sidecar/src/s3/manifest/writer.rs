@@ -108,6 +108,13 @@ impl Writer {
         result
     }
 
+    /// Gives up: a multipart upload already started is aborted; nothing is stored.
+    pub async fn abort(self) {
+        if let Some((id, _)) = &self.upload {
+            crate::s3::ops::multipart::abort(&self.remote, &self.key, id).await;
+        }
+    }
+
     async fn send_part(&mut self) -> Result<()> {
         let remote = &self.remote;
         if self.upload.is_none() {

@@ -96,7 +96,7 @@ async fn download_once(ctx: &Ctx, entry: &RemoteEntry, root: &Path) -> Result<u6
                 .map_err(|e| Error::local("create", &temp, e))?,
         )
     };
-    let copied: Result<()> = async {
+    let copy = async {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| Error::Request {
                 op: "GetObject",
@@ -142,8 +142,11 @@ async fn download_once(ctx: &Ctx, entry: &RemoteEntry, root: &Path) -> Result<u6
             });
         }
         Ok(())
-    }
-    .await;
+    };
+    let copied = tokio::select! {
+        copied = copy => copied,
+        () = ctx.cancel.wait() => Err(Error::Cancelled),
+    };
     let file = match file {
         Some(f) => Some(f.into_std().await),
         None => None,

@@ -15,6 +15,7 @@ use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption, StorageClass};
 use ferry_api::rules::rate::BandwidthLimit;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
+use super::cancel::Cancel;
 use super::error::{Error, Result};
 use super::options::SyncOptions;
 use super::remote::Remote;
@@ -36,6 +37,8 @@ pub struct Ctx {
     pub stats: Arc<Stats>,
     /// Whole-operation retries.
     pub backoff: Backoff,
+    /// Fires when the sync must stop.
+    pub cancel: Cancel,
     throttle: Option<Throttle>,
     memory: Arc<Semaphore>,
     memory_units: u32,
@@ -43,7 +46,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// The context of a sync with `remote` as its S3 side.
-    pub fn new(remote: Remote, opts: SyncOptions, stats: Arc<Stats>) -> Ctx {
+    pub fn new(remote: Remote, opts: SyncOptions, stats: Arc<Stats>, cancel: Cancel) -> Ctx {
         let memory_units =
             u32::try_from((opts.upload.memory / MEMORY_UNIT).max(1)).unwrap_or(u32::MAX >> 4);
         Ctx {
@@ -57,6 +60,7 @@ impl Ctx {
             opts,
             stats,
             backoff: Backoff::default(),
+            cancel,
         }
     }
 

@@ -61,7 +61,7 @@ pub async fn upload(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
         .await
         .map_err(|e| ctx.remote.error("CreateMultipartUpload", &key, e))?;
     let id = created.upload_id.unwrap_or_default();
-    let result = async {
+    let work = async {
         let parts = send_parts(ctx, &key, &id, &file, &fresh, md5).await?;
         let after = file
             .metadata()
@@ -88,8 +88,12 @@ pub async fn upload(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
             .await
             .map_err(|e| ctx.remote.error("CompleteMultipartUpload", &key, e))?;
         Ok(done.e_tag.unwrap_or_default())
-    }
-    .await;
+    };
+    // Stopping aborts the upload: S3 keeps no parts and no object.
+    let result = tokio::select! {
+        result = work => result,
+        () = ctx.cancel.wait() => Err(Error::Cancelled),
+    };
     match result {
         Ok(etag) => Ok(Uploaded {
             etag,
