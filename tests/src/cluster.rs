@@ -157,12 +157,16 @@ impl Cluster {
     }
 }
 
-/// The pod runner (the kubelet stand-in) built beside this test executable, for `up` to start,
-/// or to replace when it runs an older build; `up` says so when there is none.
+/// The pod runner (the kubelet stand-in) built beside this test or benchmark executable
+/// (`target/<profile>/`), for `up` to start, or to replace when it runs an older build; `up`
+/// says so when there is none.
 pub fn pod_runner_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    let path = exe.parent()?.parent()?.join("ferry-pod-runner");
-    path.exists().then_some(path)
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("ferry-pod-runner"))
+        .find(|path| path.is_file())
 }
 
 /// `~/.cache/ferry/cluster`, the state directory `make cluster-up` uses too.
