@@ -1,6 +1,7 @@
 //! Moving bytes between a process and an SSH channel, in large chunks: russh turns every
 //! write into at least one packet, so small writes would mean small packets.
 
+use bytes::BytesMut;
 use russh::ChannelWriteHalf;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -20,16 +21,20 @@ where
     S: From<(russh::ChannelId, russh::ChannelMsg)> + Send + Sync + 'static,
 {
     let mut total = 0u64;
+    // One buffer, split into chunks: once the chunks sent earlier are encrypted and
+    // dropped, `reserve` reuses the same memory instead of faulting in fresh pages.
+    let mut buf = BytesMut::with_capacity(4 * CHUNK);
     loop {
-        let mut buf = Vec::with_capacity(CHUNK);
+        buf.reserve(CHUNK);
         let n = (&mut reader).take(CHUNK as u64).read_buf(&mut buf).await?;
         if n == 0 {
             return Ok(total);
         }
         total += n as u64;
+        let chunk = buf.split().freeze();
         let sent = match ext {
-            None => channel.data_bytes(buf).await,
-            Some(code) => channel.extended_data_bytes(code, buf).await,
+            None => channel.data_bytes(chunk).await,
+            Some(code) => channel.extended_data_bytes(code, chunk).await,
         };
         sent.map_err(|e| std::io::Error::new(std::io::ErrorKind::BrokenPipe, e))?;
     }

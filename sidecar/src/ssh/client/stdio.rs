@@ -1,16 +1,17 @@
 //! Running a command on an open connection: either collecting its output, or wiring it to
 //! this process's standard streams for `rsync -e`.
 //!
-//! Standard input and output are served by plain threads with blocking I/O and large
-//! buffers: it is the cheapest way to move bytes through pipes, and a thread blocked in
-//! `read(0)` cannot keep the process from exiting once the remote command is done.
+//! Standard input and output are served by plain threads with blocking I/O that drive the
+//! channel through the runtime handle: one thread hop per chunk each way, the fewest
+//! possible, and a thread blocked in `read(0)` cannot keep the process from exiting once
+//! the remote command is done.
 
 use std::io::{Read, Write};
 
-use bytes::Bytes;
+use bytes::BytesMut;
 use russh::client::Msg;
-use russh::{Channel, ChannelMsg};
-use tokio::sync::mpsc;
+use russh::{Channel, ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
+use tokio::runtime::Handle;
 
 use super::{Connection, Output};
 use crate::ssh::pump::CHUNK;
@@ -64,34 +65,61 @@ pub async fn capture(conn: &Connection, command: &str, env: &[(&str, &str)]) -> 
     Ok(out)
 }
 
+/// How the remote command ended.
+enum End {
+    Status(u32),
+    Refused,
+}
+
 /// Runs `command` with stdin, stdout and stderr attached; returns the exit status.
 pub async fn attach(conn: &Connection, command: &str, env: &[(&str, &str)]) -> Result<u32> {
     let channel = open(conn, command, env).await?;
-    let (mut rx, tx) = channel.split();
+    let (rx, tx) = channel.split();
+    let runtime = Handle::current();
+    let for_stdin = runtime.clone();
+    std::thread::spawn(move || pump_stdin(&for_stdin, &tx));
+    let ended = tokio::task::spawn_blocking(move || pump_stdout(&runtime, rx)).await;
+    match ended {
+        Ok(End::Status(status)) => Ok(status),
+        Ok(End::Refused) => Err(Error::ExecRefused {
+            address: conn.address.clone(),
+        }),
+        Err(_) => Ok(NO_STATUS),
+    }
+}
 
-    // stdin → channel: a thread reads, a task sends (russh needs async), EOF closes our side.
-    let (in_tx, mut in_rx) = mpsc::channel::<Vec<u8>>(4);
-    std::thread::spawn(move || read_stdin(in_tx));
-    let forward = tokio::spawn(async move {
-        while let Some(chunk) = in_rx.recv().await {
-            if tx.data_bytes(chunk).await.is_err() {
-                return;
-            }
+/// stdin → channel until EOF, then EOF on the channel.
+fn pump_stdin(runtime: &Handle, tx: &ChannelWriteHalf<Msg>) {
+    let mut stdin = std::io::stdin().lock();
+    // Reused as in `pump::to_channel`; zero-filled because std's read needs initialized
+    // memory (cheap next to the page faults of a fresh buffer per chunk).
+    let mut buf = BytesMut::with_capacity(4 * CHUNK);
+    loop {
+        buf.reserve(CHUNK);
+        buf.resize(CHUNK, 0);
+        let n = match stdin.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        buf.truncate(n);
+        if runtime
+            .block_on(tx.data_bytes(buf.split().freeze()))
+            .is_err()
+        {
+            return;
         }
-        let _ = tx.eof().await;
-    });
+    }
+    let _ = runtime.block_on(tx.eof());
+}
 
-    // channel → stdout: a thread writes, so a slow reader never blocks the SSH session.
-    let (out_tx, out_rx) = mpsc::channel::<Bytes>(16);
-    let writer = std::thread::spawn(move || write_stdout(out_rx));
-
+/// channel → stdout and stderr, until the server closes the channel.
+fn pump_stdout(runtime: &Handle, mut rx: ChannelReadHalf) -> End {
+    let mut stdout = std::io::stdout().lock();
     let mut status = None;
-    let mut refused = false;
-    while let Some(msg) = rx.wait().await {
+    while let Some(msg) = runtime.block_on(rx.wait()) {
         match msg {
-            // The bounded queue gives back-pressure when stdout is slow.
             ChannelMsg::Data { data } => {
-                let Ok(()) = out_tx.send(data).await else {
+                let Ok(()) = stdout.write_all(&data).and_then(|()| stdout.flush()) else {
                     break;
                 };
             }
@@ -105,50 +133,10 @@ pub async fn attach(conn: &Connection, command: &str, env: &[(&str, &str)]) -> R
                 eprintln!("ferry-sidecar ssh: remote command killed by signal {signal_name:?}");
                 status = Some(NO_STATUS);
             }
-            ChannelMsg::Failure => refused = true,
+            ChannelMsg::Failure => return End::Refused,
             ChannelMsg::Close => break,
             _ => {}
         }
-        if refused {
-            break;
-        }
     }
-    forward.abort();
-    drop(out_tx);
-    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
-    if refused {
-        return Err(Error::ExecRefused {
-            address: conn.address.clone(),
-        });
-    }
-    Ok(status.unwrap_or(NO_STATUS))
-}
-
-fn write_stdout(mut chunks: mpsc::Receiver<Bytes>) {
-    let mut stdout = std::io::stdout().lock();
-    while let Some(chunk) = chunks.blocking_recv() {
-        if stdout
-            .write_all(&chunk)
-            .and_then(|()| stdout.flush())
-            .is_err()
-        {
-            return;
-        }
-    }
-}
-
-fn read_stdin(sender: mpsc::Sender<Vec<u8>>) {
-    let mut stdin = std::io::stdin().lock();
-    loop {
-        let mut buf = vec![0u8; CHUNK];
-        match stdin.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                buf.truncate(n);
-                if sender.blocking_send(buf).is_err() {
-                    return;
-                }
-            }
-        }
-    }
+    End::Status(status.unwrap_or(NO_STATUS))
 }
