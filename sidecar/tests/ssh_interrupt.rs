@@ -74,6 +74,13 @@ fn a_cut_transfer_publishes_nothing_and_the_next_run_completes() {
     );
     // The destination has no completion, and no torn big.bin under its real name.
     wait_for_log(&server, "rsync finished");
+    let log = server.log_text();
+    let finished = log.lines().find(|l| l.contains("rsync finished")).unwrap();
+    assert!(
+        !finished.contains("exit=0 "),
+        "the cut transfer ended cleanly: {finished}"
+    );
+    println!("server side of the cut transfer:\n{log}");
     assert_eq!(read_marker(&state).unwrap(), None);
     if let Ok(meta) = std::fs::metadata(vol.join("big.bin")) {
         panic!("a partial big.bin was published ({} bytes)", meta.len());

@@ -2,6 +2,7 @@
 //! an empty environment (so `RSYNC_*` variables cannot change how it parses), and the
 //! channel piped to its standard streams.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use super::allowlist::Plan;
 use super::completion::TransferGuard;
 use crate::ssh::pump;
 
-/// Exit status sent when rsync cannot be started or dies by a signal, like a shell's.
+/// Exit status sent when rsync cannot be started, like a shell's.
 const NOT_RUN: u32 = 127;
 
 /// Runs rsync for `plan` over `channel` and closes the channel with rsync's exit status.
@@ -115,7 +116,12 @@ pub async fn run(
     let received = received.load(Ordering::Relaxed);
     let status = child.wait().await;
     let code = match &status {
-        Ok(s) => s.code().map_or(NOT_RUN, |c| c as u32),
+        // A shell's convention: 128 + signal when rsync was killed.
+        Ok(s) => s
+            .code()
+            .map(|c| c as u32)
+            .or_else(|| s.signal().map(|sig| 128 + sig as u32))
+            .unwrap_or(NOT_RUN),
         Err(_) => NOT_RUN,
     };
     let succeeded = code == 0 && !peer_gone;
