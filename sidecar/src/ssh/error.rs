@@ -95,6 +95,21 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The local rsync is missing or too old to serve.
+    #[error("{source}")]
+    Rsync {
+        /// The version check's error.
+        #[source]
+        source: Box<crate::rsync::Error>,
+    },
+    /// The configuration cannot work (named setting, and why).
+    #[error("{setting}: {problem}")]
+    Config {
+        /// The setting at fault.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The remote command ran and failed.
     #[error("the remote command exited with status {status}: {stderr}")]
     RemoteFailed {
@@ -118,6 +133,8 @@ impl Error {
             | Error::HostKeyMismatch { .. }
             | Error::AuthRejected { .. }
             | Error::ExecRefused { .. }
+            | Error::Rsync { .. }
+            | Error::Config { .. }
             | Error::RemoteFailed { .. } => false,
         }
     }

@@ -67,6 +67,33 @@ pub(crate) struct Shared {
     pub(crate) tracker: Arc<TransferTracker>,
 }
 
+/// The completion marker must not live in the volume: `rsync --delete` would remove it,
+/// and a source could forge it.
+fn check_state_dir(state_dir: Option<&std::path::Path>, volume: &std::path::Path) -> Result<()> {
+    let Some(dir) = state_dir else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        context: format!("state directory {}", dir.display()),
+        source,
+    })?;
+    let dir = std::fs::canonicalize(dir).map_err(|source| Error::Io {
+        context: format!("state directory {}", dir.display()),
+        source,
+    })?;
+    if dir.starts_with(volume) {
+        return Err(Error::Config {
+            setting: "--state-dir (FERRY_STATE_DIR)",
+            problem: format!(
+                "{} is inside the volume {}; put it outside (an emptyDir)",
+                dir.display(),
+                volume.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// A bound server, ready to run.
 pub struct Server {
     listener: TcpListener,
@@ -82,11 +109,11 @@ impl Server {
             context: format!("volume {}", config.volume.display()),
             source,
         })?;
+        check_state_dir(config.state_dir.as_deref(), &volume)?;
         let version = crate::rsync::version::check(&config.rsync)
             .await
-            .map_err(|e| Error::Io {
-                context: "checking the local rsync".into(),
-                source: std::io::Error::other(e.to_string()),
+            .map_err(|e| Error::Rsync {
+                source: Box::new(e),
             })?;
         let hardening = if version >= crate::rsync::version::HARDENED {
             Hardening::Rsync35
@@ -151,5 +178,22 @@ impl Server {
     /// Serves connections until `shutdown` resolves.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         accept::run(self.listener, self.shared, self.russh, shutdown).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_dir_must_be_outside_the_volume() {
+        let tmp = tempfile::tempdir().unwrap();
+        let volume = std::fs::canonicalize(tmp.path()).unwrap().join("vol");
+        std::fs::create_dir_all(&volume).unwrap();
+        let err = check_state_dir(Some(&volume.join(".ferry")), &volume).unwrap_err();
+        assert!(err.to_string().contains("is inside the volume"), "{err}");
+        assert!(err.to_string().starts_with("--state-dir"), "{err}");
+        assert!(check_state_dir(Some(&tmp.path().join("state")), &volume).is_ok());
+        assert!(check_state_dir(None, &volume).is_ok());
     }
 }
