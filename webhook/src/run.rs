@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_server::Handle;
+use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use ferry_certs::CertStore;
 use hyper_util::rt::TokioTimer;
@@ -85,7 +86,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
 
     let tls = ferry_certs::server_config(certs).map_err(StartError::Tls)?;
     let acceptor = RustlsAcceptor::new(RustlsConfig::from_config(Arc::new(tls)))
-        .handshake_timeout(HANDSHAKE_TIMEOUT);
+        .handshake_timeout(HANDSHAKE_TIMEOUT)
+        // Without TCP_NODELAY, small HTTP/2 frames wait on delayed ACKs: tens of ms a call.
+        .acceptor(NoDelayAcceptor::new());
     let mut server = axum_server::from_tcp(listener)
         .map_err(StartError::Serve)?
         .acceptor(acceptor)

@@ -304,7 +304,7 @@ pub(super) fn check_rclone(at: &str, rclone: &RcloneOptions, report: &mut Report
         report,
     );
     for (i, pattern) in rclone.exclude.iter().flatten().enumerate() {
-        if let Err(err) = glob::Pattern::parse(pattern) {
+        if let Err(err) = glob::Pattern::check(pattern) {
             report.error(&format!("{at}.exclude[{i}]"), pattern, err);
         }
     }

@@ -158,3 +158,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn check_agrees_with_parse() {
+    let long = "a".repeat(MAX_PATTERN_BYTES + 1);
+    for pattern in [
+        "*.tmp",
+        "/cache/**",
+        "lost+found/",
+        "[abc",
+        "{a,{b}}",
+        "",
+        "x\\",
+        long.as_str(),
+    ] {
+        assert_eq!(
+            Pattern::check(pattern),
+            Pattern::parse(pattern).map(|_| ()),
+            "{pattern:?}"
+        );
+    }
+    // The longest accepted pattern of the most expensive shape still compiles.
+    let worst = "[[:alpha:]]".repeat(MAX_PATTERN_BYTES / 11);
+    assert!(Pattern::parse(&worst).is_ok());
+}
