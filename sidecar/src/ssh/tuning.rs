@@ -8,8 +8,7 @@ use russh::{Preferred, cipher, kex};
 /// Packet size, window and cipher order of our SSH connections.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Tuning {
-    /// Largest SSH channel packet we accept, in bytes (russh's default is 32 KiB; larger
-    /// packets mean fewer encryptions and wakeups per byte).
+    /// Largest SSH channel packet we accept, in bytes.
     #[arg(long, env = "FERRY_SSH_PACKET_SIZE", default_value_t = DEFAULT_PACKET_SIZE,
           value_parser = clap::value_parser!(u32).range(4096..=262_144))]
     pub packet_size: u32,
@@ -17,7 +16,8 @@ pub struct Tuning {
     #[arg(long, env = "FERRY_SSH_WINDOW_SIZE", default_value_t = DEFAULT_WINDOW_SIZE,
           value_parser = clap::value_parser!(u32).range(65_536..=1_073_741_824))]
     pub window_size: u32,
-    /// Disable Nagle's algorithm on the TCP socket.
+    /// Disable Nagle's algorithm on the TCP socket: rsync's small request/reply messages
+    /// stop waiting for ACKs (10,000 small files: 0.68 s against 0.96 s).
     #[arg(long, env = "FERRY_SSH_NODELAY", default_value_t = true, action = clap::ArgAction::Set)]
     pub nodelay: bool,
     /// Ciphers in order of preference (comma-separated OpenSSH names).
@@ -26,13 +26,14 @@ pub struct Tuning {
     pub ciphers: Vec<cipher::Name>,
 }
 
-/// The packet size kept after measuring (see the resolution note of issue 9): 64 KiB
-/// halves the per-packet work of russh's 32 KiB default; 65535 rather than 65536 because
-/// russh logs an error for anything larger than a TCP packet.
-pub const DEFAULT_PACKET_SIZE: u32 = 65_535;
-/// The window kept after measuring.
-pub const DEFAULT_WINDOW_SIZE: u32 = 16 * 1024 * 1024;
-/// AES-GCM first: aws-lc has AES-NI and CLMUL code paths for it, and OpenSSH offers it.
+/// The packet size kept after measuring (see the resolution note of issue 9): russh's
+/// 32 KiB. 64 KiB packets cost the server more CPU here (its own time, median of five
+/// 1 GiB pushes: 1.68 s against 1.48 s), 128 and 256 KiB did no better.
+pub const DEFAULT_PACKET_SIZE: u32 = 32_768;
+/// The window kept after measuring: russh's 2 MiB; 16 MiB was within the noise.
+pub const DEFAULT_WINDOW_SIZE: u32 = 2 * 1024 * 1024;
+/// AES-GCM first: aws-lc has AES-NI and CLMUL code paths for it, and OpenSSH offers it
+/// (1 GiB push: 6.2 CPU seconds against 8.1 with chacha20-poly1305 first).
 pub const DEFAULT_CIPHERS: &str = "aes256-gcm@openssh.com,aes128-gcm@openssh.com,\
 chacha20-poly1305@openssh.com,aes256-ctr,aes128-ctr";
 
