@@ -258,7 +258,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let (without, with) = apiserver_overhead(500).await?;
 
-    println!("ferry-webhook benchmark: keep-alive TLS 1.3 on loopback, release build");
+    println!(
+        "ferry-webhook benchmark: keep-alive TLS 1.3 on loopback, {} build",
+        if cfg!(debug_assertions) {
+            "DEBUG (figures not comparable)"
+        } else {
+            "release"
+        }
+    );
     println!(
         "latency: open loop at {RATE} requests/s for {} s; throughput: {CONCURRENCY} connections, closed loop",
         RUN.as_secs()
