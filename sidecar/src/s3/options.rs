@@ -54,9 +54,9 @@ impl Default for UploadTuning {
     fn default() -> UploadTuning {
         UploadTuning {
             cutoff: 16 << 20,
-            part_size: 16 << 20,
+            part_size: 8 << 20,
             part_concurrency: 4,
-            memory: 512 << 20,
+            memory: 256 << 20,
         }
     }
 }

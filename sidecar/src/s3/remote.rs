@@ -80,6 +80,22 @@ impl Remote {
             Ok(_) => Ok(()),
             Err(e) => Err(match self.error("ListObjectsV2", &self.bucket, e) {
                 Error::Request {
+                    class: Class::Connection,
+                    message,
+                    source,
+                    ..
+                } if message.contains("certificate") => Error::Config {
+                    setting: self.config.name(Setting::CaBundle),
+                    problem: format!(
+                        "the TLS certificate of {} is not trusted ({message})",
+                        self.config.endpoint.as_deref().unwrap_or("the endpoint")
+                    ),
+                    fix: String::from(
+                        "give the CA bundle that signed it, or use the host name the certificate names",
+                    ),
+                    source: Some(source),
+                },
+                Error::Request {
                     class: Class::Connection | Class::Timeout,
                     message,
                     source,

@@ -98,6 +98,15 @@ fn data_root(root: Option<PathBuf>) -> PathBuf {
 /// Starts a MinIO with its data below `root` (default: `FERRY_S3_TEST_DATA`, else the
 /// target's temporary directory).
 pub fn start_at(root: Option<PathBuf>) -> Minio {
+    start_with(root, None)
+}
+
+/// Starts a MinIO serving HTTPS with `certs` (`public.crt`, `private.key`).
+pub fn start_tls(certs: &std::path::Path) -> Minio {
+    start_with(None, Some(certs.to_path_buf()))
+}
+
+fn start_with(root: Option<PathBuf>, certs: Option<PathBuf>) -> Minio {
     let binary = super::tools_bin().join("minio");
     let data = data_root(root);
     std::fs::create_dir_all(&data).unwrap();
@@ -110,7 +119,7 @@ pub fn start_at(root: Option<PathBuf>) -> Minio {
         rand::random::<u64>()
     );
     let (tx, rx) = mpsc::channel();
-    let (a, s, d) = (access.clone(), secret.clone(), data.clone());
+    let (a, s, d, c) = (access.clone(), secret.clone(), data.clone(), certs.clone());
     std::thread::Builder::new()
         .name("minio".into())
         .spawn(move || {
@@ -121,6 +130,12 @@ pub fn start_at(root: Option<PathBuf>) -> Minio {
                 .args(["server", "--quiet"])
                 .arg(format!("--address=127.0.0.1:{port}"))
                 .arg(format!("--console-address=127.0.0.1:{console}"))
+                .args(c.iter().flat_map(|c| {
+                    [
+                        std::ffi::OsString::from("--certs-dir"),
+                        c.clone().into_os_string(),
+                    ]
+                }))
                 .arg(d.join("data"))
                 .env("MINIO_ROOT_USER", &a)
                 .env("MINIO_ROOT_PASSWORD", &s)
@@ -149,7 +164,8 @@ pub fn start_at(root: Option<PathBuf>) -> Minio {
         .unwrap()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", data.display()));
     let deadline = Instant::now() + Duration::from_secs(90);
-    while !healthy(port) {
+    let tls = certs.is_some();
+    while !healthy(port, tls) {
         assert!(
             Instant::now() < deadline,
             "MinIO did not become healthy; see {}",
@@ -158,7 +174,7 @@ pub fn start_at(root: Option<PathBuf>) -> Minio {
         std::thread::sleep(Duration::from_millis(100));
     }
     Minio {
-        endpoint: format!("http://127.0.0.1:{port}"),
+        endpoint: format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" }),
         access,
         secret,
         port,
@@ -167,7 +183,14 @@ pub fn start_at(root: Option<PathBuf>) -> Minio {
     }
 }
 
-fn healthy(port: u16) -> bool {
+fn healthy(port: u16, tls: bool) -> bool {
+    if tls {
+        let url = format!("https://127.0.0.1:{port}/minio/health/live");
+        return Command::new("curl")
+            .args(["-ksf", "-m", "2", &url])
+            .status()
+            .is_ok_and(|s| s.success());
+    }
     http_get(port, "/minio/health/live").is_some()
 }
 

@@ -1,0 +1,199 @@
+//! Running one sync under `/usr/bin/time`, counting MinIO's requests around it, and
+//! printing the results.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::s3support::{self, minio::Minio};
+
+/// Who syncs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    /// `ferry-sidecar sync` with its defaults.
+    Ferry,
+    /// `rclone sync` with its defaults.
+    RcloneDefault,
+    /// `rclone sync --transfers 32 --checkers 32`.
+    RcloneTuned,
+}
+
+impl Tool {
+    pub fn slug(self) -> &'static str {
+        match self {
+            Tool::Ferry => "ferry",
+            Tool::RcloneDefault => "rclone",
+            Tool::RcloneTuned => "rclone32",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Tool::Ferry => "ferry-sidecar",
+            Tool::RcloneDefault => "rclone default",
+            Tool::RcloneTuned => "rclone 32/32",
+        }
+    }
+}
+
+/// One run's figures.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub tool: Tool,
+    pub wall: Duration,
+    /// User + system CPU time of the client.
+    pub cpu: Duration,
+    pub rss_kib: u64,
+    pub requests: std::collections::BTreeMap<String, u64>,
+}
+
+impl Sample {
+    pub fn total_requests(&self) -> u64 {
+        self.requests.values().sum()
+    }
+    fn breakdown(&self) -> String {
+        let get = |k: &str| self.requests.get(k).copied().unwrap_or(0);
+        let put = get("PutObject")
+            + get("PutObjectPart")
+            + get("NewMultipartUpload")
+            + get("CompleteMultipartUpload");
+        let other = self.total_requests()
+            - put
+            - get("GetObject")
+            - get("HeadObject")
+            - get("ListObjectsV2")
+            - get("ListObjectsV1");
+        format!(
+            "{} (put {} head {} list {} get {} other {})",
+            self.total_requests(),
+            put,
+            get("HeadObject"),
+            get("ListObjectsV2") + get("ListObjectsV1"),
+            get("GetObject"),
+            other
+        )
+    }
+}
+
+/// `rclone version`'s first line.
+pub fn rclone_version() -> String {
+    let out = Command::new(s3support::rclone_bin())
+        .arg("version")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("rclone")
+        .to_owned()
+}
+
+/// Syncs `src` to `remote` with `tool`, measured.
+pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> Sample {
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.args(["-f", "FERRY-BENCH-RSS %M %U %S"]);
+    match tool {
+        Tool::Ferry => {
+            cmd.arg(s3support::ferry_bin())
+                .args(["sync", "--stats", "0", "--config"])
+                .arg(conf);
+        }
+        Tool::RcloneDefault | Tool::RcloneTuned => {
+            cmd.arg(s3support::rclone_bin())
+                .args(["sync", "-q", "--config"])
+                .arg(conf);
+            if tool == Tool::RcloneTuned {
+                cmd.args(["--transfers", "32", "--checkers", "32"]);
+            }
+        }
+    }
+    cmd.arg(src).arg(remote);
+    cmd.env_remove("RUST_LOG");
+    let before = minio.requests();
+    let started = Instant::now();
+    let out = s3support::run_within(&mut cmd, Duration::from_secs(1800));
+    let wall = started.elapsed();
+    let after = minio.requests();
+    assert!(
+        out.status.success(),
+        "{tool:?} failed: {}",
+        s3support::text(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let figures: Vec<f64> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("FERRY-BENCH-RSS "))
+        .next_back()
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let rss_kib = figures.first().copied().unwrap_or(0.0) as u64;
+    let cpu = Duration::from_secs_f64(figures.iter().skip(1).sum());
+    let requests = after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect();
+    Sample {
+        tool,
+        wall,
+        cpu,
+        rss_kib,
+        requests,
+    }
+}
+
+/// Prints one case's rows.
+pub fn print_case(label: &str, samples: &[Sample]) {
+    println!("\n{label}");
+    println!(
+        "  {:<16} {:>9} {:>9} {:>10}  S3 requests",
+        "tool", "wall", "CPU", "peak RSS"
+    );
+    for s in samples {
+        println!(
+            "  {:<16} {:>8.2}s {:>8.2}s {:>6} MiB  {}",
+            s.tool.label(),
+            s.wall.as_secs_f64(),
+            s.cpu.as_secs_f64(),
+            s.rss_kib / 1024,
+            s.breakdown()
+        );
+    }
+}
+
+/// Prints rclone/ferry ratios per case against the goals of issue 8.
+pub fn print_ratios(rows: &[(String, Vec<Sample>)]) {
+    println!(
+        "\nRatios (rclone / ferry; above 1 means Ferry is faster, leaner or sends fewer requests):"
+    );
+    println!(
+        "  {:<5} {:<15} {:>8} {:>10} {:>9}  goal",
+        "case", "vs", "wall", "requests", "RSS"
+    );
+    let goals = [
+        ("a", "wall >= 2x default, >= 1.2x tuned"),
+        ("b", "wall >= 5x"),
+        ("c", "wall >= 2x"),
+        ("d", "wall >= 1.0x"),
+        ("e", "RSS ratio >= 2x (ferry <= 0.5x rclone)"),
+    ];
+    for (label, samples) in rows {
+        let goal = goals
+            .iter()
+            .find(|(c, _)| *c == label)
+            .map_or("", |(_, g)| g);
+        let ferry = &samples[0];
+        for other in &samples[1..] {
+            println!(
+                "  ({label}) {:<15} {:>7.2}x {:>9.2}x {:>8.2}x  {goal}",
+                other.tool.label(),
+                other.wall.as_secs_f64() / ferry.wall.as_secs_f64().max(1e-3),
+                other.total_requests() as f64 / ferry.total_requests().max(1) as f64,
+                other.rss_kib as f64 / ferry.rss_kib.max(1) as f64,
+            );
+        }
+    }
+}
