@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 
-.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo tools bench bench-webhook bench-ssh images
+.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo tools bench bench-webhook bench-ssh bench-s3 images
 
 ## test: every test, unit and end to end, against the real local control plane and the real
 ## peers (sshd, rsync). The binaries are built first: the end-to-end tests run them.
@@ -46,7 +46,7 @@ cluster-down:
 	tests/cluster/down $(CLUSTER_STATE)
 
 ## bench: every benchmark, each printing figures side by side with its peer.
-bench: bench-webhook bench-ssh
+bench: bench-webhook bench-ssh bench-s3
 
 ## bench-webhook: /validate against the server's own floor, over keep-alive TLS.
 bench-webhook:
@@ -58,6 +58,12 @@ bench-webhook:
 ## the russh tuning variants.
 bench-ssh: deps
 	$(CARGO) bench --locked -p ferry-sidecar --bench ssh
+
+## bench-s3: ferry-sidecar sync vs rclone (defaults, and --transfers 32 --checkers 32) on one
+## MinIO: 10,000 small files (initial, no change, 1% changed), 4 x 256 MiB, and a 100,000-file
+## tree; wall time, S3 requests, peak RSS (release build).
+bench-s3: deps tools
+	$(CARGO) bench --locked -p ferry-sidecar --bench s3
 
 ## images: the webhook and sidecar container images (docker/*.Dockerfile), tagged with the
 ## workspace version, where a container engine answers `docker info`; otherwise it says so
