@@ -101,6 +101,17 @@ fn main() {
         return;
     }
     ensure_deps();
+    // Background jobs on a shared machine skew the figures: take a higher priority (the
+    // servers and clients started below inherit it) when allowed.
+    let reniced = std::process::Command::new("renice")
+        .args(["-n", "-10", "-p", &std::process::id().to_string()])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let priority = if reniced {
+        "nice -10"
+    } else {
+        "default priority"
+    };
     let reps: usize = std::env::var("FERRY_BENCH_REPS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -148,7 +159,7 @@ fn main() {
         changed / (1024 * 1024)
     );
     // Other work on the machine skews wall times (CPU seconds less so): say how busy it was.
-    println!("load average before: {}", load_average());
+    println!("load average before: {}; {priority}", load_average());
 
     let combos = [
         (Client::Ferry, Server::Ferry),

@@ -151,6 +151,7 @@ fn transport_env(push: &Push) -> Vec<(&'static str, OsString)> {
             ssh.tuning.window_size.to_string().into(),
         ),
         ("FERRY_SSH_NODELAY", ssh.tuning.nodelay.to_string().into()),
+        ("FERRY_SSH_WORKERS", ssh.tuning.workers.to_string().into()),
     ];
     let ciphers: Vec<&str> = ssh.tuning.ciphers.iter().map(AsRef::as_ref).collect();
     env.push(("FERRY_SSH_CIPHERS", ciphers.join(",").into()));

@@ -29,15 +29,16 @@ pub fn init_logging(default: &str) {
         .try_init();
 }
 
-/// Builds the tokio runtime of the SSH commands (experiment: FERRY_SSH_RUNTIME).
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    if std::env::var("FERRY_SSH_RUNTIME").is_ok_and(|v| v == "current") {
+/// Builds the tokio runtime of the SSH commands with `workers` threads; 1 means a
+/// current-thread runtime (no cross-thread wakeups, one core for the SSH session).
+pub fn runtime(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if workers <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(workers)
             .enable_all()
             .build()
     }

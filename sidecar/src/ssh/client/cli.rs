@@ -108,7 +108,7 @@ impl SshArgs {
 pub fn run(args: SshArgs) -> ExitCode {
     // Logs go to stderr only: stdout carries rsync's protocol.
     crate::ssh::init_logging("warn");
-    let runtime = match crate::ssh::runtime() {
+    let runtime = match crate::ssh::runtime(usize::from(args.tuning.workers)) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ferry-sidecar ssh: cannot start the runtime: {e}");

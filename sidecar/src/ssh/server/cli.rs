@@ -43,7 +43,7 @@ pub struct ServeArgs {
 /// Runs the server until SIGTERM or Ctrl-C.
 pub fn run(args: ServeArgs) -> ExitCode {
     crate::ssh::init_logging("info");
-    let runtime = match crate::ssh::runtime() {
+    let runtime = match crate::ssh::runtime(usize::from(args.tuning.workers)) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ferry-sidecar serve: cannot start the runtime: {e}");
