@@ -16,11 +16,14 @@ const RUSSH_DEFAULTS: &[(&str, &str)] = &[
         "FERRY_SSH_CIPHERS",
         "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com",
     ),
+    ("FERRY_SSH_WORKERS", "2"),
 ];
 
-fn variants() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+type Env = Vec<(&'static str, &'static str)>;
+
+fn variants() -> Vec<(&'static str, Env)> {
     let with = |changes: &[(&'static str, &'static str)]| {
-        let mut v: Vec<(&str, &str)> = RUSSH_DEFAULTS.to_vec();
+        let mut v: Env = RUSSH_DEFAULTS.to_vec();
         for (k, val) in changes {
             v.retain(|(kk, _)| kk != k);
             v.push((k, val));
@@ -28,49 +31,31 @@ fn variants() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
         v
     };
     let gcm = ("FERRY_SSH_CIPHERS", "aes256-gcm@openssh.com");
+    let nodelay = ("FERRY_SSH_NODELAY", "true");
+    let one = ("FERRY_SSH_WORKERS", "1");
     vec![
-        (
-            "russh defaults (chacha20, 32K packets, 2M window)",
-            with(&[]),
-        ),
+        ("russh defaults (chacha20, 32K, 2M, 2 workers)", with(&[])),
         ("aes256-gcm", with(&[gcm])),
+        ("aes256-gcm + nodelay", with(&[gcm, nodelay])),
         (
-            "aes256-gcm + nodelay",
-            with(&[gcm, ("FERRY_SSH_NODELAY", "true")]),
+            "aes256-gcm + nodelay + 1 worker (kept)",
+            with(&[gcm, nodelay, one]),
         ),
         (
-            "aes256-gcm + 64K packets",
-            with(&[gcm, ("FERRY_SSH_PACKET_SIZE", "65535")]),
+            "... + 64K packets",
+            with(&[gcm, nodelay, one, ("FERRY_SSH_PACKET_SIZE", "65535")]),
         ),
         (
-            "aes256-gcm + 128K packets",
-            with(&[gcm, ("FERRY_SSH_PACKET_SIZE", "131072")]),
+            "... + 128K packets",
+            with(&[gcm, nodelay, one, ("FERRY_SSH_PACKET_SIZE", "131072")]),
         ),
         (
-            "aes256-gcm + 256K packets",
-            with(&[gcm, ("FERRY_SSH_PACKET_SIZE", "262144")]),
+            "... + 256K packets",
+            with(&[gcm, nodelay, one, ("FERRY_SSH_PACKET_SIZE", "262144")]),
         ),
         (
-            "aes256-gcm + 16M window",
-            with(&[gcm, ("FERRY_SSH_WINDOW_SIZE", "16777216")]),
-        ),
-        (
-            "aes256-gcm + 64K + 16M + nodelay",
-            with(&[
-                gcm,
-                ("FERRY_SSH_PACKET_SIZE", "65535"),
-                ("FERRY_SSH_WINDOW_SIZE", "16777216"),
-                ("FERRY_SSH_NODELAY", "true"),
-            ]),
-        ),
-        (
-            "aes256-gcm + 256K + 16M + nodelay",
-            with(&[
-                gcm,
-                ("FERRY_SSH_PACKET_SIZE", "262144"),
-                ("FERRY_SSH_WINDOW_SIZE", "16777216"),
-                ("FERRY_SSH_NODELAY", "true"),
-            ]),
+            "... + 16M window",
+            with(&[gcm, nodelay, one, ("FERRY_SSH_WINDOW_SIZE", "16777216")]),
         ),
     ]
 }
