@@ -25,7 +25,12 @@ pub async fn local_md5(entry: &LocalEntry) -> Result<[u8; 16]> {
 
 /// The MD5 of a file, read in 1 MiB chunks.
 pub fn file_md5(path: &Path) -> Result<[u8; 16]> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::local("open", path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| Error::local("open", path, e))?;
+    reader_md5(&file, path)
+}
+
+/// The MD5 of what `file` (at `path`, for messages) holds from its current position.
+pub fn reader_md5(mut file: &std::fs::File, path: &Path) -> Result<[u8; 16]> {
     let mut hasher = Md5::new();
     let mut buf = vec![0u8; CHUNK];
     loop {
