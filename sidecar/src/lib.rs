@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod keys;
+pub mod objects;
 pub mod rsync;
 pub mod s3;
 pub mod ssh;
