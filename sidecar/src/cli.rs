@@ -29,6 +29,11 @@ pub enum Command {
     Keygen(crate::keys::cli::KeygenArgs),
     /// Sync a local directory and an S3 prefix, either way, in rclone's format.
     Sync(crate::s3::cli::SyncArgs),
+    /// The injected sidecar: bind the CR, schedule, sync, snapshot, report (env from the
+    /// webhook).
+    Run(crate::agent::cli::RunArgs),
+    /// The mover pod of copyMethod Snapshot/Clone: push the mounted copy once and report.
+    Mover(crate::agent::cli::MoverArgs),
 }
 
 /// Runs the chosen subcommand and maps its outcome to the process exit code.
@@ -43,5 +48,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Push(args) => crate::rsync::cli::run(args),
         Command::Keygen(args) => crate::keys::cli::run(args),
         Command::Sync(args) => crate::s3::cli::run(args),
+        Command::Run(_) => crate::agent::run::main(),
+        Command::Mover(_) => crate::agent::mover::main(),
     }
 }

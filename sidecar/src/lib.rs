@@ -2,6 +2,7 @@
 //! the injected sidecar, the mover pod, the rsync transport and destination server, and a
 //! standalone rclone-compatible sync.
 
+pub mod agent;
 pub mod cli;
 pub mod keys;
 pub mod objects;

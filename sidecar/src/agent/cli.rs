@@ -1,0 +1,10 @@
+//! The arguments of `ferry-sidecar run` and `ferry-sidecar mover`: none; everything comes
+//! from the environment the webhook (or the sidecar, for a mover) sets, see [`super::env`].
+
+/// `ferry-sidecar run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {}
+
+/// `ferry-sidecar mover`.
+#[derive(Debug, clap::Args)]
+pub struct MoverArgs {}

@@ -1,0 +1,198 @@
+//! Who this sidecar is, from the environment the webhook injects (downward API and the
+//! `FERRY_*` variables of DESIGN.md §3).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use super::{Error, Result};
+
+/// The port of the sidecar's Prometheus endpoint: one the apps we know do not use, and
+/// bound to the pod IP only.
+pub const DEFAULT_METRICS_PORT: u16 = 9811;
+
+/// Which side of a replication this sidecar serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Bound to a ReplicationSource: pushes.
+    Source,
+    /// Bound to a ReplicationDestination: receives or pulls, then snapshots.
+    Destination,
+}
+
+impl Role {
+    /// The role as written in `FERRY_ROLE` and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Destination => "destination",
+        }
+    }
+
+    /// The kind of CR this role binds.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Role::Source => "ReplicationSource",
+            Role::Destination => "ReplicationDestination",
+        }
+    }
+}
+
+/// Everything the sidecar knows about itself before talking to the API.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// `POD_NAME`.
+    pub pod_name: String,
+    /// `POD_NAMESPACE`.
+    pub namespace: String,
+    /// `POD_UID`.
+    pub pod_uid: String,
+    /// `POD_IP`, where the SSH server and the metrics listen.
+    pub pod_ip: Option<IpAddr>,
+    /// `SERVICE_ACCOUNT`, named in RBAC errors.
+    pub service_account: String,
+    /// `FERRY_ROLE`.
+    pub role: Role,
+    /// `FERRY_OBJECT`: the bound CR.
+    pub object: String,
+    /// `FERRY_VOLUME`: the pod volume replicated.
+    pub volume: String,
+    /// `FERRY_VOLUME_PATH`: where that volume is mounted in this container.
+    pub volume_path: PathBuf,
+    /// `FERRY_SCHEDULE`: the pod's schedule override.
+    pub schedule: Option<String>,
+    /// `FERRY_TIME_ZONE`: the pod's time zone override.
+    pub time_zone: Option<String>,
+    /// `FERRY_METRICS_PORT`.
+    pub metrics_port: u16,
+    /// `FERRY_RSYNC`: the rsync program (default `rsync` on `PATH`).
+    pub rsync: PathBuf,
+    /// `FERRY_SCRATCH_DIR`: a private writable directory (keys written for rsync's
+    /// transport, the SSH server's completion marker); default: the system temp directory.
+    pub scratch: PathBuf,
+}
+
+impl Identity {
+    /// Reads the environment through `var` (a function, so tests need no process env).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Identity> {
+        let required = |name: &'static str| {
+            var(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| Error::Env {
+                    name,
+                    problem: "is not set".to_owned(),
+                })
+        };
+        let role = match required("FERRY_ROLE")?.as_str() {
+            "source" => Role::Source,
+            "destination" => Role::Destination,
+            other => {
+                return Err(Error::Env {
+                    name: "FERRY_ROLE",
+                    problem: format!("\"{other}\" is neither \"source\" nor \"destination\""),
+                });
+            }
+        };
+        let pod_ip = match var("POD_IP").filter(|v| !v.is_empty()) {
+            None => None,
+            Some(text) => Some(text.parse::<IpAddr>().map_err(|_| Error::Env {
+                name: "POD_IP",
+                problem: format!("\"{text}\" is not an IP address"),
+            })?),
+        };
+        let metrics_port = match var("FERRY_METRICS_PORT").filter(|v| !v.is_empty()) {
+            None => DEFAULT_METRICS_PORT,
+            Some(text) => text.parse::<u16>().map_err(|_| Error::Env {
+                name: "FERRY_METRICS_PORT",
+                problem: format!("\"{text}\" is not a port number"),
+            })?,
+        };
+        let pod_uid = required("POD_UID")?;
+        let scratch = var("FERRY_SCRATCH_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("ferry-{pod_uid}")));
+        let volume = required("FERRY_VOLUME")?;
+        Ok(Identity {
+            pod_name: required("POD_NAME")?,
+            namespace: required("POD_NAMESPACE")?,
+            pod_uid,
+            pod_ip,
+            service_account: var("SERVICE_ACCOUNT")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "default".to_owned()),
+            role,
+            object: required("FERRY_OBJECT")?,
+            volume_path: var("FERRY_VOLUME_PATH")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(format!("/ferry/volumes/{volume}"))),
+            volume,
+            schedule: var("FERRY_SCHEDULE").filter(|v| !v.trim().is_empty()),
+            time_zone: var("FERRY_TIME_ZONE").filter(|v| !v.trim().is_empty()),
+            metrics_port,
+            rsync: var("FERRY_RSYNC")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("rsync")),
+            scratch,
+        })
+    }
+
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Identity> {
+        Identity::from_vars(|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut map: HashMap<String, String> = [
+            ("POD_NAME", "app-0"),
+            ("POD_NAMESPACE", "shop"),
+            ("POD_UID", "u-1"),
+            ("FERRY_ROLE", "source"),
+            ("FERRY_OBJECT", "db"),
+            ("FERRY_VOLUME", "data"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for (k, v) in extra {
+            map.insert((*k).to_owned(), (*v).to_owned());
+        }
+        map
+    }
+
+    #[test]
+    fn defaults_fill_what_the_webhook_may_leave_out() {
+        let env = vars(&[]);
+        let id = Identity::from_vars(|k| env.get(k).cloned()).unwrap();
+        assert_eq!(id.role, Role::Source);
+        assert_eq!(id.volume_path, PathBuf::from("/ferry/volumes/data"));
+        assert_eq!(id.metrics_port, DEFAULT_METRICS_PORT);
+        assert_eq!(id.service_account, "default");
+        assert!(id.pod_ip.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (key, value) in [
+            ("FERRY_ROLE", "both"),
+            ("POD_IP", "not-an-ip"),
+            ("FERRY_METRICS_PORT", "99999"),
+        ] {
+            let env = vars(&[(key, value)]);
+            let err = Identity::from_vars(|k| env.get(k).cloned()).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+        let mut env = vars(&[]);
+        env.remove("POD_UID");
+        let err = Identity::from_vars(|k| env.get(k).cloned()).unwrap_err();
+        assert!(err.to_string().contains("POD_UID"), "{err}");
+    }
+}

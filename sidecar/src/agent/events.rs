@@ -1,0 +1,85 @@
+//! Events on the CR, for `kubectl describe`. Publishing one is best effort: a failure to
+//! record an Event is logged and never fails a sync.
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+/// Reasons the sidecar records.
+pub mod reason {
+    /// The sidecar took the CR's Lease and acts for it.
+    pub const BOUND: &str = "Bound";
+    /// Another pod's sidecar acts for the CR; this one waits.
+    pub const STANDBY: &str = "Standby";
+    /// A sync started.
+    pub const SYNC_STARTED: &str = "SyncStarted";
+    /// A sync ended well.
+    pub const SYNC_SUCCEEDED: &str = "SyncSucceeded";
+    /// A sync failed; the note is the error.
+    pub const SYNC_FAILED: &str = "SyncFailed";
+    /// A VolumeSnapshot became ready.
+    pub const SNAPSHOT_READY: &str = "SnapshotReady";
+    /// A destination published a new image.
+    pub const IMAGE_PUBLISHED: &str = "ImagePublished";
+    /// Old images beyond `retain` were deleted.
+    pub const IMAGES_PRUNED: &str = "ImagesPruned";
+    /// A mover pod started.
+    pub const MOVER_STARTED: &str = "MoverStarted";
+    /// Leftovers of an interrupted run were deleted.
+    pub const CLEANED_UP: &str = "CleanedUp";
+    /// SIGTERM arrived during a sync.
+    pub const INTERRUPTED: &str = "Interrupted";
+    /// Schedule fire times passed without a sync.
+    pub const MISSED_INTERVALS: &str = "MissedIntervals";
+}
+
+/// Records Events on one CR.
+#[derive(Clone)]
+pub struct Events {
+    recorder: Recorder,
+    reference: ObjectReference,
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events")
+            .field("reference", &self.reference)
+            .finish()
+    }
+}
+
+impl Events {
+    /// Events about `reference`, reported by this pod's sidecar.
+    pub fn new(client: kube::Client, pod_name: &str, reference: ObjectReference) -> Events {
+        let reporter = Reporter {
+            controller: "ferry-sidecar".to_owned(),
+            instance: Some(pod_name.to_owned()),
+        };
+        Events {
+            recorder: Recorder::new(client, reporter),
+            reference,
+        }
+    }
+
+    /// A normal Event.
+    pub async fn normal(&self, reason: &str, note: impl Into<String>) {
+        self.publish(EventType::Normal, reason, note.into()).await;
+    }
+
+    /// A warning Event.
+    pub async fn warning(&self, reason: &str, note: impl Into<String>) {
+        self.publish(EventType::Warning, reason, note.into()).await;
+    }
+
+    async fn publish(&self, type_: EventType, reason: &str, note: String) {
+        let event = Event {
+            type_,
+            reason: reason.to_owned(),
+            note: Some(super::status::clip(&note, 1000)),
+            action: reason.to_owned(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &self.reference).await {
+            tracing::warn!(reason, error = %e, "could not record an Event");
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The sidecar's Prometheus metrics (DESIGN.md §4), served on the pod IP at
+//! `FERRY_METRICS_PORT` (9811), a port apps do not use.
+//!
+//! `ferry_volume_out_of_sync` is 1 while the last sync failed or a scheduled sync is
+//! overdue, and goes back to 0 on the next success, so an alert on it clears by itself.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Request, Response, StatusCode};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels every series carries.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Labels {
+    /// The CR's name.
+    pub name: String,
+    /// The CR's namespace.
+    pub namespace: String,
+    /// `source` or `destination`.
+    pub role: String,
+    /// `rsync` or `rclone`.
+    pub method: String,
+}
+
+/// Labels of the sync counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// The CR's name.
+    pub name: String,
+    /// The CR's namespace.
+    pub namespace: String,
+    /// `source` or `destination`.
+    pub role: String,
+    /// `rsync` or `rclone`.
+    pub method: String,
+    /// `success` or `failure`.
+    pub result: String,
+}
+
+/// The metrics of one sidecar.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    labels: Labels,
+    syncs: Family<ResultLabels, Counter>,
+    duration: Family<Labels, Histogram>,
+    missed: Family<Labels, Counter>,
+    out_of_sync: Family<Labels, Gauge>,
+    bytes: Family<Labels, Counter>,
+    files: Family<Labels, Counter>,
+}
+
+impl Metrics {
+    /// Registers every metric for one CR.
+    pub fn new(labels: Labels) -> Metrics {
+        let mut registry = Registry::with_prefix("ferry");
+        let syncs = Family::<ResultLabels, Counter>::default();
+        // 1 s to ~9 h.
+        let duration = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(1.0, 2.0, 16))
+        });
+        let missed = Family::<Labels, Counter>::default();
+        let out_of_sync = Family::<Labels, Gauge>::default();
+        let bytes = Family::<Labels, Counter>::default();
+        let files = Family::<Labels, Counter>::default();
+        registry.register("syncs", "Syncs by result", syncs.clone());
+        registry.register(
+            "sync_duration_seconds",
+            "Time a sync took",
+            duration.clone(),
+        );
+        registry.register(
+            "missed_intervals",
+            "Schedule fire times that passed without a sync",
+            missed.clone(),
+        );
+        registry.register(
+            "volume_out_of_sync",
+            "1 while the last sync failed or a scheduled sync is overdue",
+            out_of_sync.clone(),
+        );
+        registry.register("bytes_transferred", "Bytes copied by syncs", bytes.clone());
+        registry.register("files_transferred", "Files copied by syncs", files.clone());
+        // Every series exists from the start, so rates and alerts see zeros, not gaps.
+        for result in ["success", "failure"] {
+            let _ = syncs.get_or_create(&result_labels(&labels, result));
+        }
+        let _ = missed.get_or_create(&labels);
+        let _ = out_of_sync.get_or_create(&labels);
+        let _ = bytes.get_or_create(&labels);
+        let _ = files.get_or_create(&labels);
+        Metrics {
+            registry,
+            labels,
+            syncs,
+            duration,
+            missed,
+            out_of_sync,
+            bytes,
+            files,
+        }
+    }
+
+    /// Counts a finished sync.
+    pub fn sync_finished(&self, success: bool, seconds: f64, bytes: u64, files: u64) {
+        let result = if success { "success" } else { "failure" };
+        self.syncs
+            .get_or_create(&result_labels(&self.labels, result))
+            .inc();
+        self.duration.get_or_create(&self.labels).observe(seconds);
+        self.bytes.get_or_create(&self.labels).inc_by(bytes);
+        self.files.get_or_create(&self.labels).inc_by(files);
+        self.out_of_sync
+            .get_or_create(&self.labels)
+            .set(if success { 0 } else { 1 });
+    }
+
+    /// Counts fire times that passed without a sync.
+    pub fn missed(&self, n: u64) {
+        if n > 0 {
+            self.missed.get_or_create(&self.labels).inc_by(n);
+            self.out_of_sync.get_or_create(&self.labels).set(1);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+fn result_labels(labels: &Labels, result: &str) -> ResultLabels {
+    ResultLabels {
+        name: labels.name.clone(),
+        namespace: labels.namespace.clone(),
+        role: labels.role.clone(),
+        method: labels.method.clone(),
+        result: result.to_owned(),
+    }
+}
+
+/// Serves `GET /metrics` on `addr` until the process ends.
+pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "metrics listening");
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let metrics = Arc::clone(&metrics);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let metrics = Arc::clone(&metrics);
+                async move { Ok::<_, std::convert::Infallible>(answer(&req, &metrics)) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+fn answer(req: &Request<hyper::body::Incoming>, metrics: &Metrics) -> Response<Full<Bytes>> {
+    let (status, body, kind) = match req.uri().path() {
+        "/metrics" => (
+            StatusCode::OK,
+            metrics.encode(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        ),
+        "/healthz" => (StatusCode::OK, "ok\n".to_owned(), "text/plain"),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "not found: try /metrics\n".to_owned(),
+            "text/plain",
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if let Ok(value) = hyper::header::HeaderValue::from_str(kind) {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_out_of_sync_gauge_clears_on_success() {
+        let m = Metrics::new(Labels {
+            name: "db".into(),
+            namespace: "shop".into(),
+            role: "source".into(),
+            method: "rclone".into(),
+        });
+        let text = m.encode();
+        assert!(text.contains("ferry_syncs_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",result=\"failure\"} 0"), "{text}");
+        m.sync_finished(false, 1.0, 0, 0);
+        assert!(m.encode().contains("ferry_volume_out_of_sync{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\"} 1"));
+        m.sync_finished(true, 2.0, 10, 1);
+        let text = m.encode();
+        assert!(text.contains("ferry_volume_out_of_sync{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\"} 0"), "{text}");
+        assert!(text.contains("ferry_bytes_transferred_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\"} 10"), "{text}");
+    }
+}

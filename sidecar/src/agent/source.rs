@@ -1,0 +1,339 @@
+//! A source's sync: push the volume with the S3 engine or rsync, either from the live mount
+//! (`Direct`) or through a mover pod that mounts a snapshot or a clone of it (`Snapshot`,
+//! `Clone`). The pushes themselves ([`push_rclone`], [`push_rsync`]) are shared with the
+//! mover, which runs them against its temporary volume.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_api::rules::glob::Pattern;
+use ferry_api::rules::rate::BandwidthLimit;
+use ferry_api::types::SyncStats;
+use ferry_api::types::{RcloneOptions, SourceCopyMethod, VolumeOptions};
+use ferry_api::types::{ReplicationSourceRclone, ReplicationSourceRsync};
+
+use super::env::Identity;
+use super::resource::{Mover, Replication};
+use super::secrets;
+use super::{Error, Result};
+use crate::s3::cancel::Cancel;
+use crate::s3::entry::Links;
+use crate::s3::list::Filter;
+use crate::s3::options::{Compare, Layout, Mode, SyncOptions};
+use crate::s3::pipeline::End;
+use crate::s3::remote::Remote;
+use crate::s3::stats::Stats;
+
+/// The key of the rclone configuration in its Secret (as VolSync).
+pub const RCLONE_CONF_KEY: &str = "rclone.conf";
+/// How long a snapshot may take to become ready before the sync fails.
+pub const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a mover pod may run.
+pub const MOVER_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// The counts for `lastSyncStats`.
+    pub stats: SyncStats,
+    /// The log tail for `latestMoverStatus.logs`.
+    pub logs: String,
+}
+
+/// What a sync needs besides the CR.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The API client.
+    pub client: kube::Client,
+    /// This pod.
+    pub who: Identity,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("who", &self.who).finish()
+    }
+}
+
+/// Runs one sync of a source: Direct from `who.volume_path`, else through a mover.
+pub async fn sync(
+    ctx: &Ctx,
+    cr: &Replication,
+    mover_image: &MoverPlan,
+    cancel: Cancel,
+) -> Result<Outcome> {
+    let (method, volume) = match &cr.mover {
+        Mover::SourceRclone(r) => (r.copy_method.normalized(), &r.volume),
+        Mover::SourceRsync(r) => (r.copy_method.normalized(), &r.volume),
+        _ => {
+            return Err(Error::Spec {
+                field: "spec",
+                problem: "a destination mover on a ReplicationSource".to_owned(),
+            });
+        }
+    };
+    match method {
+        SourceCopyMethod::Snapshot | SourceCopyMethod::Clone => {
+            super::mover::through_mover(ctx, cr, method, volume, mover_image, cancel).await
+        }
+        _ => push_from(ctx, cr, &ctx.who.volume_path, cancel).await,
+    }
+}
+
+/// Pushes `dir` as the CR says (Direct, or inside the mover).
+pub async fn push_from(ctx: &Ctx, cr: &Replication, dir: &Path, cancel: Cancel) -> Result<Outcome> {
+    match &cr.mover {
+        Mover::SourceRclone(r) => push_rclone(ctx, r, dir, cancel).await,
+        Mover::SourceRsync(r) => push_rsync(ctx, r, dir, cancel).await,
+        _ => Err(Error::Spec {
+            field: "spec",
+            problem: "a destination mover on a ReplicationSource".to_owned(),
+        }),
+    }
+}
+
+/// What the mover pod needs from the sidecar's pod.
+#[derive(Debug, Clone, Default)]
+pub struct MoverPlan {
+    /// The image (the sidecar's own).
+    pub image: String,
+    /// The service account.
+    pub service_account: Option<String>,
+    /// The user.
+    pub run_as_user: Option<i64>,
+}
+
+/// Pushes `dir` to the CR's S3 remote.
+pub async fn push_rclone(
+    ctx: &Ctx,
+    spec: &ReplicationSourceRclone,
+    dir: &Path,
+    cancel: Cancel,
+) -> Result<Outcome> {
+    let remote = remote(ctx, &spec.rclone).await?;
+    let mut opts = sync_options(&spec.rclone)?;
+    if spec.timestamp_prefix.unwrap_or(false) {
+        opts.layout = Layout::Timestamped {
+            retain: spec.retain.and_then(|r| usize::try_from(r).ok()),
+        };
+    }
+    run_s3(
+        End::Local(dir.to_path_buf()),
+        End::Remote(remote),
+        opts,
+        cancel,
+    )
+    .await
+}
+
+/// Runs the S3 engine and turns its summary into an outcome.
+pub async fn run_s3(src: End, dst: End, opts: SyncOptions, cancel: Cancel) -> Result<Outcome> {
+    let stats = Arc::new(Stats::default());
+    let cancelled = cancel.clone();
+    let summary = crate::s3::pipeline::sync(src, dst, opts, stats, cancel)
+        .await
+        .map_err(|e| match e {
+            crate::s3::Error::Cancelled => Error::Interrupted,
+            other => Error::S3(other),
+        })?;
+    if cancelled.is_set() {
+        return Err(Error::Interrupted);
+    }
+    if summary.errors > 0 {
+        return Err(Error::S3Partial {
+            errors: summary.errors,
+        });
+    }
+    Ok(Outcome {
+        stats: SyncStats {
+            bytes_transferred: clamp(summary.bytes_transferred),
+            files_transferred: clamp(summary.files_transferred),
+            files_deleted: clamp(summary.files_deleted),
+            files_checked: clamp(summary.files_checked),
+        },
+        logs: summary.to_string(),
+    })
+}
+
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The S3 remote the CR's `rclone` options point at, from the rclone.conf in its Secret.
+pub async fn remote(ctx: &Ctx, rclone: &RcloneOptions) -> Result<Remote> {
+    let secret = secrets::read(
+        &ctx.client,
+        &ctx.who,
+        "spec.rclone.rcloneConfig",
+        &rclone.rclone_config,
+    )
+    .await?;
+    let text = secret.text(RCLONE_CONF_KEY)?;
+    let section = rclone
+        .rclone_config_section
+        .clone()
+        .ok_or_else(|| Error::Spec {
+            field: "spec.rclone.rcloneConfigSection",
+            problem: "is not set; name the [section] of rclone.conf to use".to_owned(),
+        })?;
+    let label = format!("Secret {}/{RCLONE_CONF_KEY}", rclone.rclone_config);
+    let (config, warnings) =
+        crate::s3::config::rclone::from_text(&text, Path::new(&label), &section)?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    let arg = "spec.rclone.rcloneDestPath";
+    let place = crate::s3::location::resolve(arg, &rclone.rclone_dest_path, &config)?;
+    let client = crate::s3::client::build(&config).await?;
+    Ok(Remote {
+        client,
+        bucket: place.bucket,
+        prefix: place.prefix,
+        config: Arc::new(config),
+        arg: format!("{arg} \"{}\"", rclone.rclone_dest_path),
+    })
+}
+
+/// The engine options of the CR's `rclone` block.
+pub fn sync_options(rclone: &RcloneOptions) -> Result<SyncOptions> {
+    let mut patterns = Vec::new();
+    for text in rclone.exclude.iter().flatten() {
+        patterns.push(Pattern::parse(text).map_err(|e| Error::Spec {
+            field: "spec.rclone.exclude",
+            problem: format!("\"{text}\": {e}"),
+        })?);
+    }
+    let bwlimit = match rclone.bandwidth_limit.as_deref() {
+        None => BandwidthLimit::Off,
+        Some(text) => BandwidthLimit::parse(text).map_err(|e| Error::Spec {
+            field: "spec.rclone.bandwidthLimit",
+            problem: format!("\"{text}\": {e}"),
+        })?,
+    };
+    let defaults = SyncOptions::default();
+    let count = |v: Option<i32>, default: usize| {
+        v.and_then(|n| usize::try_from(n).ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(default)
+    };
+    Ok(SyncOptions {
+        compare: if rclone.checksum.unwrap_or(false) {
+            Compare::Checksum
+        } else {
+            Compare::SizeAndMtime
+        },
+        mode: if rclone.dry_run.unwrap_or(false) {
+            Mode::DryRun
+        } else {
+            Mode::Apply
+        },
+        transfers: count(rclone.transfers, defaults.transfers),
+        checkers: count(rclone.checkers, defaults.checkers),
+        filter: Filter::new(patterns),
+        max_delete: rclone.max_delete.and_then(|n| u64::try_from(n).ok()),
+        // A volume's symlinks are part of it: kept as rclone's `.rclonelink` objects.
+        links: Links::Keep,
+        bwlimit,
+        ..defaults
+    })
+}
+
+/// Pushes `dir` with rsync over `ferry-sidecar ssh` to the CR's destination.
+pub async fn push_rsync(
+    ctx: &Ctx,
+    spec: &ReplicationSourceRsync,
+    dir: &Path,
+    cancel: Cancel,
+) -> Result<Outcome> {
+    use crate::rsync::command::{Completion, PushOptions};
+    use crate::ssh::client::ClientSettings;
+    use crate::ssh::keyset::PublicKeySet;
+
+    let address = spec.address.clone().ok_or_else(|| Error::Spec {
+        field: "spec.rsync.address",
+        problem: "is not set; copy status.rsync.address of the ReplicationDestination here"
+            .to_owned(),
+    })?;
+    let keys_name = spec.ssh_keys.clone().ok_or_else(|| Error::Spec {
+        field: "spec.rsync.sshKeys",
+        problem: "is not set; copy the Secret named in the destination's status.rsync.sshKeys and name it here".to_owned(),
+    })?;
+    let keys = secrets::read(&ctx.client, &ctx.who, "spec.rsync.sshKeys", &keys_name).await?;
+    let dir_keys = ctx.who.scratch.join("ssh");
+    let key = keys.write(crate::keys::SOURCE, &dir_keys)?;
+    let pinned_text = keys.text(crate::keys::DESTINATION_PUB)?;
+    let pinned = PublicKeySet::parse(
+        &pinned_text,
+        &format!("Secret {keys_name} key destination.pub"),
+    )?;
+    let port = u16::try_from(spec.port).map_err(|_| Error::Spec {
+        field: "spec.rsync.port",
+        problem: format!("{} is not a port number", spec.port),
+    })?;
+    // A Ferry destination ignores the user; a plain OpenSSH host needs one. Only a Ferry
+    // destination understands the completion signal, so an explicit sshUser means a plain
+    // host, as with VolSync's `sshUser` (its default, root, is for its own destination).
+    let (user, completion) = match &spec.ssh_user {
+        Some(user) => (user.clone(), Completion::Skip),
+        None => ("ferry".to_owned(), Completion::Signal),
+    };
+    let transport = std::env::current_exe().map_err(|source| Error::Io {
+        context: "locating the ferry-sidecar binary for rsync -e".to_owned(),
+        source,
+    })?;
+    let push = crate::rsync::push::Push {
+        rsync: ctx.who.rsync.clone(),
+        transport,
+        source_dir: dir.to_path_buf(),
+        remote_path: spec.path.trim_start_matches('/').to_owned(),
+        ssh: ClientSettings {
+            host: address,
+            port,
+            user,
+            key,
+            pinned,
+            keys_secret: Some(format!("{}/{keys_name}", ctx.who.namespace)),
+            connect_timeout: Duration::from_secs(30),
+            tuning: crate::ssh::tuning::Tuning::default(),
+        },
+        options: PushOptions {
+            completion,
+            ..PushOptions::default()
+        },
+        sync_id: crate::rsync::cli::new_sync_id(),
+    };
+    let outcome = tokio::select! {
+        result = crate::rsync::push::push(&push) => result?,
+        () = cancel.wait() => return Err(Error::Interrupted),
+    };
+    let stats = outcome.stats.unwrap_or_default();
+    Ok(Outcome {
+        stats: SyncStats {
+            bytes_transferred: clamp(stats.bytes_transferred()),
+            files_transferred: clamp(stats.files_transferred),
+            files_deleted: clamp(stats.files_deleted),
+            files_checked: clamp(stats.files_checked),
+        },
+        logs: format!(
+            "rsync: {} file(s), {} byte(s) sent{}",
+            stats.files_transferred,
+            stats.bytes_transferred(),
+            if outcome.completed {
+                ", completion signalled"
+            } else {
+                ""
+            }
+        ),
+    })
+}
+
+/// The volume options of a source mover, for the mover pod and temporary claims.
+pub fn volume_options(cr: &Replication) -> Option<&VolumeOptions> {
+    match &cr.mover {
+        Mover::SourceRclone(r) => Some(&r.volume),
+        Mover::SourceRsync(r) => Some(&r.volume),
+        Mover::DestinationRclone(r) => Some(&r.volume),
+        Mover::DestinationRsync(r) => Some(&r.volume),
+    }
+}
