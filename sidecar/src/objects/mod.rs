@@ -8,7 +8,12 @@
 //! Snapshots a destination keeps as images carry [`IMAGE_LABEL`] instead, because they must
 //! outlive the run that made them.
 
+pub mod claim;
+pub mod cleanup;
 pub mod error;
+pub mod mover;
+pub mod snapshot;
+mod wait;
 
 pub use error::{Error, Result};
 
@@ -72,4 +77,9 @@ impl Owner {
         value.truncate(63);
         value.trim_end_matches(['.', '-', '_']).to_owned()
     }
+}
+
+/// How a listing by label reads in an error, where an object's name would be.
+pub(crate) fn selected(selector: &str) -> String {
+    format!("* (labelled {selector})")
 }
