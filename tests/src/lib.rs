@@ -11,6 +11,7 @@ pub mod examples;
 pub mod https;
 pub mod local;
 pub mod namespace;
+pub mod replication;
 pub mod runner;
 pub mod wait;
 pub mod webhook;

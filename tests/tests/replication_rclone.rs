@@ -1,0 +1,393 @@
+//! The rclone mover end to end, on the test cluster with the webhook registered, real CSI
+//! snapshots, MinIO and the pod runner: an annotated Deployment's volume goes to MinIO
+//! through a snapshot, a temporary PVC and a mover pod; a destination in another namespace
+//! pulls it, snapshots it and publishes `latestImage`; a PVC restored from that image holds
+//! the source's bytes.
+
+use anyhow::{Context, ensure};
+use ferry_e2e::replication::manifests::{self, Role};
+use ferry_e2e::replication::observe::{self, condition_is, occurrences};
+use ferry_e2e::replication::tree::{self, Compare, Tree};
+use ferry_e2e::replication::{LIMIT, MOVER_LABEL, Replication, TemporaryLog, pod_name};
+use ferry_e2e::wait::eventually;
+use serde_json::Value;
+
+const SOURCE: &str = "to-s3";
+const DESTINATION: &str = "from-s3";
+const SECRET: &str = "s3-creds";
+
+/// The objects a sync with `copyMethod: Snapshot` went through, as the watches saw them.
+fn ensure_snapshot_chain(log: &TemporaryLog, source_claim: &str) -> anyhow::Result<()> {
+    let summary = log.summary();
+    let snapshots = log.versions("VolumeSnapshot");
+    let ready = snapshots
+        .iter()
+        .find(|s| {
+            s["status"]["readyToUse"] == true
+                && s["spec"]["source"]["persistentVolumeClaimName"] == source_claim
+        })
+        .with_context(|| {
+            format!("no ready VolumeSnapshot of {source_claim} was seen:\n{summary}")
+        })?;
+    let snapshot = ready["metadata"]["name"].as_str().unwrap_or_default();
+    let claim = log
+        .versions("PersistentVolumeClaim")
+        .into_iter()
+        .find(|c| {
+            c["spec"]["dataSource"]["kind"] == "VolumeSnapshot"
+                && c["spec"]["dataSource"]["name"] == snapshot
+                && c["status"]["phase"] == "Bound"
+        })
+        .with_context(|| format!("no Bound PVC restored from {snapshot} was seen:\n{summary}"))?;
+    let claim = claim["metadata"]["name"].as_str().unwrap_or_default();
+    let mover = log
+        .versions("Pod")
+        .into_iter()
+        .find(|p| {
+            p["metadata"]["labels"][MOVER_LABEL] == "true"
+                && matches!(p["status"]["phase"].as_str(), Some("Running" | "Succeeded"))
+                && p["spec"]["volumes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v["persistentVolumeClaim"]["claimName"] == claim)
+        })
+        .with_context(|| format!("no mover pod ran with PVC {claim}:\n{summary}"))?;
+    ensure!(
+        log.versions("Pod")
+            .iter()
+            .all(|p| p["status"]["phase"] != "Failed"),
+        "a mover pod failed:\n{summary}\n{mover:#}"
+    );
+    Ok(())
+}
+
+/// The status fields and conditions after one successful manual sync of `tree`.
+fn ensure_synced_status(status: &Value, token: &str, pod: &str, tree: &Tree) -> anyhow::Result<()> {
+    ensure!(
+        condition_is(status, "Reconciled", "True", "Bound"),
+        "Reconciled: {status:#}"
+    );
+    ensure!(
+        condition_is(status, "Synchronizing", "False", "WaitingForManual"),
+        "Synchronizing: {status:#}"
+    );
+    ensure!(status["lastManualSync"] == token, "{status:#}");
+    ensure!(status["boundPod"] == pod, "boundPod: {status:#}");
+    ensure!(
+        status["latestMoverStatus"]["result"] == "Successful",
+        "{status:#}"
+    );
+    let start = observe::require_time(status, "lastSyncStartTime")?;
+    let end = observe::require_time(status, "lastSyncTime")?;
+    ensure!(
+        start <= end,
+        "lastSyncStartTime {start} after lastSyncTime {end}"
+    );
+    ensure!(
+        status["lastSyncDuration"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "lastSyncDuration: {status:#}"
+    );
+    let stats = &status["lastSyncStats"];
+    ensure!(
+        stats["filesTransferred"].as_u64() == Some(tree.files.len() as u64),
+        "filesTransferred, want {}: {stats}",
+        tree.files.len()
+    );
+    ensure!(
+        stats["bytesTransferred"].as_u64() == Some(tree.bytes()),
+        "bytesTransferred, want {}: {stats}",
+        tree.bytes()
+    );
+    ensure!(stats["filesDeleted"].as_u64() == Some(0), "{stats}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_snapshot_of_an_annotated_deployment_reaches_minio_and_a_destination_restores_it_byte_for_byte()
+-> anyhow::Result<()> {
+    let fx = Replication::start("rclone-e2e").await?;
+    let src = fx.namespace("rclone-src", true).await?;
+    let dst = fx.namespace("rclone-dst", true).await?;
+    let bucket = fx.minio.bucket("rclone-e2e").await?;
+    let dest_path = format!("{bucket}/prod/data");
+
+    // The source: an app's volume, its CR and an opted-in Deployment.
+    let data = fx.volume(&src, "data").await?;
+    tree::write_tree(&data, 1)?;
+    let source_tree = Tree::of(&data)?;
+    fx.rclone_secret(&src, SECRET).await?;
+    let cr = manifests::rclone_source(
+        SOURCE,
+        "data",
+        SECRET,
+        &dest_path,
+        "Snapshot",
+        Some(manifests::manual("first")),
+    );
+    fx.create(&src, &cr).await?;
+    let uid = fx.uid(Role::Source, &src, SOURCE).await?;
+    let log = TemporaryLog::start(&fx.client, &src, &uid);
+    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
+    fx.create_workload(&src, &manifests::deployment("web", 1, &template))
+        .await?;
+    let pod = fx.running_pods(&src, "app=web", 1).await?.remove(0);
+    let name = pod_name(&pod);
+    // Injected, and run by the runner as the `ferry-sidecar run` process of this pod.
+    let injected = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.name == "ferry-sidecar"));
+    ensure!(injected, "{name} has no ferry-sidecar init container");
+    eventually(LIMIT, "the sidecar process", || async {
+        Ok(ferry_e2e::replication::process::find(&src, &name, "run"))
+    })
+    .await?;
+
+    let status = fx.wait_manual(Role::Source, &src, SOURCE, "first").await?;
+    ensure_synced_status(&status, "first", &name, &source_tree)?;
+    ensure_snapshot_chain(&log, "data")?;
+    fx.wait_no_temporaries(&src, &uid).await?;
+
+    // MinIO holds the tree under the prefix.
+    let listed = fx.minio.list(&bucket, "prod/data").await?;
+    let want: Vec<(String, i64)> = source_tree
+        .files
+        .iter()
+        .map(|(path, f)| (path.clone(), i64::try_from(f.size).unwrap_or(-1)))
+        .collect();
+    ensure!(
+        listed.clone().into_iter().collect::<Vec<_>>() == want,
+        "MinIO holds {listed:?}, want {want:?}"
+    );
+    let data_bin = fx.minio.get(&bucket, "prod/data/data.bin").await?;
+    ensure!(
+        data_bin.as_deref() == Some(std::fs::read(data.join("data.bin"))?.as_slice()),
+        "prod/data/data.bin differs from the source"
+    );
+
+    let events = fx.events(Role::Source, &src, SOURCE).await?;
+    for reason in ["SyncStarted", "SnapshotReady", "SyncSucceeded"] {
+        ensure!(
+            occurrences(&events, reason) >= 1,
+            "no {reason} event:\n{}",
+            observe::describe(&events)
+        );
+    }
+    let labels = [
+        ("name", SOURCE),
+        ("namespace", src.as_str()),
+        ("role", "source"),
+    ];
+    let metrics = fx
+        .wait_metric(
+            &pod,
+            "ferry_syncs_total",
+            &[labels[0], labels[1], labels[2], ("result", "success")],
+            1.0,
+        )
+        .await?;
+    let bytes = metrics
+        .sum("ferry_bytes_transferred_total", &labels)
+        .unwrap_or_default();
+    ensure!(
+        bytes >= source_tree.bytes() as f64,
+        "ferry_bytes_transferred_total {bytes} < {}:\n{}",
+        source_tree.bytes(),
+        metrics.text
+    );
+    let files = metrics
+        .sum("ferry_files_transferred_total", &labels)
+        .unwrap_or_default();
+    ensure!(
+        files >= source_tree.files.len() as f64,
+        "ferry_files_transferred_total {files}:\n{}",
+        metrics.text
+    );
+    ensure!(
+        metrics.has("ferry_sync_duration_seconds_count")
+            || metrics.has("ferry_sync_duration_seconds"),
+        "no ferry_sync_duration_seconds:\n{}",
+        metrics.text
+    );
+    ensure!(
+        metrics.sum("ferry_volume_out_of_sync", &labels) == Some(0.0),
+        "ferry_volume_out_of_sync is not 0 after a successful sync:\n{}",
+        metrics.text
+    );
+    ensure!(
+        metrics
+            .sum("ferry_syncs_total", &[labels[0], ("result", "failure")])
+            .unwrap_or_default()
+            == 0.0,
+        "a failure was counted:\n{}",
+        metrics.text
+    );
+
+    // The destination, in another namespace, pulls into its pod's volume and publishes.
+    fx.volume(&dst, "replica").await?;
+    fx.rclone_secret(&dst, SECRET).await?;
+    let standby = manifests::pod_template("standby", Role::Destination, DESTINATION, "replica");
+    let dst_pods = fx
+        .bind(
+            &dst,
+            &manifests::rclone_destination(
+                DESTINATION,
+                SECRET,
+                &dest_path,
+                1,
+                Some(manifests::manual("first")),
+            ),
+            &manifests::deployment("standby", 1, &standby),
+        )
+        .await?;
+    let status = fx
+        .wait_manual(Role::Destination, &dst, DESTINATION, "first")
+        .await?;
+    ensure!(
+        status["latestMoverStatus"]["result"] == "Successful",
+        "{status:#}"
+    );
+    ensure!(
+        condition_is(&status, "Reconciled", "True", "Bound"),
+        "{status:#}"
+    );
+    ensure!(status["boundPod"] == pod_name(&dst_pods[0]), "{status:#}");
+    ensure!(
+        status["lastSyncStats"]["filesTransferred"].as_u64()
+            == Some(source_tree.files.len() as u64),
+        "{status:#}"
+    );
+    let image = &status["latestImage"];
+    ensure!(
+        image["apiGroup"] == "snapshot.storage.k8s.io" && image["kind"] == "VolumeSnapshot",
+        "latestImage: {status:#}"
+    );
+    let image = image["name"]
+        .as_str()
+        .context("latestImage.name")?
+        .to_owned();
+    let snapshot = fx.wait_snapshot_ready(&dst, &image).await?;
+    let dst_uid = fx.uid(Role::Destination, &dst, DESTINATION).await?;
+    ensure!(
+        snapshot["metadata"]["labels"]["ferry.dev/image-of"] == dst_uid.as_str(),
+        "the image is not labelled as the destination's: {snapshot:#}"
+    );
+    fx.wait_event(Role::Destination, &dst, DESTINATION, "ImagePublished")
+        .await?;
+
+    let restored = fx.restore(&dst, "restored", &image).await?;
+    source_tree.ensure_same(&Tree::of(&restored)?, Compare::RCLONE, "the restored PVC")?;
+    fx.passed();
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_second_sync_sends_only_the_change_and_the_destination_keeps_one_image()
+-> anyhow::Result<()> {
+    let fx = Replication::start("rclone-incr").await?;
+    let src = fx.namespace("rclone-incr-src", true).await?;
+    let dst = fx.namespace("rclone-incr-dst", true).await?;
+    let bucket = fx.minio.bucket("rclone-incr").await?;
+    let dest_path = format!("{bucket}/app");
+
+    let data = fx.volume(&src, "data").await?;
+    tree::write_tree(&data, 2)?;
+    fx.rclone_secret(&src, SECRET).await?;
+    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
+    fx.bind(
+        &src,
+        &manifests::rclone_source(
+            SOURCE,
+            "data",
+            SECRET,
+            &dest_path,
+            "Direct",
+            Some(manifests::manual("one")),
+        ),
+        &manifests::pod("web", &template),
+    )
+    .await?;
+    fx.wait_manual(Role::Source, &src, SOURCE, "one").await?;
+
+    fx.volume(&dst, "replica").await?;
+    fx.rclone_secret(&dst, SECRET).await?;
+    let standby = manifests::pod_template("standby", Role::Destination, DESTINATION, "replica");
+    fx.bind(
+        &dst,
+        &manifests::rclone_destination(
+            DESTINATION,
+            SECRET,
+            &dest_path,
+            1,
+            Some(manifests::manual("one")),
+        ),
+        &manifests::pod("standby", &standby),
+    )
+    .await?;
+    let first = fx
+        .wait_manual(Role::Destination, &dst, DESTINATION, "one")
+        .await?;
+    let first_image = first["latestImage"]["name"]
+        .as_str()
+        .context("no latestImage after the first pull")?
+        .to_owned();
+
+    // One file changed, one added, one removed.
+    tree::write_file(
+        &data,
+        "docs/readme.txt",
+        b"changed\n",
+        tree::TREE_MTIME + 100,
+    )?;
+    tree::write_file(&data, "added.txt", b"new\n", tree::TREE_MTIME + 101)?;
+    std::fs::remove_file(data.join("empty"))?;
+    let changed = Tree::of(&data)?;
+    fx.trigger(Role::Source, &src, SOURCE, "two").await?;
+    let status = fx.wait_manual(Role::Source, &src, SOURCE, "two").await?;
+    let stats = &status["lastSyncStats"];
+    ensure!(
+        stats["filesTransferred"].as_u64() == Some(2)
+            && stats["filesDeleted"].as_u64() == Some(1)
+            && stats["bytesTransferred"].as_u64() == Some(12),
+        "the second sync should send 2 files (12 bytes) and delete 1: {stats}"
+    );
+    ensure!(
+        stats["filesChecked"].as_u64().unwrap_or_default() >= 4,
+        "the unchanged files were not checked: {stats}"
+    );
+    let listed = fx.minio.list(&bucket, "app").await?;
+    ensure!(
+        listed.keys().eq(changed.files.keys()),
+        "MinIO holds {listed:?}"
+    );
+
+    fx.trigger(Role::Destination, &dst, DESTINATION, "two")
+        .await?;
+    let status = fx
+        .wait_manual(Role::Destination, &dst, DESTINATION, "two")
+        .await?;
+    let image = status["latestImage"]["name"]
+        .as_str()
+        .context("no latestImage after the second pull")?
+        .to_owned();
+    ensure!(
+        image != first_image,
+        "latestImage did not change: {status:#}"
+    );
+    fx.wait_snapshot_ready(&dst, &image).await?;
+    let uid = fx.uid(Role::Destination, &dst, DESTINATION).await?;
+    // retain: 1 keeps only the newest image.
+    eventually(LIMIT, "only the newest image to remain", || async {
+        Ok((fx.images(&dst, &uid).await? == [image.clone()]).then_some(()))
+    })
+    .await
+    .with_context(|| format!("images left, want only {image}"))?;
+    let restored = fx.restore(&dst, "restored", &image).await?;
+    changed.ensure_same(&Tree::of(&restored)?, Compare::RCLONE, "the restored PVC")?;
+    fx.passed();
+    Ok(())
+}
