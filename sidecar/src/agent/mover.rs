@@ -18,7 +18,7 @@ use crate::objects;
 use crate::s3::cancel::Cancel;
 
 /// How long a temporary PVC may take to bind.
-const BIND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
+const BIND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the mover writes into its pod's result annotation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -109,7 +109,15 @@ async fn push_through(
         }
     };
     tracing::debug!(?template, claim = %base, "temporary claim created");
-    objects::claim::wait_bound(client, ns, &base, BIND_TIMEOUT).await?;
+    // With an `Immediate` class the claim binds now; with `WaitForFirstConsumer` it binds only
+    // once the mover pod uses it, so a claim still pending after the wait is not an error.
+    match objects::claim::wait_bound(client, ns, &base, BIND_TIMEOUT).await {
+        Ok(()) => {}
+        Err(objects::Error::Timeout { .. }) => {
+            tracing::info!(claim = %base, "claim not bound yet; the mover pod binds it (WaitForFirstConsumer)");
+        }
+        Err(e) => return Err(e.into()),
+    }
     let spec = objects::mover::Spec {
         name: format!("{base}-mover"),
         namespace: ns.to_owned(),

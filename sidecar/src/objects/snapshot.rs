@@ -134,7 +134,14 @@ pub async fn wait_ready(
             .await
             .map_err(Error::api("reading", KIND, ns, name))?;
         match object {
-            Some(object) => Ok(readiness(name, &object.data)),
+            Some(object) => {
+                // The snapshot controller names a missing class in the snapshot's error at
+                // once; waiting out the timeout would only delay the same answer.
+                if let Some(class) = missing_class(&object.data) {
+                    return Err(Error::SnapshotClassMissing { name: class });
+                }
+                Ok(readiness(name, &object.data))
+            }
             None => Err(Error::SnapshotFailed {
                 namespace: ns.to_owned(),
                 name: name.to_owned(),
@@ -143,6 +150,20 @@ pub async fn wait_ready(
         }
     })
     .await
+}
+
+/// The class named by a snapshot whose error says its VolumeSnapshotClass does not exist.
+fn missing_class(data: &Value) -> Option<String> {
+    let message = data["status"]["error"]["message"].as_str()?;
+    let lower = message.to_ascii_lowercase();
+    if !(lower.contains("snapshot class") || lower.contains("volumesnapshotclass"))
+        || !lower.contains("not found")
+    {
+        return None;
+    }
+    data["spec"]["volumeSnapshotClassName"]
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// Whether the snapshot with this body is ready; if not, its error message if it has one.
@@ -248,6 +269,20 @@ mod tests {
             created: Some(jiff::Timestamp::from_second(second).unwrap()),
             ready,
         }
+    }
+
+    #[test]
+    fn a_missing_class_is_recognised_from_the_controller_message() {
+        let data = serde_json::json!({
+            "spec": {"volumeSnapshotClassName": "nope"},
+            "status": {"error": {"message": "Failed to get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io \"nope\" not found"}},
+        });
+        assert_eq!(missing_class(&data).as_deref(), Some("nope"));
+        let other = serde_json::json!({
+            "spec": {"volumeSnapshotClassName": "fast"},
+            "status": {"error": {"message": "Failed to check and update snapshot content"}},
+        });
+        assert_eq!(missing_class(&other), None);
     }
 
     #[test]
