@@ -5,7 +5,7 @@
 //! overdue, and goes back to 0 on the next success, so an alert on it clears by itself.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -49,7 +49,7 @@ pub struct ResultLabels {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    labels: Labels,
+    labels: Mutex<Labels>,
     syncs: Family<ResultLabels, Counter>,
     duration: Family<Labels, Histogram>,
     missed: Family<Labels, Counter>,
@@ -99,7 +99,7 @@ impl Metrics {
         let _ = files.get_or_create(&labels);
         Metrics {
             registry,
-            labels,
+            labels: Mutex::new(labels),
             syncs,
             duration,
             missed,
@@ -109,25 +109,52 @@ impl Metrics {
         }
     }
 
+    fn labels(&self) -> Labels {
+        self.labels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sets the `method` label once the CR is read (until then it is `unknown`: a sidecar
+    /// that cannot read its CR still counts its failures). The old series stay, the new ones
+    /// start at zero.
+    pub fn set_method(&self, method: &str) {
+        let mut labels = self.labels.lock().unwrap_or_else(PoisonError::into_inner);
+        if labels.method == method {
+            return;
+        }
+        labels.method = method.to_owned();
+        for result in ["success", "failure"] {
+            let _ = self.syncs.get_or_create(&result_labels(&labels, result));
+        }
+        let _ = self.missed.get_or_create(&labels);
+        let _ = self.out_of_sync.get_or_create(&labels);
+        let _ = self.bytes.get_or_create(&labels);
+        let _ = self.files.get_or_create(&labels);
+    }
+
     /// Counts a finished sync.
     pub fn sync_finished(&self, success: bool, seconds: f64, bytes: u64, files: u64) {
+        let labels = self.labels();
         let result = if success { "success" } else { "failure" };
         self.syncs
-            .get_or_create(&result_labels(&self.labels, result))
+            .get_or_create(&result_labels(&labels, result))
             .inc();
-        self.duration.get_or_create(&self.labels).observe(seconds);
-        self.bytes.get_or_create(&self.labels).inc_by(bytes);
-        self.files.get_or_create(&self.labels).inc_by(files);
+        self.duration.get_or_create(&labels).observe(seconds);
+        self.bytes.get_or_create(&labels).inc_by(bytes);
+        self.files.get_or_create(&labels).inc_by(files);
         self.out_of_sync
-            .get_or_create(&self.labels)
+            .get_or_create(&labels)
             .set(if success { 0 } else { 1 });
     }
 
     /// Counts fire times that passed without a sync.
     pub fn missed(&self, n: u64) {
         if n > 0 {
-            self.missed.get_or_create(&self.labels).inc_by(n);
-            self.out_of_sync.get_or_create(&self.labels).set(1);
+            let labels = self.labels();
+            self.missed.get_or_create(&labels).inc_by(n);
+            self.out_of_sync.get_or_create(&labels).set(1);
         }
     }
 

@@ -95,14 +95,11 @@ pub async fn run(who: Identity) -> Result<()> {
         tracing::info!("SIGTERM: stopping");
         stopper.cancel();
     });
-    let facts = super::pod::facts(&client, &who).await?;
-    let cr = wait_for_cr(&client, &who, &stop).await?;
-    let Some(cr) = cr else { return Ok(()) };
     let metrics = Arc::new(Metrics::new(Labels {
-        name: cr.name.clone(),
-        namespace: cr.namespace.clone(),
+        name: who.object.clone(),
+        namespace: who.namespace.clone(),
         role: who.role.as_str().to_owned(),
-        method: cr.mover.method().to_owned(),
+        method: "unknown".to_owned(),
     }));
     let ip = who.pod_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let addr = SocketAddr::new(ip, who.metrics_port);
@@ -112,6 +109,10 @@ pub async fn run(who: Identity) -> Result<()> {
             tracing::error!(%addr, error = %e, "metrics cannot listen");
         }
     });
+    let Some((facts, cr)) = prepare(&client, &who, &metrics, &stop).await? else {
+        return Ok(());
+    };
+    metrics.set_method(cr.mover.method());
     let (tx, mut rx) = watch::channel(Some(cr.clone()));
     tokio::spawn(resource::watch_cr(client.clone(), who.clone(), tx));
     let events = Events::new(client.clone(), &who.pod_name, cr.reference());
@@ -192,29 +193,41 @@ pub async fn run(who: Identity) -> Result<()> {
     result
 }
 
-/// Waits until the CR exists (a pod may be created before its CR); `None` on SIGTERM.
-async fn wait_for_cr(
+/// Reads the pod's facts and the CR, waiting while the CR does not exist yet (a pod may be
+/// created before its CR) or the API refuses (RBAC not bound yet: each refusal is logged and
+/// counted as a failed sync, since no status or Event can be written); `None` on SIGTERM.
+async fn prepare(
     client: &kube::Client,
     who: &Identity,
+    metrics: &Metrics,
     stop: &Cancel,
-) -> Result<Option<Replication>> {
-    let mut said = false;
+) -> Result<Option<(super::pod::PodFacts, Replication)>> {
+    let mut delay = Duration::from_secs(5);
+    let mut said_missing = false;
     loop {
-        match resource::fetch(client, who).await {
-            Ok(cr) => return Ok(Some(cr)),
+        let attempt = async {
+            let facts = super::pod::facts(client, who).await?;
+            let cr = resource::fetch(client, who).await?;
+            Ok::<_, Error>((facts, cr))
+        };
+        match attempt.await {
+            Ok(found) => return Ok(Some(found)),
             Err(e @ Error::MissingResource { .. }) => {
-                if !said {
+                if !said_missing {
                     tracing::warn!(error = %e, "waiting for the CR");
-                    said = true;
+                    said_missing = true;
                 }
+                delay = Duration::from_secs(5);
             }
-            Err(e @ Error::Forbidden { .. }) => {
-                tracing::error!(error = %e, "cannot read the CR; retrying");
+            Err(e @ (Error::Forbidden { .. } | Error::Api { .. })) => {
+                tracing::error!(error = %e, "cannot start; retrying in {delay:?}");
+                metrics.sync_finished(false, 0.0, 0, 0);
+                delay = (delay * 2).min(Duration::from_secs(60));
             }
             Err(e) => return Err(e),
         }
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            () = tokio::time::sleep(delay) => {}
             () = stop.wait() => return Ok(None),
         }
     }
