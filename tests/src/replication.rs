@@ -8,6 +8,7 @@
 //! When a test fails the fixture prints, through the test's captured output, the sidecar logs
 //! the pod runner kept, the Events and the CRs of its namespaces.
 
+pub mod diagnostics;
 pub mod manifests;
 pub mod observe;
 pub mod process;
@@ -16,7 +17,6 @@ pub mod scenario;
 pub mod tree;
 pub mod watch;
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -423,6 +423,36 @@ impl Replication {
         })
     }
 
+    /// Waits until the Events on a CR stand for at least `count` occurrences of each
+    /// `(reason, count)` (Events are posted asynchronously, after the status may already
+    /// show the sync); returns them so a test can check exact counts.
+    pub async fn wait_occurrences(
+        &self,
+        role: Role,
+        ns: &str,
+        name: &str,
+        want: &[(&str, i64)],
+    ) -> anyhow::Result<Vec<EventRecord>> {
+        let last = Mutex::new(Vec::new());
+        let found = eventually(LIMIT, &format!("Events {want:?}"), || async {
+            let events = self.events(role, ns, name).await?;
+            let enough = want
+                .iter()
+                .all(|(reason, n)| observe::occurrences(&events, reason) >= *n);
+            *last.lock().unwrap_or_else(PoisonError::into_inner) = events.clone();
+            Ok(enough.then_some(events))
+        })
+        .await;
+        found.map_err(|err| {
+            let last = last.into_inner().unwrap_or_else(PoisonError::into_inner);
+            anyhow!(
+                "{err:#} on {} {ns}/{name}; its events:\n{}",
+                role.kind(),
+                observe::describe(&last)
+            )
+        })
+    }
+
     /// Creates claim `name` and returns its volume's directory once it is Bound.
     pub async fn volume(&self, ns: &str, name: &str) -> anyhow::Result<PathBuf> {
         self.create(ns, &manifests::claim(name, "1Gi")).await?;
@@ -600,92 +630,6 @@ impl Replication {
     /// Marks the test as passed: no diagnostics on drop.
     pub fn passed(&self) {
         self.passed.store(true, Ordering::Relaxed);
-    }
-
-    /// What a person debugging a failure wants: per namespace, the objects, the CRs with
-    /// their status, the Events, and every container log the runner kept; then the webhook's
-    /// log.
-    pub fn diagnostics(&self) -> String {
-        let mut out = String::new();
-        let namespaces: Vec<String> = self
-            .namespaces
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|n| n.name.clone())
-            .collect();
-        for ns in &namespaces {
-            let kubectl = |args: &[&str]| {
-                self.cluster
-                    .kubectl(args.iter().copied().chain(["-n", ns.as_str()]))
-                    .map(|o| format!("{}{}", o.stdout, o.stderr))
-                    .unwrap_or_else(|e| format!("{e:#}"))
-            };
-            let _ = writeln!(
-                out,
-                "===== namespace {ns}\n--- objects\n{}\n--- CRs\n{}\n--- events\n{}",
-                kubectl(&[
-                    "get",
-                    "pods,pvc,volumesnapshots,secrets,services,leases",
-                    "-o",
-                    "wide"
-                ]),
-                kubectl(&[
-                    "get",
-                    "replicationsources,replicationdestinations",
-                    "-o",
-                    "yaml"
-                ]),
-                kubectl(&["get", "events", "--sort-by=.lastTimestamp"]),
-            );
-            let _ = writeln!(out, "{}", self.container_logs(ns));
-        }
-        let webhook = self.webhook.log_text();
-        let lines: Vec<&str> = webhook.lines().collect();
-        let _ = writeln!(
-            out,
-            "===== webhook log (last 30 lines)\n{}",
-            lines[lines.len().saturating_sub(30)..].join("\n")
-        );
-        out
-    }
-
-    fn container_logs(&self, ns: &str) -> String {
-        let mut out = String::new();
-        let Ok(dir) = self.cluster.var("FERRY_RUNNER_DIR") else {
-            return out;
-        };
-        let Ok(entries) = std::fs::read_dir(PathBuf::from(dir).join("pods")) else {
-            return out;
-        };
-        let mut pods: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&format!("{ns}_")))
-            })
-            .collect();
-        pods.sort();
-        for pod in pods {
-            let Ok(files) = std::fs::read_dir(&pod) else {
-                continue;
-            };
-            for file in files.filter_map(Result::ok).map(|e| e.path()) {
-                if file.extension().is_some_and(|e| e == "log") {
-                    let text = std::fs::read_to_string(&file).unwrap_or_default();
-                    let lines: Vec<&str> = text.lines().collect();
-                    let _ = writeln!(
-                        out,
-                        "--- {} (last 80 lines)\n{}",
-                        file.display(),
-                        lines[lines.len().saturating_sub(80)..].join("\n")
-                    );
-                }
-            }
-        }
-        out
     }
 }
 

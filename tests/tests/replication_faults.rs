@@ -442,12 +442,12 @@ async fn a_missing_volume_snapshot_class_is_named() -> anyhow::Result<()> {
 #[tokio::test]
 async fn denied_rbac_names_the_cluster_role_to_bind() -> anyhow::Result<()> {
     // No RoleBinding: the sidecar can neither read its CR nor write its status or Events,
-    // so what it says reaches the user through its log and its metrics.
+    // so what it says reaches the user through its log and its metrics while it retries.
     let case = ErrorCase::start("err-rbac", false, Some(real_conf()?), |_, _| {}).await?;
     let fx = &case.fx;
     eventually(LIMIT, "the sidecar to log that it is forbidden", || async {
         let log = fx.sidecar_log(&case.pod);
-        Ok((log.contains("forbidden") && log.contains("ferry-sidecar")).then_some(()))
+        Ok((log.contains("forbidden") && log.contains("ClusterRole ferry-sidecar")).then_some(()))
     })
     .await
     .with_context(|| format!("sidecar log:\n{}", fx.sidecar_log(&case.pod)))?;

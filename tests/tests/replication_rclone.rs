@@ -6,7 +6,7 @@
 
 use anyhow::{Context, ensure};
 use ferry_e2e::replication::manifests::{self, Role};
-use ferry_e2e::replication::observe::{self, condition_is, occurrences};
+use ferry_e2e::replication::observe::{self, condition_is};
 use ferry_e2e::replication::tree::{self, Compare, Tree};
 use ferry_e2e::replication::{LIMIT, MOVER_LABEL, Replication, TemporaryLog, pod_name};
 use ferry_e2e::wait::eventually;
@@ -169,13 +169,9 @@ async fn a_snapshot_of_an_annotated_deployment_reaches_minio_and_a_destination_r
         "prod/data/data.bin differs from the source"
     );
 
-    let events = fx.events(Role::Source, &src, SOURCE).await?;
+    // Events are posted after the status shows the sync: wait for each.
     for reason in ["SyncStarted", "SnapshotReady", "SyncSucceeded"] {
-        ensure!(
-            occurrences(&events, reason) >= 1,
-            "no {reason} event:\n{}",
-            observe::describe(&events)
-        );
+        fx.wait_event(Role::Source, &src, SOURCE, reason).await?;
     }
     let labels = [
         ("name", SOURCE),

@@ -5,7 +5,7 @@
 
 use anyhow::{Context, ensure};
 use ferry_e2e::replication::manifests::{self, Role};
-use ferry_e2e::replication::observe::{condition_is, occurrences};
+use ferry_e2e::replication::observe::condition_is;
 use ferry_e2e::replication::tree::{self, Compare, Tree};
 use ferry_e2e::replication::{LIMIT, Replication, SYNC_LIMIT, TemporaryLog};
 use ferry_e2e::wait::eventually;
@@ -207,11 +207,13 @@ async fn a_source_pushes_to_a_destination_that_publishes_restorable_snapshots_an
     .await
     .with_context(|| format!("retain 2 should keep {kept:?}"))?;
 
-    let events = fx.events(Role::Destination, &dst, DESTINATION).await?;
-    ensure!(
-        occurrences(&events, "ImagePublished") >= 3,
-        "ImagePublished events: {events:?}"
-    );
+    fx.wait_occurrences(
+        Role::Destination,
+        &dst,
+        DESTINATION,
+        &[("ImagePublished", 3)],
+    )
+    .await?;
     fx.passed();
     Ok(())
 }

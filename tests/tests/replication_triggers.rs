@@ -59,7 +59,9 @@ async fn a_manual_trigger_syncs_once_per_new_value() -> anyhow::Result<()> {
             .contains_key("data.bin"),
         "the first sync wrote nothing"
     );
-    let events = fx.events(Role::Source, &ns, SOURCE).await?;
+    let events = fx
+        .wait_occurrences(Role::Source, &ns, SOURCE, &[("SyncSucceeded", 1)])
+        .await?;
     ensure!(
         occurrences(&events, "SyncStarted") == 1,
         "one trigger, one sync:\n{}",
@@ -87,7 +89,9 @@ async fn a_manual_trigger_syncs_once_per_new_value() -> anyhow::Result<()> {
             .contains_key("later.txt"),
         "the second trigger did not sync the new file"
     );
-    let events = fx.events(Role::Source, &ns, SOURCE).await?;
+    let events = fx
+        .wait_occurrences(Role::Source, &ns, SOURCE, &[("SyncSucceeded", 2)])
+        .await?;
     ensure!(
         occurrences(&events, "SyncStarted") == 2 && occurrences(&events, "SyncSucceeded") == 2,
         "two triggers, two syncs:\n{}",
@@ -321,7 +325,9 @@ async fn of_two_replicas_bound_to_one_source_exactly_one_syncs() -> anyhow::Resu
     fx.trigger(Role::Source, &ns, SOURCE, "two").await?;
     let status = fx.wait_manual(Role::Source, &ns, SOURCE, "two").await?;
     ensure!(status["boundPod"] == bound.as_str(), "{status:#}");
-    let events = fx.events(Role::Source, &ns, SOURCE).await?;
+    let events = fx
+        .wait_occurrences(Role::Source, &ns, SOURCE, &[("SyncSucceeded", 2)])
+        .await?;
     ensure!(
         occurrences(&events, "SyncStarted") == 2,
         "two triggers, two syncs by one sidecar:\n{}",
