@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 
-.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo tools bench bench-webhook bench-ssh bench-s3 images
+.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 images
 
 ## test: every test, unit and end to end, against the real local control plane and the real
 ## peers (sshd, rsync). The binaries are built first: the end-to-end tests run them.
@@ -31,6 +31,11 @@ tools:
 ## crds: regenerate charts/ferry/crds from the Rust types.
 crds:
 	$(CARGO) run -q -p ferry-api --bin crdgen -- charts/ferry/crds
+
+## docs: regenerate docs/reference (annotation keys and CR fields) from the constants and the
+## CRD schema.
+docs:
+	$(CARGO) run -q -p ferry-api --bin docgen -- docs/reference
 
 fmt:
 	$(CARGO) fmt --all

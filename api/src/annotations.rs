@@ -60,6 +60,15 @@ pub const ALL: [&str; 10] = [
     INJECTED,
 ];
 
+/// Every label key Ferry reads or writes (on pods, and `PRIVILEGED_MOVERS_LABEL` on
+/// namespaces), for the reference in `docs/reference/annotations.md`.
+pub const LABELS: [&str; 4] = [
+    INJECT_LABEL,
+    DESTINATION_LABEL,
+    MOVER_LABEL,
+    PRIVILEGED_MOVERS_LABEL,
+];
+
 /// Which replication object the pod binds, and so which role its sidecar plays.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Binding {

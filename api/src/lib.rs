@@ -7,6 +7,7 @@
 
 pub mod annotations;
 pub mod crd;
+pub mod docs;
 pub mod rules;
 pub mod types;
 pub mod validate;
