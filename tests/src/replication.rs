@@ -347,7 +347,10 @@ impl Replication {
         }
     }
 
-    /// Waits until `status.lastManualSync` is `token` and returns the status.
+    /// Waits until `status.lastManualSync` is `token` and returns the status. Fails as soon
+    /// as a sync that started after this call fails (condition `Synchronizing` turned False
+    /// with reason `Error`): a test that expects a sync to succeed does not wait out the
+    /// retries.
     pub async fn wait_manual(
         &self,
         role: Role,
@@ -355,15 +358,35 @@ impl Replication {
         name: &str,
         token: &str,
     ) -> anyhow::Result<Value> {
-        self.wait_status(
-            role,
-            ns,
-            name,
-            &format!("the manual sync {token:?} to finish"),
-            SYNC_LIMIT,
-            |s| (s["lastManualSync"] == token).then(|| s.clone()),
-        )
-        .await
+        // Condition times have whole seconds.
+        let since = k8s_openapi::jiff::Timestamp::from_second(
+            k8s_openapi::jiff::Timestamp::now().as_second(),
+        )?;
+        let outcome = self
+            .wait_status(
+                role,
+                ns,
+                name,
+                &format!("the manual sync {token:?} to finish"),
+                SYNC_LIMIT,
+                |s| {
+                    if s["lastManualSync"] == token {
+                        return Some(Ok(s.clone()));
+                    }
+                    let failed = observe::condition(s, "Synchronizing").is_some_and(|c| {
+                        c["reason"] == "Error"
+                            && observe::time(&c["lastTransitionTime"]).is_some_and(|t| t >= since)
+                    });
+                    failed.then(|| Err(s.clone()))
+                },
+            )
+            .await?;
+        outcome.map_err(|status| {
+            anyhow!(
+                "the manual sync {token:?} of {} {ns}/{name} failed; status:\n{status:#}",
+                role.kind()
+            )
+        })
     }
 
     /// Waits until the condition `Synchronizing` is False with reason `reason`; returns the

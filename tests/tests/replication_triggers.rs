@@ -362,3 +362,37 @@ async fn of_two_replicas_bound_to_one_source_exactly_one_syncs() -> anyhow::Resu
     fx.passed();
     Ok(())
 }
+
+#[tokio::test]
+async fn a_schedule_in_a_time_zone_is_due_at_that_zones_hour() -> anyhow::Result<()> {
+    let fx = Replication::start("zone").await?;
+    let (ns, _bucket, path) = source_side(&fx, "zone").await?;
+    // 03:00 in Kolkata (UTC+05:30 all year, no daylight saving) is 21:30 UTC.
+    let cr = manifests::rclone_source(
+        SOURCE,
+        "data",
+        SECRET,
+        &path,
+        "Direct",
+        Some(json!({"schedule": "0 3 * * *", "timeZone": "Asia/Kolkata"})),
+    );
+    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
+    let before = Timestamp::now();
+    fx.bind(&ns, &cr, &manifests::pod("web", &template)).await?;
+    let status = fx
+        .wait_synchronizing(Role::Source, &ns, SOURCE, "False", "WaitingForSchedule")
+        .await?;
+    let next = observe::require_time(&status, "nextSyncTime")?;
+    let day = before.as_second() - before.as_second().rem_euclid(86_400);
+    let mut want = Timestamp::from_second(day + 21 * 3600 + 30 * 60)?;
+    if want <= before {
+        want = want.checked_add(SignedDuration::from_hours(24))?;
+    }
+    ensure!(
+        next == want,
+        "nextSyncTime {next}, want {want} (03:00 Asia/Kolkata); status: {status:#}"
+    );
+    ensure!(status["lastSyncStartTime"].is_null(), "{status:#}");
+    fx.passed();
+    Ok(())
+}
