@@ -41,16 +41,27 @@ pub async fn through_mover(
     method: SourceCopyMethod,
     volume: &VolumeOptions,
     plan: &MoverPlan,
+    events: &super::events::Events,
     cancel: Cancel,
 ) -> Result<Outcome> {
+    use super::events::reason;
     let owner = cr.owner();
     // Leftovers of a run that was killed go first, so names and quotas are free.
     let cleaned = objects::cleanup::temporaries(&ctx.client, &cr.namespace, &owner.uid).await?;
     if cleaned.pods + cleaned.claims + cleaned.snapshots > 0 {
         tracing::info!(?cleaned, "deleted leftovers of an interrupted sync");
+        events
+            .normal(
+                reason::CLEANED_UP,
+                format!(
+                    "deleted what an interrupted sync left: {} mover pod(s), {} PVC(s), {} VolumeSnapshot(s)",
+                    cleaned.pods, cleaned.claims, cleaned.snapshots
+                ),
+            )
+            .await;
     }
     let result = tokio::select! {
-        result = push_through(ctx, cr, method, volume, plan) => result,
+        result = push_through(ctx, cr, method, volume, plan, events) => result,
         () = cancel.wait() => Err(Error::Interrupted),
     };
     if let Err(e) = objects::cleanup::temporaries(&ctx.client, &cr.namespace, &owner.uid).await {
@@ -65,6 +76,7 @@ async fn push_through(
     method: SourceCopyMethod,
     volume: &VolumeOptions,
     plan: &MoverPlan,
+    events: &super::events::Events,
 ) -> Result<Outcome> {
     let client = &ctx.client;
     let ns = cr.namespace.as_str();
@@ -133,6 +145,15 @@ async fn push_through(
         labels,
         owner: Some(owner),
     };
+    events
+        .normal(
+            super::events::reason::MOVER_STARTED,
+            format!(
+                "mover pod {} pushes claim {base} ({method:?} of PVC {source_pvc})",
+                spec.name
+            ),
+        )
+        .await;
     let outcome = objects::mover::run(client, &spec, MOVER_TIMEOUT).await?;
     let report: Option<MoverReport> = outcome.result.and_then(|v| serde_json::from_value(v).ok());
     match report {

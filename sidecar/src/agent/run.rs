@@ -537,7 +537,8 @@ impl Agent {
                     Ok((outcome, Some(image)))
                 }
                 _ => {
-                    let outcome = source::sync(&self.ctx, cr, &self.plan, stop.clone()).await?;
+                    let outcome =
+                        source::sync(&self.ctx, cr, &self.plan, &self.events, stop.clone()).await?;
                     Ok((outcome, None))
                 }
             }

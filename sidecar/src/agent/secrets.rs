@@ -86,6 +86,11 @@ impl SecretData {
         &self.name
     }
 
+    /// Whether the Secret has a non-empty `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.data.get(key).is_some_and(|v| !v.is_empty())
+    }
+
     /// The bytes of `key`, or an error naming the Secret, the key and the fix.
     pub fn bytes(&self, key: &str) -> Result<&[u8]> {
         self.data

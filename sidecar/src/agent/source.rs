@@ -61,6 +61,7 @@ pub async fn sync(
     ctx: &Ctx,
     cr: &Replication,
     mover_image: &MoverPlan,
+    events: &super::events::Events,
     cancel: Cancel,
 ) -> Result<Outcome> {
     let (method, volume) = match &cr.mover {
@@ -75,7 +76,7 @@ pub async fn sync(
     };
     match method {
         SourceCopyMethod::Snapshot | SourceCopyMethod::Clone => {
-            super::mover::through_mover(ctx, cr, method, volume, mover_image, cancel).await
+            super::mover::through_mover(ctx, cr, method, volume, mover_image, events, cancel).await
         }
         _ => push_from(ctx, cr, &ctx.who.volume_path, cancel).await,
     }
@@ -169,20 +170,27 @@ pub async fn remote(ctx: &Ctx, rclone: &RcloneOptions) -> Result<Remote> {
         &rclone.rclone_config,
     )
     .await?;
-    let text = secret.text(RCLONE_CONF_KEY)?;
-    let section = rclone
-        .rclone_config_section
-        .clone()
-        .ok_or_else(|| Error::Spec {
-            field: "spec.rclone.rcloneConfigSection",
-            problem: "is not set; name the [section] of rclone.conf to use".to_owned(),
-        })?;
-    let label = format!("Secret {}/{RCLONE_CONF_KEY}", rclone.rclone_config);
-    let (config, warnings) =
-        crate::s3::config::rclone::from_text(&text, Path::new(&label), &section)?;
-    for w in warnings {
-        tracing::warn!("{w}");
-    }
+    // An rclone.conf (VolSync's Secret), or else the env-style keys of object bucket claims
+    // and DataMover Secrets (`AWS_ACCESS_KEY_ID`, `BUCKET_HOST`, ...), as DESIGN.md §5.
+    let config = if secret.has(RCLONE_CONF_KEY) || !secret.has("AWS_ACCESS_KEY_ID") {
+        let text = secret.text(RCLONE_CONF_KEY)?;
+        let section = rclone
+            .rclone_config_section
+            .clone()
+            .ok_or_else(|| Error::Spec {
+                field: "spec.rclone.rcloneConfigSection",
+                problem: "is not set; name the [section] of rclone.conf to use".to_owned(),
+            })?;
+        let label = format!("Secret {}/{RCLONE_CONF_KEY}", rclone.rclone_config);
+        let (config, warnings) =
+            crate::s3::config::rclone::from_text(&text, Path::new(&label), &section)?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        config
+    } else {
+        crate::s3::config::env::from_vars(|key| secret.text(key).ok())?
+    };
     let arg = "spec.rclone.rcloneDestPath";
     let place = crate::s3::location::resolve(arg, &rclone.rclone_dest_path, &config)?;
     let client = crate::s3::client::build(&config).await?;
