@@ -371,16 +371,27 @@ async fn a_missing_rclone_secret_is_named() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn a_missing_source_pvc_is_named() -> anyhow::Result<()> {
+/// A CR whose `sourcePVC` names no claim (a typo), bound to a pod that mounts another one:
+/// the sidecar must not replicate the pod's volume in its place.
+async fn missing_source_pvc(copy_method: &'static str) -> anyhow::Result<()> {
     let case = ErrorCase::start("err-pvc", true, Some(real_conf()?), |cr, _| {
         cr["spec"]["sourcePVC"] = json!("no-such-claim");
-        cr["spec"]["rclone"]["copyMethod"] = json!("Snapshot");
+        cr["spec"]["rclone"]["copyMethod"] = json!(copy_method);
     })
     .await?;
     case.ensure_error(&["no-such-claim"]).await?;
     case.fx.passed();
     Ok(())
+}
+
+#[tokio::test]
+async fn a_missing_source_pvc_is_named_with_copy_method_direct() -> anyhow::Result<()> {
+    missing_source_pvc("Direct").await
+}
+
+#[tokio::test]
+async fn a_missing_source_pvc_is_named_with_copy_method_snapshot() -> anyhow::Result<()> {
+    missing_source_pvc("Snapshot").await
 }
 
 #[tokio::test]

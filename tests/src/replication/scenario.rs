@@ -183,13 +183,23 @@ impl Replication {
                 &format!("Synchronizing=False reason Error with a message naming {needles:?}"),
                 SYNC_LIMIT,
                 |s| {
+                    // A sync that succeeds instead ends the wait: it will not fail later.
+                    if s["latestMoverStatus"]["result"] == "Successful" {
+                        return Some(Err(s.clone()));
+                    }
                     let message = observe::condition_message(s, "Synchronizing");
                     (observe::condition_is(s, "Synchronizing", "False", "Error")
                         && needles.iter().all(|n| message.contains(n)))
-                    .then(|| s.clone())
+                    .then(|| Ok(s.clone()))
                 },
             )
-            .await?;
+            .await?
+            .map_err(|status| {
+                anyhow::anyhow!(
+                    "the sync succeeded although it should have failed naming {needles:?}; \
+                     status:\n{status:#}"
+                )
+            })?;
         let event = self.wait_event(role, ns, name, "SyncFailed").await?;
         ensure!(
             event.type_ == "Warning",
