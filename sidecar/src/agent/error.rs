@@ -41,7 +41,7 @@ pub enum Error {
     },
     /// The pod's service account may not do something the sidecar needs.
     #[error(
-        "forbidden: service account {service_account} cannot {action}; bind ClusterRole ferry-sidecar to it in namespace {namespace} (helm value sidecarBindings)"
+        "forbidden while {action}: service account {service_account} lacks the right; bind ClusterRole ferry-sidecar to it in namespace {namespace} (helm value sidecarBindings)"
     )]
     Forbidden {
         /// The service account.

@@ -92,6 +92,12 @@ async fn push_through(
             objects::snapshot::create(client, ns, &base, &source_pvc, class, &labels, Some(&owner))
                 .await?;
             let ready = objects::snapshot::wait_ready(client, ns, &base, SNAPSHOT_TIMEOUT).await?;
+            events
+                .normal(
+                    super::events::reason::SNAPSHOT_READY,
+                    format!("VolumeSnapshot {} of PVC {source_pvc} is ready", ready.name),
+                )
+                .await;
             let template = objects::claim::template(&source, volume, ready.restore_size.as_deref());
             objects::claim::create_from_snapshot(
                 client,

@@ -474,13 +474,25 @@ impl Agent {
                 if let Some(next) = trigger.and_then(|t| schedule::next_fire(t, end)) {
                     self.model.next_sync_time = Some(Time(next));
                 }
-                self.model.set_condition(
-                    SYNCHRONIZING,
-                    false,
-                    "WaitingForSchedule",
-                    "sync done",
-                    cr.generation,
-                );
+                // The waiting state the trigger leads to, written with the result so that no
+                // reader sees a state the next pass of the loop would change.
+                let (reason, message) = match (&why, trigger) {
+                    (_, Some(Trigger::Paused)) => ("Paused", "spec.paused is true".to_owned()),
+                    (Why::Manual(_), _) => (
+                        "WaitingForManual",
+                        "set spec.trigger.manual to a new value to sync".to_owned(),
+                    ),
+                    (_, Some(Trigger::Cron { .. })) => match &self.model.next_sync_time {
+                        Some(next) => ("WaitingForSchedule", format!("next sync at {}", next.0)),
+                        None => ("WaitingForSchedule", "sync done".to_owned()),
+                    },
+                    _ => (
+                        "WaitingForSchedule",
+                        "sync done; continuous: syncing again".to_owned(),
+                    ),
+                };
+                self.model
+                    .set_condition(SYNCHRONIZING, false, reason, &message, cr.generation);
                 self.metrics.sync_finished(
                     true,
                     seconds,
@@ -537,8 +549,15 @@ impl Agent {
                     Ok((outcome, Some(image)))
                 }
                 _ => {
-                    let outcome =
-                        source::sync(&self.ctx, cr, &self.plan, &self.events, stop.clone()).await?;
+                    let outcome = source::sync(
+                        &self.ctx,
+                        cr,
+                        &self.plan,
+                        self.pod_claim.as_deref(),
+                        &self.events,
+                        stop.clone(),
+                    )
+                    .await?;
                     Ok((outcome, None))
                 }
             }

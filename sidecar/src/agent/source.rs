@@ -61,6 +61,7 @@ pub async fn sync(
     ctx: &Ctx,
     cr: &Replication,
     mover_image: &MoverPlan,
+    pod_claim: Option<&str>,
     events: &super::events::Events,
     cancel: Cancel,
 ) -> Result<Outcome> {
@@ -78,7 +79,35 @@ pub async fn sync(
         SourceCopyMethod::Snapshot | SourceCopyMethod::Clone => {
             super::mover::through_mover(ctx, cr, method, volume, mover_image, events, cancel).await
         }
-        _ => push_from(ctx, cr, &ctx.who.volume_path, cancel).await,
+        _ => {
+            check_direct_claim(ctx, cr, pod_claim).await?;
+            push_from(ctx, cr, &ctx.who.volume_path, cancel).await
+        }
+    }
+}
+
+/// Direct pushes the pod's mounted volume, so it must be the claim the CR names: a CR whose
+/// `sourcePVC` is missing or names another claim must not replicate (and delete remotely)
+/// whatever the pod happens to mount.
+async fn check_direct_claim(ctx: &Ctx, cr: &Replication, pod_claim: Option<&str>) -> Result<()> {
+    let wanted = cr.source_pvc.as_deref().unwrap_or_default();
+    crate::objects::claim::get(&ctx.client, &cr.namespace, wanted).await?;
+    match pod_claim {
+        Some(claim) if claim == wanted => Ok(()),
+        Some(claim) => Err(Error::Spec {
+            field: "spec.sourcePVC",
+            problem: format!(
+                "\"{wanted}\" is not the claim of the pod volume {} (claim \"{claim}\"); fix spec.sourcePVC or annotate the pod with ferry.dev/volume",
+                ctx.who.volume
+            ),
+        }),
+        None => Err(Error::Spec {
+            field: "spec.sourcePVC",
+            problem: format!(
+                "the pod volume {} is not a PVC; copyMethod Direct pushes the pod's claim \"{wanted}\"",
+                ctx.who.volume
+            ),
+        }),
     }
 }
 

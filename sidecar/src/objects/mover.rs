@@ -189,12 +189,10 @@ pub async fn report(client: &kube::Client, ns: &str, pod_name: &str, result: &Va
     Ok(())
 }
 
-/// Deletes a mover pod at once (its work is over or abandoned); one already gone is fine.
+/// Deletes a mover pod with its grace period, so one still pushing gets SIGTERM and aborts its
+/// multipart uploads instead of leaving them open; one already gone is fine.
 pub async fn delete(client: &kube::Client, ns: &str, name: &str) -> Result<()> {
-    match api(client, ns)
-        .delete(name, &DeleteParams::default().grace_period(0))
-        .await
-    {
+    match api(client, ns).delete(name, &DeleteParams::default()).await {
         Ok(_) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(Error::api("deleting", KIND, ns, name)(e)),

@@ -35,7 +35,7 @@ pub fn exec(conn: &Connection, channel: Channel<Msg>, sync_id: Option<String>, r
         },
         Ok(Request::Rsync(words)) => {
             let checked = allowlist::check(&words, shared.access, shared.hardening, &shared.volume);
-            let plan = match checked {
+            let mut plan = match checked {
                 Ok(plan) => plan,
                 Err(refusal) => {
                     shared.tracker.refused_attempt();
@@ -44,6 +44,10 @@ pub fn exec(conn: &Connection, channel: Channel<Msg>, sync_id: Option<String>, r
                     return;
                 }
             };
+            if shared.omit_dir_times && !plan.sender {
+                // See `Shared::omit_dir_times`: otherwise every push ends in rsync's exit 23.
+                plan.args.insert(1, "--omit-dir-times".into());
+            }
             // Only receiving transfers change the volume, so only they can be completed.
             let guard = if plan.sender {
                 None

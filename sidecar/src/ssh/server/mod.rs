@@ -65,6 +65,20 @@ pub(crate) struct Shared {
     pub(crate) access: Access,
     pub(crate) hardening: Hardening,
     pub(crate) tracker: Arc<TransferTracker>,
+    /// The volume's root belongs to another user (usually root, as most provisioners make
+    /// it), so this non-root server cannot set its times: rsync would end every push with
+    /// "failed to set times on ." (exit 23). Directory times are then not kept; file times,
+    /// modes and contents still are.
+    pub(crate) omit_dir_times: bool,
+}
+
+/// Whether this process may set the times of `dir` (it owns it, or has CAP_FOWNER).
+fn can_set_times(dir: &std::path::Path) -> bool {
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return false;
+    };
+    let mtime = filetime::FileTime::from_last_modification_time(&meta);
+    filetime::set_file_mtime(dir, mtime).is_ok()
 }
 
 /// The completion marker must not live in the volume: `rsync --delete` would remove it,
@@ -129,7 +143,13 @@ impl Server {
                 source,
             })?;
         let log = CompletionLog::new(config.state_dir.clone());
+        let omit_dir_times = !can_set_times(&volume);
+        if omit_dir_times {
+            tracing::warn!(volume = %volume.display(), "the volume's root belongs to another user: \
+                           directory times will not be kept (--omit-dir-times)");
+        }
         let shared = Arc::new(Shared {
+            omit_dir_times,
             authorized: config.authorized,
             volume,
             rsync: config.rsync,
