@@ -51,7 +51,10 @@ use super::status::ReplicationDestinationStatus;
     ),
     printcolumn(
         name = "Next sync",
-        type_ = "date",
+        // `date` would print a future time as `<invalid>` (kubectl shows ages); VolSync
+        // uses a date-time string here too.
+        type_ = "string",
+        format = "date-time",
         json_path = ".status.nextSyncTime",
         description = "When the next sync is due"
     ),
