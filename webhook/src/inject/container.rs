@@ -72,6 +72,9 @@ pub fn container(plan: &Plan, settings: &Settings) -> Value {
     }));
     if plan.token_volume {
         mounts.push(json!({"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR, "readOnly": true}));
+    } else if let Some(volume) = &plan.api_access_volume {
+        // The mount ServiceAccount admission would append; see `Plan::api_access_volume`.
+        mounts.push(json!({"name": volume, "mountPath": TOKEN_DIR, "readOnly": true}));
     }
     let mut container = json!({
         "name": CONTAINER,

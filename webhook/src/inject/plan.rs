@@ -87,6 +87,12 @@ pub struct Plan {
     pub secrets: Vec<String>,
     /// A projected service-account token for the sidecar alone (the pod turned automount off).
     pub token_volume: bool,
+    /// The pod's `kube-api-access-*` volume, which the sidecar mounts where clients look for
+    /// the token. The apiserver's ServiceAccount admission would add exactly this mount on its
+    /// reinvocation pass; adding it here leaves that pass nothing to change, so the apiserver
+    /// does not call the webhook a second time for the same pod (`reinvocationPolicy:
+    /// IfNeeded` reinvokes when an in-tree plugin changed the object after the webhook).
+    pub api_access_volume: Option<String>,
     /// The user and privileges.
     pub identity: Identity,
     /// Requests and limits.
@@ -160,6 +166,11 @@ pub fn plan(
         .pointer("/spec/automountServiceAccountToken")
         .and_then(Value::as_bool)
         == Some(false);
+    let api_access_volume = if token_volume {
+        None
+    } else {
+        api_access_volume(pod)
+    };
     if facts.bound.is_none() {
         warnings.push(format!(
             "{} {:?} does not exist yet; the sidecar waits for it",
@@ -194,11 +205,26 @@ pub fn plan(
             .map(|b| b.secrets.clone())
             .unwrap_or_default(),
         token_volume,
+        api_access_volume,
         identity,
         resources,
         annotations: annotations.clone(),
         warnings,
     })
+}
+
+/// The prefix of the token volume the apiserver's ServiceAccount admission adds.
+const API_ACCESS_PREFIX: &str = "kube-api-access-";
+
+/// The first volume named like the ServiceAccount admission's token volume, the one that
+/// plugin itself picks (it runs before webhooks, so a pod that automounts already has it).
+fn api_access_volume(pod: &Value) -> Option<String> {
+    pod.pointer("/spec/volumes")?
+        .as_array()?
+        .iter()
+        .filter_map(|v| v.get("name")?.as_str())
+        .find(|name| name.starts_with(API_ACCESS_PREFIX))
+        .map(str::to_owned)
 }
 
 fn kind(binding: &Binding) -> &'static str {

@@ -244,6 +244,65 @@ fn volumes_secrets_and_tokens() {
 }
 
 #[test]
+fn the_service_account_token_is_mounted_as_service_account_admission_would() {
+    // 27. ServiceAccount admission runs before webhooks: the pod already has its
+    // kube-api-access volume, mounted in the app. The sidecar gets the same mount now, so the
+    // plugin's reinvocation pass changes nothing and the apiserver calls the webhook once.
+    let token = json!({"name": "kube-api-access-x7k2q", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}});
+    let automounted = pod(json!({"spec": {
+        "containers": [{"name": "app", "image": "busybox", "volumeMounts": [
+            {"name": "kube-api-access-x7k2q", "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}]}],
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}, token]}}));
+    let (out, _) = mutated(&automounted, &Settings::default(), &facts());
+    let (_, _, sidecar) = one_sidecar(&out);
+    let mounts = sidecar["volumeMounts"].as_array().expect("mounts");
+    assert_eq!(
+        mounts.last(),
+        Some(
+            &json!({"name": "kube-api-access-x7k2q", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true})
+        )
+    );
+    assert_eq!(
+        mounts
+            .iter()
+            .filter(|m| m["mountPath"] == "/var/run/secrets/kubernetes.io/serviceaccount")
+            .count(),
+        1
+    );
+    assert!(
+        !out["spec"]["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .any(|v| v["name"] == "ferry-sa-token"),
+        "no second token volume"
+    );
+    // 28. No such volume (the plugin is off, or the service account opts out): no mount.
+    let (out, _) = mutated(&pod(json!({})), &Settings::default(), &facts());
+    assert!(
+        one_sidecar(&out).2["volumeMounts"]
+            .as_array()
+            .expect("mounts")
+            .iter()
+            .all(|m| m["mountPath"] != "/var/run/secrets/kubernetes.io/serviceaccount")
+    );
+    // 29. Automount off at the pod with a hand-made volume of that name: the sidecar's own
+    // token, never both at one path.
+    let off = pod(json!({"spec": {"automountServiceAccountToken": false,
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}, token]}}));
+    let (out, _) = mutated(&off, &Settings::default(), &facts());
+    let (_, _, sidecar) = one_sidecar(&out);
+    let at_token_dir: Vec<&Value> = sidecar["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .filter(|m| m["mountPath"] == "/var/run/secrets/kubernetes.io/serviceaccount")
+        .collect();
+    assert_eq!(at_token_dir.len(), 1);
+    assert_eq!(at_token_dir[0]["name"], "ferry-sa-token");
+}
+
+#[test]
 fn source_and_destination_mounts_ports_and_labels() {
     // 12. Source: every claim read-only; the CR's PVC is the replicated one.
     let two = pod(json!({"spec": {"volumes": [
