@@ -16,6 +16,12 @@ pub const SECRETS_DIR: &str = "/ferry/secrets";
 pub const SSH_PORT: i64 = 2222;
 /// Name of the projected token volume added when the pod turns automount off.
 pub const TOKEN_VOLUME: &str = "ferry-sa-token";
+/// Name of the sidecar's scratch volume.
+pub const SCRATCH_VOLUME: &str = "ferry-scratch";
+/// Where the scratch volume is mounted: the sidecar's temp directory. Its root filesystem is
+/// read-only, and it writes a few small private files (the rsync transport's key, the SSH
+/// server's completion marker).
+const SCRATCH_DIR: &str = "/tmp";
 /// Where Kubernetes clients look for the service-account token.
 const TOKEN_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// Capabilities of the root variant: enough to read everything and preserve ownership.
@@ -70,6 +76,7 @@ pub fn container(plan: &Plan, settings: &Settings) -> Value {
     mounts.extend(plan.secrets.iter().enumerate().map(|(i, secret)| {
         json!({"name": secret_volume(i), "mountPath": format!("{SECRETS_DIR}/{secret}"), "readOnly": true})
     }));
+    mounts.push(json!({"name": SCRATCH_VOLUME, "mountPath": SCRATCH_DIR}));
     if plan.token_volume {
         mounts.push(json!({"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR, "readOnly": true}));
     } else if let Some(volume) = &plan.api_access_volume {
@@ -146,6 +153,9 @@ pub fn volumes(plan: &Plan) -> Vec<Value> {
             json!({"name": secret_volume(i), "secret": {"secretName": secret, "defaultMode": 0o444, "optional": true}})
         })
         .collect();
+    volumes.push(
+        json!({"name": SCRATCH_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}),
+    );
     if plan.token_volume {
         volumes.push(json!({"name": TOKEN_VOLUME, "projected": {"defaultMode": 0o444, "sources": [
             {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},

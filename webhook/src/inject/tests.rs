@@ -161,7 +161,10 @@ fn annotations_are_created_and_escaped_keys_survive() {
     .expect("json");
     assert_eq!(record["container"], CONTAINER);
     assert_eq!(record["native"], true);
-    assert_eq!(record["volumes"], json!(["ferry-secret-0"]));
+    assert_eq!(
+        record["volumes"],
+        json!(["ferry-secret-0", "ferry-scratch"])
+    );
 }
 
 #[test]
@@ -203,7 +206,10 @@ fn volumes_secrets_and_tokens() {
     let (_, _, sidecar) = one_sidecar(&out);
     assert_eq!(
         sidecar["volumeMounts"],
-        json!([{"name": "cache", "mountPath": "/ferry/volumes/cache", "readOnly": true}])
+        json!([
+            {"name": "cache", "mountPath": "/ferry/volumes/cache", "readOnly": true},
+            {"name": "ferry-scratch", "mountPath": "/tmp"}
+        ])
     );
     assert_eq!(
         out["spec"]["volumes"][1]["projected"]["sources"][0]["configMap"]["name"],
@@ -509,6 +515,7 @@ fn exact_patch_for_a_minimal_pod() {
                 "add".to_owned(),
                 "/metadata/annotations/ferry.dev~1injected".to_owned()
             ),
+            ("add".to_owned(), "/spec/volumes/-".to_owned()),
             ("add".to_owned(), "/spec/initContainers".to_owned()),
         ]
     );
