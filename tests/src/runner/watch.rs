@@ -29,6 +29,8 @@ struct Loop {
     running: HashMap<String, watch::Sender<Signal>>,
     /// Every UID this runner has started: a pod runs at most once per runner.
     started: HashSet<String>,
+    /// UIDs whose deletion this runner is finishing (once each).
+    finishing: HashSet<String>,
     tasks: JoinSet<String>,
     /// UIDs listed since the last (re)list started.
     listed: Option<HashSet<String>>,
@@ -45,6 +47,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
         ctx: ctx.clone(),
         running: HashMap::new(),
         started: HashSet::new(),
+        finishing: HashSet::new(),
         tasks: JoinSet::new(),
         listed: None,
         ready: false,
@@ -144,9 +147,9 @@ impl Loop {
             return;
         }
         if deleting {
-            // Being deleted with nothing running here (e.g. the runner was restarted): finish
-            // the deletion a kubelet would finish.
-            if bound.is_some() && !self.started.contains(&uid) {
+            // Being deleted with nothing running here (the runner was restarted, or the pod's
+            // containers already ended): finish the deletion a kubelet would finish.
+            if bound.is_some() && self.finishing.insert(uid.clone()) {
                 let pods: Api<Pod> = Api::namespaced(
                     self.ctx.client.clone(),
                     pod.metadata.namespace.as_deref().unwrap_or("default"),
