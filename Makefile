@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 
-.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 images
+.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 bench-sidecar images
 
 ## test: every test, unit and end to end, against the real local control plane and the real
 ## peers (sshd, rsync). The binaries are built first: the end-to-end tests run them.
@@ -51,7 +51,7 @@ cluster-down:
 	tests/cluster/down $(CLUSTER_STATE)
 
 ## bench: every benchmark, each printing figures side by side with its peer.
-bench: bench-webhook bench-ssh bench-s3
+bench: bench-webhook bench-ssh bench-s3 bench-sidecar
 
 ## bench-webhook: /validate against the server's own floor, over keep-alive TLS.
 bench-webhook:
@@ -69,6 +69,14 @@ bench-ssh: deps
 ## tree; wall time, S3 requests, peak RSS (release build).
 bench-s3: deps tools
 	$(CARGO) bench --locked -p ferry-sidecar --bench s3
+
+## bench-sidecar: the `ferry-sidecar run` loop as a local process bound to a ReplicationSource
+## on the test cluster: idle RSS and CPU (60 s, fresh and after a sync), and peak RSS and wall
+## time of the S3 benchmark's case (a) (10,000 files of 1-64 KiB, initial push to MinIO) next
+## to the standalone `ferry-sidecar sync` of the same tree (release build).
+bench-sidecar: tools
+	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-e2e --bins
+	target/release/bench-sidecar
 
 ## images: the webhook and sidecar container images (docker/*.Dockerfile), tagged with the
 ## workspace version, where a container engine answers `docker info`; otherwise it says so
