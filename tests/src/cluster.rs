@@ -47,10 +47,35 @@ impl Cluster {
         }
     }
 
+    /// The control plane the state directory describes, if one is running (its apiserver
+    /// answers `/readyz`), without running `tests/cluster/up`: for benchmarks that must not
+    /// replace the running pod runner with their own build.
+    pub fn running() -> Option<&'static Cluster> {
+        let state = state_dir();
+        let text = std::fs::read_to_string(state.join("env")).ok()?;
+        let cluster = Self::from_env(state, &text);
+        let ready = cluster
+            .kubectl(["get", "--raw", "/readyz"])
+            .is_ok_and(|o| o.success);
+        ready.then(|| &*Box::leak(Box::new(cluster)))
+    }
+
+    /// A cluster handle from the state directory and its env file's text.
+    fn from_env(state: PathBuf, text: &str) -> Self {
+        let env = parse_env(text);
+        let kubeconfig = env
+            .get("KUBECONFIG")
+            .map_or_else(|| state.join("kubeconfig"), PathBuf::from);
+        Self {
+            state,
+            kubeconfig,
+            env,
+        }
+    }
+
     /// Runs `tests/cluster/up` for the state directory and reads its env file.
     fn start() -> anyhow::Result<Self> {
-        let state =
-            std::env::var_os("FERRY_CLUSTER_STATE").map_or_else(default_state, PathBuf::from);
+        let state = state_dir();
         let up = repo_root().join("tests/cluster/up");
         let mut command = Command::new(&up);
         command.arg(&state);
@@ -71,15 +96,7 @@ impl Cluster {
         let env_file = state.join("env");
         let text = std::fs::read_to_string(&env_file)
             .with_context(|| format!("reading {}", env_file.display()))?;
-        let env = parse_env(&text);
-        let kubeconfig = env
-            .get("KUBECONFIG")
-            .map_or_else(|| state.join("kubeconfig"), PathBuf::from);
-        Ok(Self {
-            state,
-            kubeconfig,
-            env,
-        })
+        Ok(Self::from_env(state, &text))
     }
 
     /// A variable of the env file.
@@ -167,6 +184,11 @@ pub fn pod_runner_binary() -> Option<PathBuf> {
         .take(2)
         .map(|dir| dir.join("ferry-pod-runner"))
         .find(|path| path.is_file())
+}
+
+/// `$FERRY_CLUSTER_STATE`, else the default state directory.
+fn state_dir() -> PathBuf {
+    std::env::var_os("FERRY_CLUSTER_STATE").map_or_else(default_state, PathBuf::from)
 }
 
 /// `~/.cache/ferry/cluster`, the state directory `make cluster-up` uses too.

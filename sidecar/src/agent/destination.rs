@@ -190,11 +190,14 @@ pub fn image_name(cr: &str, at: jiff::Timestamp) -> String {
     format!("{}-{stamp}", base.trim_end_matches(['-', '.']))
 }
 
-/// Names of the objects an rsync destination makes.
-pub fn rsync_names(cr: &str) -> (String, String, String) {
-    let base = format!("ferry-rsync-dst-{cr}");
-    let src = format!("ferry-rsync-src-{cr}");
-    (base.clone(), src, base)
+/// The server's keys Secret and the Service of an rsync destination: `ferry-rsync-dst-<cr>`.
+pub fn server_name(cr: &str) -> String {
+    format!("ferry-rsync-dst-{cr}")
+}
+
+/// The keys Secret a source copies: `ferry-rsync-src-<cr>`.
+pub fn source_keys_name(cr: &str) -> String {
+    format!("ferry-rsync-src-{cr}")
 }
 
 /// The keys the server uses, and the Secret a source needs (when generated here).
@@ -218,7 +221,7 @@ pub async fn ensure_keys(
             for_source: None,
         });
     }
-    let (dst_name, src_name, _) = rsync_names(&cr.name);
+    let (dst_name, src_name) = (server_name(&cr.name), source_keys_name(&cr.name));
     let api = Api::<Secret>::namespaced(ctx.client.clone(), &cr.namespace);
     let who = &ctx.who;
     let read = |name: String| {
@@ -302,7 +305,7 @@ pub async fn ensure_service(
     spec: &ReplicationDestinationRsync,
     keys: &ServerKeys,
 ) -> Result<RsyncEndpoint> {
-    let (_, _, service_name) = rsync_names(&cr.name);
+    let service_name = server_name(&cr.name);
     let api = Api::<Service>::namespaced(ctx.client.clone(), &cr.namespace);
     let who = &ctx.who;
     let existing = api

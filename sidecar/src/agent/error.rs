@@ -140,11 +140,6 @@ impl Error {
         }
         Error::Api { action, source }
     }
-
-    /// The `Synchronizing` reason for this error.
-    pub fn reason(&self) -> &'static str {
-        "Error"
-    }
 }
 
 /// Results of the agent.

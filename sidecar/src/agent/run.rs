@@ -567,9 +567,8 @@ impl Agent {
             result = &mut work => result,
             () = self.stop.wait() => {
                 // Give the work its grace period to abort cleanly, then give up on it.
-                match tokio::time::timeout(STOP_GRACE, &mut work).await {
-                    Ok(Ok(_)) | Ok(Err(_)) | Err(_) => Err(Error::Interrupted),
-                }
+                let _ = tokio::time::timeout(STOP_GRACE, &mut work).await;
+                Err(Error::Interrupted)
             }
         }
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ferry_api::rules::glob::Pattern;
 use ferry_api::rules::rate::BandwidthLimit;
 use ferry_api::types::SyncStats;
-use ferry_api::types::{RcloneOptions, SourceCopyMethod, VolumeOptions};
+use ferry_api::types::{RcloneOptions, SourceCopyMethod};
 use ferry_api::types::{ReplicationSourceRclone, ReplicationSourceRsync};
 
 use super::env::Identity;
@@ -363,14 +363,4 @@ pub async fn push_rsync(
             }
         ),
     })
-}
-
-/// The volume options of a source mover, for the mover pod and temporary claims.
-pub fn volume_options(cr: &Replication) -> Option<&VolumeOptions> {
-    match &cr.mover {
-        Mover::SourceRclone(r) => Some(&r.volume),
-        Mover::SourceRsync(r) => Some(&r.volume),
-        Mover::DestinationRclone(r) => Some(&r.volume),
-        Mover::DestinationRsync(r) => Some(&r.volume),
-    }
 }

@@ -76,50 +76,7 @@ const SYNC_TOKEN: &str = "a";
 /// concurrent `make test` would lose their sidecars. This benchmark needs no pod runner.
 /// Otherwise [`Cluster::shared`] starts the cluster.
 fn cluster() -> anyhow::Result<&'static Cluster> {
-    let state = std::env::var_os("FERRY_CLUSTER_STATE").map_or_else(
-        || {
-            let cache = std::env::var_os("XDG_CACHE_HOME").map_or_else(
-                || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"),
-                PathBuf::from,
-            );
-            cache.join("ferry/cluster")
-        },
-        PathBuf::from,
-    );
-    if let Ok(text) = std::fs::read_to_string(state.join("env")) {
-        let env: std::collections::BTreeMap<String, String> = text
-            .lines()
-            .filter_map(|line| {
-                let line = line.trim();
-                let line = line.strip_prefix("export ").unwrap_or(line);
-                let (name, value) = line.split_once('=')?;
-                if name.is_empty() || name.starts_with('#') {
-                    return None;
-                }
-                let value = value
-                    .strip_prefix('\'')
-                    .and_then(|v| v.strip_suffix('\''))
-                    .or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
-                    .unwrap_or(value);
-                Some((name.to_owned(), value.to_owned()))
-            })
-            .collect();
-        let kubeconfig = env
-            .get("KUBECONFIG")
-            .map_or_else(|| state.join("kubeconfig"), PathBuf::from);
-        let running: &'static Cluster = Box::leak(Box::new(Cluster {
-            state: state.clone(),
-            kubeconfig,
-            env,
-        }));
-        if running
-            .kubectl(["get", "--raw", "/readyz"])
-            .is_ok_and(|o| o.success)
-        {
-            return Ok(running);
-        }
-    }
-    Ok(Cluster::shared())
+    Ok(Cluster::running().unwrap_or_else(Cluster::shared))
 }
 
 /// A deterministic generator (SplitMix64): the tree is the same on every run.
