@@ -279,7 +279,10 @@ struct Overhead {
 /// then `count` it is called for interleaved with `count` in a namespace it does not select.
 async fn apiserver_overhead(count: usize) -> anyhow::Result<Overhead> {
     use ferry_e2e::webhook::{ca_bundle, mutating_configuration};
-    let cluster = ferry_e2e::Cluster::shared();
+    // A running cluster is used as is: `up` would swap the running pod runner for the release
+    // build beside this binary and stop the sidecars of a concurrent `make test`; the
+    // benchmark's pods are bound to a node no runner serves anyway.
+    let cluster = ferry_e2e::Cluster::running().unwrap_or_else(ferry_e2e::Cluster::shared);
     let selected = ferry_e2e::TestNamespace::create(cluster, "bench", &[])?;
     let other = ferry_e2e::TestNamespace::create(cluster, "bench", &[])?;
     cluster
