@@ -34,6 +34,9 @@ pub enum Command {
     Run(crate::agent::cli::RunArgs),
     /// The mover pod of copyMethod Snapshot/Clone: push the mounted copy once and report.
     Mover(crate::agent::cli::MoverArgs),
+    /// The S3 sync of `run`, in its own process (internal: started by `run`).
+    #[command(hide = true)]
+    Engine(crate::agent::cli::EngineArgs),
 }
 
 /// Runs the chosen subcommand and maps its outcome to the process exit code.
@@ -50,5 +53,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Sync(args) => crate::s3::cli::run(args),
         Command::Run(_) => crate::agent::run::main(),
         Command::Mover(_) => crate::agent::mover::main(),
+        Command::Engine(_) => crate::agent::engine::main(),
     }
 }

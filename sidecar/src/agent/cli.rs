@@ -1,4 +1,4 @@
-//! The arguments of `ferry-sidecar run` and `ferry-sidecar mover`: none; everything comes
+//! The arguments of `ferry-sidecar run`, `mover` and `engine`: none; everything comes
 //! from the environment the webhook (or the sidecar, for a mover) sets, see [`super::env`].
 
 /// `ferry-sidecar run`.
@@ -8,3 +8,7 @@ pub struct RunArgs {}
 /// `ferry-sidecar mover`.
 #[derive(Debug, clap::Args)]
 pub struct MoverArgs {}
+
+/// `ferry-sidecar engine` (started by `run`; the job comes on stdin).
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {}

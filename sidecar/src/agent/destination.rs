@@ -21,15 +21,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, PostParams};
 
+use super::engine::{Direction, Job};
 use super::env::Identity;
 use super::resource::Replication;
 use super::secrets::{self, SecretData};
-use super::source::{Ctx, Outcome, SNAPSHOT_TIMEOUT, remote, run_s3, sync_options};
+use super::source::{Ctx, Outcome, SNAPSHOT_TIMEOUT, rclone_secret};
 use super::status::RsyncEndpoint;
 use super::{Error, Result};
 use crate::objects;
 use crate::s3::cancel::Cancel;
-use crate::s3::pipeline::End;
 
 /// The port the SSH server listens on in the pod.
 pub const SSH_PORT: u16 = 2222;
@@ -40,15 +40,15 @@ pub async fn pull_rclone(
     spec: &ReplicationDestinationRclone,
     cancel: Cancel,
 ) -> Result<Outcome> {
-    let remote = remote(ctx, &spec.rclone).await?;
-    let opts = sync_options(&spec.rclone)?;
-    run_s3(
-        End::Remote(remote),
-        End::Local(ctx.who.volume_path.clone()),
-        opts,
-        cancel,
-    )
-    .await
+    let secret = rclone_secret(ctx, &spec.rclone).await?;
+    let job = Job::new(
+        Direction::Pull,
+        &ctx.who.volume_path,
+        &spec.rclone,
+        None,
+        &secret,
+    );
+    super::engine::run(job, ctx.engine, cancel).await
 }
 
 /// The claim a destination writes into: `destinationPVC`, else the bound pod's volume.

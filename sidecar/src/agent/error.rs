@@ -82,6 +82,9 @@ pub enum Error {
         /// How many.
         errors: u64,
     },
+    /// The S3 engine process failed; the message is its error's text.
+    #[error("{0}")]
+    Engine(String),
     /// rsync or its transport failed.
     #[error("rsync: {0}")]
     Rsync(#[from] crate::rsync::Error),

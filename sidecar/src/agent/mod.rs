@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod destination;
+pub mod engine;
 pub mod env;
 pub mod error;
 pub mod events;

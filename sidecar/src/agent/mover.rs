@@ -241,6 +241,8 @@ async fn mover() -> Result<bool> {
     let ctx = Ctx {
         client: client.clone(),
         who: who.clone(),
+        // The mover exits after this one push: no child needed.
+        engine: super::engine::Isolation::InProcess,
     };
     let (canceller, cancel) = crate::s3::cancel::pair();
     tokio::spawn(async move {

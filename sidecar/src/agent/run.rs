@@ -24,6 +24,7 @@ use kube::api::{Api, DynamicObject};
 use tokio::sync::watch;
 
 use super::destination::{self, Publish};
+use super::engine::Isolation;
 use super::env::Identity;
 use super::events::{Events, reason};
 use super::lease::{self, CrLease, Held};
@@ -157,6 +158,8 @@ pub async fn run(who: Identity) -> Result<()> {
         ctx: Ctx {
             client: client.clone(),
             who: who.clone(),
+            // The long-lived sidecar syncs in a child so that it stays small while idle.
+            engine: Isolation::Child,
         },
         api: resource::api(&client, who.role, &who.namespace),
         events,

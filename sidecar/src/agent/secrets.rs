@@ -86,6 +86,16 @@ impl SecretData {
         &self.name
     }
 
+    /// The Secret's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Its keys and values (to hand to the engine process on a pipe).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.data.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
     /// Whether the Secret has a non-empty `key`.
     pub fn has(&self, key: &str) -> bool {
         self.data.get(key).is_some_and(|v| !v.is_empty())

@@ -13,14 +13,15 @@ use ferry_api::types::SyncStats;
 use ferry_api::types::{RcloneOptions, SourceCopyMethod};
 use ferry_api::types::{ReplicationSourceRclone, ReplicationSourceRsync};
 
+use super::engine::{Direction, Isolation, Job};
 use super::env::Identity;
 use super::resource::{Mover, Replication};
-use super::secrets;
+use super::secrets::{self, SecretData};
 use super::{Error, Result};
 use crate::s3::cancel::Cancel;
 use crate::s3::entry::Links;
 use crate::s3::list::Filter;
-use crate::s3::options::{Compare, Layout, Mode, SyncOptions};
+use crate::s3::options::{Compare, Mode, SyncOptions};
 use crate::s3::pipeline::End;
 use crate::s3::remote::Remote;
 use crate::s3::stats::Stats;
@@ -48,6 +49,8 @@ pub struct Ctx {
     pub client: kube::Client,
     /// This pod.
     pub who: Identity,
+    /// Where the S3 engine runs.
+    pub engine: Isolation,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -141,20 +144,13 @@ pub async fn push_rclone(
     dir: &Path,
     cancel: Cancel,
 ) -> Result<Outcome> {
-    let remote = remote(ctx, &spec.rclone).await?;
-    let mut opts = sync_options(&spec.rclone)?;
-    if spec.timestamp_prefix.unwrap_or(false) {
-        opts.layout = Layout::Timestamped {
-            retain: spec.retain.and_then(|r| usize::try_from(r).ok()),
-        };
-    }
-    run_s3(
-        End::Local(dir.to_path_buf()),
-        End::Remote(remote),
-        opts,
-        cancel,
-    )
-    .await
+    let secret = rclone_secret(ctx, &spec.rclone).await?;
+    let timestamped = spec
+        .timestamp_prefix
+        .unwrap_or(false)
+        .then(|| spec.retain.and_then(|r| usize::try_from(r).ok()));
+    let job = Job::new(Direction::Push, dir, &spec.rclone, timestamped, &secret);
+    super::engine::run(job, ctx.engine, cancel).await
 }
 
 /// Runs the S3 engine and turns its summary into an outcome.
@@ -190,15 +186,19 @@ fn clamp(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// The S3 remote the CR's `rclone` options point at, from the rclone.conf in its Secret.
-pub async fn remote(ctx: &Ctx, rclone: &RcloneOptions) -> Result<Remote> {
-    let secret = secrets::read(
+/// The Secret the CR's `rclone` options name.
+pub async fn rclone_secret(ctx: &Ctx, rclone: &RcloneOptions) -> Result<SecretData> {
+    secrets::read(
         &ctx.client,
         &ctx.who,
         "spec.rclone.rcloneConfig",
         &rclone.rclone_config,
     )
-    .await?;
+    .await
+}
+
+/// The S3 remote the CR's `rclone` options point at, from the rclone.conf in its Secret.
+pub async fn remote_from(secret: &SecretData, rclone: &RcloneOptions) -> Result<Remote> {
     // An rclone.conf (VolSync's Secret), or else the env-style keys of object bucket claims
     // and DataMover Secrets (`AWS_ACCESS_KEY_ID`, `BUCKET_HOST`, ...), as DESIGN.md §5.
     let config = if secret.has(RCLONE_CONF_KEY) || !secret.has("AWS_ACCESS_KEY_ID") {

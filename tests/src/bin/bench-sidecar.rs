@@ -4,8 +4,11 @@
 //! same tree.
 //!
 //! The release `ferry-sidecar run` runs as a local process against the test cluster's
-//! apiserver (through `KUBECONFIG`, as the cluster admin) and MinIO, bound to a
-//! ReplicationSource (`copyMethod: Direct`, `trigger.manual`) in a fresh namespace. Its pod is
+//! apiserver and MinIO, started the way the pod runner starts a container (a private mount
+//! namespace holding the pod's kube-api-access files: a token of the namespace's default
+//! ServiceAccount, bound to `cluster-admin` in that namespace only, the cluster CA and the
+//! namespace; `KUBERNETES_SERVICE_HOST`/`_PORT`), so the client is configured in-cluster as in a
+//! pod, not from a kubeconfig. It is bound to a ReplicationSource (`copyMethod: Direct`, `trigger.manual`) in a fresh namespace. Its pod is
 //! a Pending pod with no `ferry-sidecar` container, so the pod runner leaves it alone. The
 //! PVC it names exists (the sidecar checks the source PVC before every sync, Direct too) but
 //! asks for a StorageClass that does not, so it stays Pending and nothing is provisioned: a
@@ -15,7 +18,8 @@
 //!
 //! Sequence: generate the tree; start the sidecar; idle for [`IDLE_WINDOW`] (RSS and CPU
 //! from `/proc` every second); set `trigger.manual` to "a" and sample RSS every 50 ms until
-//! `lastManualSync` is "a" (peak: `VmHWM`); idle again for [`IDLE_WINDOW`] (what a sidecar
+//! `lastManualSync` is "a" (the sidecar syncs in a child process, `ferry-sidecar engine`: the
+//! samples sum the sidecar and its children, and the CPU counts the reaped children); idle again for [`IDLE_WINDOW`] (what a sidecar
 //! keeps after a sync); SIGTERM and time the exit; then the standalone `ferry-sidecar sync`
 //! of the same tree to another prefix under `/usr/bin/time`. Every wait is bounded.
 //!
@@ -29,6 +33,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail, ensure};
+use ferry_e2e::runner::spawn::{self, Launch, Mount};
 use ferry_e2e::{Cluster, TestNamespace};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
@@ -146,6 +151,8 @@ struct Reading {
     threads: u64,
     /// utime + stime, clock ticks.
     cpu_ticks: u64,
+    /// cutime + cstime (children waited for), clock ticks.
+    children_ticks: u64,
 }
 
 fn read_proc(pid: u32) -> anyhow::Result<Reading> {
@@ -179,7 +186,31 @@ fn read_proc(pid: u32) -> anyhow::Result<Reading> {
         file_kib: field("RssFile:"),
         threads: field("Threads:"),
         cpu_ticks: tick(11)? + tick(12)?,
+        children_ticks: tick(13)? + tick(14)?,
     })
+}
+
+/// The pids of `pid`'s children (from every thread's `children` list).
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+/// `VmRSS` of `pid` and all its descendants, KiB (a process that ends meanwhile counts 0).
+fn tree_rss_kib(pid: u32) -> u64 {
+    let own = read_proc(pid).map(|r| r.rss_kib).unwrap_or(0);
+    own + children(pid).into_iter().map(tree_rss_kib).sum::<u64>()
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
@@ -351,7 +382,8 @@ async fn measure_idle(
     let pid = sidecar.pid();
     let first = read_proc(pid)?;
     let started = Instant::now();
-    let mut rss = vec![first.rss_kib];
+    // The sidecar and any children (an idle sidecar should have none).
+    let mut rss = vec![tree_rss_kib(pid)];
     let mut last = first;
     let mut next = tokio::time::Instant::now();
     while started.elapsed() < IDLE_WINDOW {
@@ -359,7 +391,7 @@ async fn measure_idle(
         tokio::time::sleep_until(next).await;
         sidecar.check_alive()?;
         last = read_proc(pid)?;
-        rss.push(last.rss_kib);
+        rss.push(tree_rss_kib(pid));
     }
     let window = started.elapsed();
     let (reason, message, _) = progress(&api.get(CR_NAME).await?);
@@ -382,12 +414,15 @@ async fn measure_idle(
 /// What the sync of case (a) measured.
 struct SyncRun {
     wall: Duration,
-    /// The larger of `VmHWM` and the largest sample.
+    /// The larger of the sidecar's `VmHWM` and the largest sample of the sidecar and its
+    /// children together.
     peak_mib: f64,
     hwm_mib: f64,
     max_sampled_mib: f64,
     samples: usize,
     cpu_seconds: f64,
+    /// The largest sampled RSS of the sidecar's children (the engine process).
+    children_mib: f64,
     files: i64,
     bytes: i64,
     after_mib: f64,
@@ -402,6 +437,7 @@ async fn measure_sync(
     let pid = sidecar.pid();
     let before = read_proc(pid)?;
     let mut max_sampled = before.rss_kib;
+    let mut max_children = 0u64;
     let mut samples = 0;
     api.patch(
         CR_NAME,
@@ -416,8 +452,10 @@ async fn measure_sync(
         next += SYNC_SAMPLE;
         tokio::time::sleep_until(next).await;
         sidecar.check_alive()?;
-        let now = read_proc(pid)?;
-        max_sampled = max_sampled.max(now.rss_kib);
+        let own = read_proc(pid)?.rss_kib;
+        let total = tree_rss_kib(pid);
+        max_sampled = max_sampled.max(total);
+        max_children = max_children.max(total.saturating_sub(own));
         samples += 1;
         if polled.elapsed() >= STATUS_POLL {
             polled = Instant::now();
@@ -465,7 +503,10 @@ async fn measure_sync(
         hwm_mib: mib(after.hwm_kib),
         max_sampled_mib: mib(max_sampled),
         samples,
-        cpu_seconds: after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 / ticks,
+        cpu_seconds: (after.cpu_ticks + after.children_ticks)
+            .saturating_sub(before.cpu_ticks + before.children_ticks) as f64
+            / ticks,
+        children_mib: mib(max_children),
         files: stats
             .get("filesTransferred")
             .and_then(Value::as_i64)
@@ -613,12 +654,12 @@ fn print_report(r: &Report) -> String {
     let s = &r.sync;
     let _ = writeln!(
         out,
-        "| sync (a) in the sidecar: peak RSS | {:.1} MiB (VmHWM {:.1} MiB; largest of {} samples {:.1} MiB; {:.1} MiB right after) | report |",
-        s.peak_mib, s.hwm_mib, s.samples, s.max_sampled_mib, s.after_mib
+        "| sync (a) in the sidecar: peak RSS, sidecar + engine process | {:.1} MiB (largest of {} samples {:.1} MiB, of which the engine process {:.1} MiB; sidecar VmHWM {:.1} MiB; {:.1} MiB right after) | report |",
+        s.peak_mib, s.samples, s.max_sampled_mib, s.children_mib, s.hwm_mib, s.after_mib
     );
     let _ = writeln!(
         out,
-        "| sync (a) in the sidecar: wall (trigger set to lastManualSync seen) | {:.2} s (CPU {:.2} s; {} files, {:.0} MiB) | report |",
+        "| sync (a) in the sidecar: wall (trigger set to lastManualSync seen) | {:.2} s (CPU with the engine process {:.2} s; {} files, {:.0} MiB) | report |",
         s.wall.as_secs_f64(),
         s.cpu_seconds,
         s.files,
@@ -811,8 +852,64 @@ async fn create_objects(
     Ok((api, uid))
 }
 
+/// Where a pod finds its service account's token, the cluster CA and its namespace.
+const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// Writes what a pod's kube-api-access volume holds into `dir`: a token of `ns`'s default
+/// ServiceAccount (bound to `cluster-admin` by a RoleBinding, so in `ns` only, which goes with
+/// the namespace), the cluster CA from the `kube-root-ca.crt` ConfigMap, and the namespace.
+async fn pod_credentials(client: &kube::Client, ns: &str, dir: &Path) -> anyhow::Result<()> {
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+    use k8s_openapi::api::rbac::v1::RoleBinding;
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "bench-sidecar", "namespace": ns},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}],
+    }))?;
+    Api::<RoleBinding>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &binding)
+        .await
+        .context("binding the namespace's default ServiceAccount to cluster-admin")?;
+    let request = TokenRequest {
+        spec: Some(TokenRequestSpec {
+            expiration_seconds: Some(3600),
+            ..TokenRequestSpec::default()
+        }),
+        ..TokenRequest::default()
+    };
+    let token = Api::<ServiceAccount>::namespaced(client.clone(), ns)
+        .create_token_request("default", &PostParams::default(), &request)
+        .await
+        .context("requesting a token for ServiceAccount default")?
+        .status
+        .and_then(|s| s.token)
+        .context("the TokenRequest answer has no token")?;
+    let maps = Api::<ConfigMap>::namespaced(client.clone(), ns);
+    let ca = ferry_e2e::wait::eventually(
+        Duration::from_secs(30),
+        "ConfigMap kube-root-ca.crt in the bench namespace",
+        || async {
+            Ok(maps
+                .get_opt("kube-root-ca.crt")
+                .await?
+                .and_then(|m| m.data?.get("ca.crt").cloned()))
+        },
+    )
+    .await?;
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("token"), token)?;
+    std::fs::write(dir.join("ca.crt"), ca)?;
+    std::fs::write(dir.join("namespace"), ns)?;
+    Ok(())
+}
+
 struct Paths {
     sidecar_bin: PathBuf,
+    /// The kube-api-access files, mounted at [`SERVICE_ACCOUNT_DIR`] in the sidecar's
+    /// namespace.
+    credentials: PathBuf,
     tree: PathBuf,
     scratch: PathBuf,
     conf: PathBuf,
@@ -830,31 +927,69 @@ async fn run(
     let conf = std::fs::read_to_string(&paths.conf)?;
     let (api, uid) = create_objects(&client, ns, &conf, bucket).await?;
     let port = ferry_e2e::webhook::free_port()?;
+    let server = cluster.var("FERRY_API_SERVER")?;
+    let (api_host, api_port) = server
+        .strip_prefix("https://")
+        .and_then(|hp| hp.trim_end_matches('/').rsplit_once(':'))
+        .with_context(|| format!("FERRY_API_SERVER {server:?} is not https://HOST:PORT"))?;
+    pod_credentials(&client, ns, &paths.credentials).await?;
+    let mut env: Vec<(String, String)> = [
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("HOME", paths.scratch.display().to_string()),
+        ("KUBERNETES_SERVICE_HOST", api_host.to_owned()),
+        ("KUBERNETES_SERVICE_PORT", api_port.to_owned()),
+        ("POD_NAME", POD_NAME.to_owned()),
+        ("POD_NAMESPACE", ns.to_owned()),
+        ("POD_UID", uid.clone()),
+        ("POD_IP", "127.0.0.1".to_owned()),
+        ("SERVICE_ACCOUNT", "default".to_owned()),
+        ("FERRY_ROLE", "source".to_owned()),
+        ("FERRY_OBJECT", CR_NAME.to_owned()),
+        ("FERRY_VOLUME", "data".to_owned()),
+        ("FERRY_VOLUME_PATH", paths.tree.display().to_string()),
+        ("FERRY_SCRATCH_DIR", paths.scratch.display().to_string()),
+        ("FERRY_METRICS_PORT", port.to_string()),
+        ("RUST_LOG", "info".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    env.extend(extra_env());
+    let launch = Launch {
+        command: vec![paths.sidecar_bin.display().to_string(), "run".to_owned()],
+        env,
+        mounts: vec![Mount {
+            source: paths.credentials.clone(),
+            target: SERVICE_ACCOUNT_DIR.to_owned(),
+            read_only: true,
+        }],
+        working_dir: "/".to_owned(),
+        user: None,
+    };
+    let script = paths.scratch.join("launch.sh");
+    std::fs::write(
+        &script,
+        spawn::script(&launch, "bench-sidecar: ferry-sidecar run"),
+    )?;
     let log = std::fs::File::create(&paths.log)?;
-    let child = Command::new(&paths.sidecar_bin)
-        .arg("run")
+    // As the pod runner starts a container: the pid stays the sidecar's through the execs.
+    let child = Command::new(spawn::LAUNCHER[0])
+        .args(&spawn::LAUNCHER[1..])
+        .arg(&script)
+        .args(&launch.command)
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::var_os("HOME").unwrap_or_default())
-        .env("KUBECONFIG", &cluster.kubeconfig)
-        .env("POD_NAME", POD_NAME)
-        .env("POD_NAMESPACE", ns)
-        .env("POD_UID", &uid)
-        .env("POD_IP", "127.0.0.1")
-        .env("SERVICE_ACCOUNT", "default")
-        .env("FERRY_ROLE", "source")
-        .env("FERRY_OBJECT", CR_NAME)
-        .env("FERRY_VOLUME", "data")
-        .env("FERRY_VOLUME_PATH", &paths.tree)
-        .env("FERRY_SCRATCH_DIR", &paths.scratch)
-        .env("FERRY_METRICS_PORT", port.to_string())
-        .env("RUST_LOG", "info")
-        .envs(extra_env())
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
-        .with_context(|| format!("starting {}", paths.sidecar_bin.display()))?;
+        .with_context(|| {
+            format!(
+                "starting {} through setpriv and unshare",
+                paths.sidecar_bin.display()
+            )
+        })?;
     let mut sidecar = Sidecar {
         child,
         log: paths.log.clone(),
@@ -968,6 +1103,7 @@ async fn main() -> anyhow::Result<()> {
         .tempdir()?;
     let paths = Paths {
         sidecar_bin,
+        credentials: work.path().join("kube-api-access"),
         tree: work.path().join("volume"),
         scratch: work.path().join("scratch"),
         conf: work.path().join("rclone.conf"),

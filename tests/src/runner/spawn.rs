@@ -179,6 +179,21 @@ pub fn script(launch: &Launch, what: &str) -> String {
     s
 }
 
+/// The command line before the script and the container's command: a private mount
+/// namespace for the process, which dies with its parent. Every `exec` keeps the pid, so the
+/// pid started is the container command's.
+pub const LAUNCHER: [&str; 9] = [
+    "setpriv",
+    "--pdeathsig=KILL",
+    "--",
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "/bin/sh",
+];
+
 /// A started container process.
 #[derive(Debug)]
 pub struct Process {
@@ -200,17 +215,9 @@ pub fn spawn(launch: &Launch, what: &str, script_path: &Path, log: &Path) -> Res
     let err = out
         .try_clone()
         .map_err(|e| Error::io(format!("opening {}", log.display()), e))?;
-    let mut command = tokio::process::Command::new("setpriv");
+    let mut command = tokio::process::Command::new(LAUNCHER[0]);
     command
-        .args([
-            "--pdeathsig=KILL",
-            "--",
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-        ])
-        .args(["--", "/bin/sh"])
+        .args(&LAUNCHER[1..])
         .arg(script_path)
         .args(&launch.command)
         .env_clear()
