@@ -186,7 +186,20 @@ async fn a_destination_sidecar_killed_mid_pull_publishes_nothing_and_the_next_pu
         "SyncInProgress",
     )
     .await?;
+    // The pull runs in the sidecar's engine process, which must not outlive the sidecar:
+    // else it would go on writing into the volume behind the next sidecar's back.
+    let name = pod_name(&pod);
+    let engine = eventually(LIMIT, "the pull's engine process", || async {
+        Ok(process::find(&ns, &name, "engine"))
+    })
+    .await?;
     kill_sidecar(&ns, &pod).await?;
+    eventually(
+        LIMIT,
+        "the engine process to end with its sidecar",
+        || async { Ok((!process::alive(engine)).then_some(())) },
+    )
+    .await?;
     let status = fx.status(Role::Destination, &ns, DESTINATION).await?;
     ensure!(
         status["latestImage"].is_null(),

@@ -201,6 +201,9 @@ async fn in_child(job: &Job, cancel: Cancel) -> Result<Outcome> {
     let exe = std::env::current_exe().map_err(io("locating the ferry-sidecar binary"))?;
     let body =
         serde_json::to_vec(job).map_err(|e| Error::Engine(format!("encoding the job: {e}")))?;
+    // The child's parent-death signal follows the thread that forks it: this runs on a
+    // runtime worker thread (never in `spawn_blocking`, whose idle threads end), and those
+    // live as long as the sidecar.
     let mut child = tokio::process::Command::new(exe)
         .arg("engine")
         .env(PARENT_VAR, std::process::id().to_string())
