@@ -11,8 +11,9 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p ferry-sidecar --bin ferry-sidecar \
-    && install -D -m 0755 target/release/ferry-sidecar /out/ferry-sidecar
+    cargo build --release --locked -p ferry-sidecar --bins \
+    && install -D -m 0755 target/release/ferry-sidecar /out/ferry-sidecar \
+    && install -D -m 0755 target/release/ferry-agent /out/ferry-agent
 
 # Run: Debian slim for the system rsync (the rsync mover runs `rsync -e "ferry-sidecar ssh"`,
 # and a destination runs `rsync --server`), which must be 3.2 or later; bookworm ships 3.2.7
@@ -26,7 +27,8 @@ RUN apt-get update \
     && groupadd --gid 65532 ferry \
     && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin ferry
-COPY --from=build /out/ferry-sidecar /usr/local/bin/ferry-sidecar
+# `ferry-sidecar run` (the injected container) execs ferry-agent from the same directory.
+COPY --from=build /out/ferry-sidecar /out/ferry-agent /usr/local/bin/
 # The webhook runs the injected container as the app's user; this is the default otherwise.
 USER 65532:65532
 EXPOSE 2222

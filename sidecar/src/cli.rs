@@ -51,7 +51,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Push(args) => crate::rsync::cli::run(args),
         Command::Keygen(args) => crate::keys::cli::run(args),
         Command::Sync(args) => crate::s3::cli::run(args),
-        Command::Run(_) => crate::agent::run::main(),
+        Command::Run(_) => crate::agent::run::exec_agent(),
         Command::Mover(_) => crate::agent::mover::main(),
         Command::Engine(_) => crate::agent::engine::main(),
     }

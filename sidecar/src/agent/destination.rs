@@ -48,7 +48,7 @@ pub async fn pull_rclone(
         None,
         &secret,
     );
-    super::engine::run(job, ctx.engine, cancel).await
+    (ctx.engine)(job, cancel).await
 }
 
 /// The claim a destination writes into: `destinationPVC`, else the bound pod's volume.

@@ -14,7 +14,9 @@
 //! engine aborts its multipart uploads and deletes nothing, as in-process.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
@@ -40,14 +42,26 @@ const MAX_MESSAGE: u64 = 16 * 1024 * 1024;
 /// The field that names the rclone Secret, for the child's error messages.
 const SECRET_FIELD: &str = "spec.rclone.rcloneConfig";
 
-/// Where the engine runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Isolation {
-    /// In this process (the mover pod: it exits after one push anyway).
-    #[default]
-    InProcess,
-    /// In a `ferry-sidecar engine` child (the injected sidecar).
-    Child,
+/// How a sync's S3 job runs, chosen by the entry point: the mover runs it in its own
+/// process ([`in_process`]), the long-lived sidecar in a child ([`in_child_process`]). A
+/// function rather than a flag, so that `ferry-agent` links no S3 engine at all: its code,
+/// even untouched, would share pages with what the idle agent runs.
+pub type Runner = fn(Job, Cancel) -> Pin<Box<dyn Future<Output = Result<Outcome>> + Send>>;
+
+/// Runs the job in this process.
+pub fn in_process(
+    job: Job,
+    cancel: Cancel,
+) -> Pin<Box<dyn Future<Output = Result<Outcome>> + Send>> {
+    Box::pin(execute(job, cancel))
+}
+
+/// Runs the job in a `ferry-sidecar engine` child.
+pub fn in_child_process(
+    job: Job,
+    cancel: Cancel,
+) -> Pin<Box<dyn Future<Output = Result<Outcome>> + Send>> {
+    Box::pin(async move { in_child(&job, cancel).await })
 }
 
 /// Which way the data goes.
@@ -167,14 +181,6 @@ impl Reply {
     }
 }
 
-/// Runs `job` where `isolation` says.
-pub async fn run(job: Job, isolation: Isolation, cancel: Cancel) -> Result<Outcome> {
-    match isolation {
-        Isolation::InProcess => execute(job, cancel).await,
-        Isolation::Child => in_child(&job, cancel).await,
-    }
-}
-
 /// Runs `job` in this process.
 pub async fn execute(job: Job, cancel: Cancel) -> Result<Outcome> {
     let data = job.secret_data.into_iter().map(|(k, v)| (k, v.0)).collect();
@@ -198,7 +204,7 @@ async fn in_child(job: &Job, cancel: Cancel) -> Result<Outcome> {
         let context = context.to_owned();
         move |source| Error::Io { context, source }
     };
-    let exe = std::env::current_exe().map_err(io("locating the ferry-sidecar binary"))?;
+    let exe = super::env::sidecar_binary()?;
     let body =
         serde_json::to_vec(job).map_err(|e| Error::Engine(format!("encoding the job: {e}")))?;
     // The child's parent-death signal follows the thread that forks it: this runs on a

@@ -144,6 +144,26 @@ impl Identity {
     }
 }
 
+/// The name of the binary with every subcommand (`ssh`, `engine`, `mover`, ...).
+pub const SIDECAR_BINARY: &str = "ferry-sidecar";
+/// The name of the injected sidecar's long-lived process, which `ferry-sidecar run` execs.
+pub const AGENT_BINARY: &str = "ferry-agent";
+
+/// `ferry-sidecar`, next to the running binary: the agent runs it for the S3 engine and as
+/// rsync's transport, and the two always ship together (same directory, same image).
+pub fn sidecar_binary() -> Result<PathBuf> {
+    sibling(SIDECAR_BINARY)
+}
+
+/// `name` in the running binary's directory.
+pub fn sibling(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|source| Error::Io {
+        context: format!("locating this binary to find {name} next to it"),
+        source,
+    })?;
+    Ok(exe.with_file_name(name))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

@@ -242,7 +242,7 @@ async fn mover() -> Result<bool> {
         client: client.clone(),
         who: who.clone(),
         // The mover exits after this one push: no child needed.
-        engine: super::engine::Isolation::InProcess,
+        engine: super::engine::in_process,
     };
     let (canceller, cancel) = crate::s3::cancel::pair();
     tokio::spawn(async move {

@@ -24,7 +24,6 @@ use kube::api::{Api, DynamicObject};
 use tokio::sync::watch;
 
 use super::destination::{self, Publish};
-use super::engine::Isolation;
 use super::env::Identity;
 use super::events::{Events, reason};
 use super::lease::{self, CrLease, Held};
@@ -159,7 +158,7 @@ pub async fn run(who: Identity) -> Result<()> {
             client: client.clone(),
             who: who.clone(),
             // The long-lived sidecar syncs in a child so that it stays small while idle.
-            engine: Isolation::Child,
+            engine: super::engine::in_child_process,
         },
         api: resource::api(&client, who.role, &who.namespace),
         events,
@@ -750,7 +749,26 @@ fn describe(why: &Why) -> String {
     }
 }
 
-/// `ferry-sidecar run`: the injected container.
+/// `ferry-sidecar run`, the injected container's command: execs `ferry-agent run` from the
+/// same directory (same pid, same environment), so the long-lived process maps only the
+/// agent's code. Should `ferry-agent` be missing, it runs here instead, and says so.
+pub fn exec_agent() -> std::process::ExitCode {
+    use std::os::unix::process::CommandExt;
+    match super::env::sibling(super::env::AGENT_BINARY) {
+        Ok(agent) => {
+            let error = std::process::Command::new(&agent).arg("run").exec();
+            eprintln!(
+                "ferry-sidecar run: cannot start {}: {error}; running in this process instead, \
+                 which keeps more memory while idle: ship ferry-agent next to ferry-sidecar",
+                agent.display()
+            );
+        }
+        Err(e) => eprintln!("ferry-sidecar run: {e}; running in this process instead"),
+    }
+    main()
+}
+
+/// The injected container's work (`ferry-agent run`).
 pub fn main() -> std::process::ExitCode {
     crate::ssh::init_logging("info");
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -13,7 +13,7 @@ use ferry_api::types::SyncStats;
 use ferry_api::types::{RcloneOptions, SourceCopyMethod};
 use ferry_api::types::{ReplicationSourceRclone, ReplicationSourceRsync};
 
-use super::engine::{Direction, Isolation, Job};
+use super::engine::{Direction, Job};
 use super::env::Identity;
 use super::resource::{Mover, Replication};
 use super::secrets::{self, SecretData};
@@ -49,8 +49,8 @@ pub struct Ctx {
     pub client: kube::Client,
     /// This pod.
     pub who: Identity,
-    /// Where the S3 engine runs.
-    pub engine: Isolation,
+    /// How the S3 engine runs.
+    pub engine: super::engine::Runner,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -150,7 +150,7 @@ pub async fn push_rclone(
         .unwrap_or(false)
         .then(|| spec.retain.and_then(|r| usize::try_from(r).ok()));
     let job = Job::new(Direction::Push, dir, &spec.rclone, timestamped, &secret);
-    super::engine::run(job, ctx.engine, cancel).await
+    (ctx.engine)(job, cancel).await
 }
 
 /// Runs the S3 engine and turns its summary into an outcome.
@@ -315,10 +315,7 @@ pub async fn push_rsync(
         Some(user) => (user.clone(), Completion::Skip),
         None => ("ferry".to_owned(), Completion::Signal),
     };
-    let transport = std::env::current_exe().map_err(|source| Error::Io {
-        context: "locating the ferry-sidecar binary for rsync -e".to_owned(),
-        source,
-    })?;
+    let transport = super::env::sidecar_binary()?;
     let push = crate::rsync::push::Push {
         rsync: ctx.who.rsync.clone(),
         transport,

@@ -28,7 +28,8 @@ fn matches(pid: i32, ns: &str, pod: &str, subcommand: &str) -> bool {
     let is_sidecar = args.first().is_some_and(|a| {
         Path::new(std::ffi::OsStr::new(&*String::from_utf8_lossy(a)))
             .file_name()
-            .is_some_and(|n| n == "ferry-sidecar")
+            // `ferry-sidecar run` execs `ferry-agent run`.
+            .is_some_and(|n| n == "ferry-sidecar" || n == "ferry-agent")
     }) && args.get(1).is_some_and(|a| *a == subcommand.as_bytes());
     if !is_sidecar {
         return false;
