@@ -3,7 +3,8 @@
 //! files of 1-64 KiB, initial push), next to the standalone `ferry-sidecar sync` of the
 //! same tree.
 //!
-//! The release `ferry-sidecar run` runs as a local process against the test cluster's
+//! The release `ferry-sidecar run` (which execs `ferry-agent run`, same pid) runs as a local
+//! process against the test cluster's
 //! apiserver and MinIO, started the way the pod runner starts a container (a private mount
 //! namespace holding the pod's kube-api-access files: a token of the namespace's default
 //! ServiceAccount, bound to `cluster-admin` in that namespace only, the cluster CA and the
