@@ -38,6 +38,11 @@ pub struct ClientSettings {
     pub tuning: Tuning,
 }
 
+/// The read buffer in front of the client's socket: room for about a hundred small packets
+/// (a window adjustment is 36 bytes on the wire with AES-GCM), and small next to a 32 KiB
+/// data packet.
+const SOCKET_READ_BUFFER: usize = 4 * 1024;
+
 /// An authenticated connection.
 pub struct Connection {
     handle: client::Handle<Pinning>,
@@ -97,6 +102,12 @@ pub async fn connect(settings: &ClientSettings) -> Result<Connection> {
     if settings.tuning.nodelay {
         let _ = socket.set_nodelay(true);
     }
+    // russh reads each packet with two exact reads straight from the stream (the length,
+    // then the rest), and a third that finds the socket empty. An OpenSSH server sends a
+    // window adjustment for about every data packet it passes on, so on a push that is
+    // three `recvfrom` calls per 32 KiB sent; a small buffer takes a burst of them in one
+    // call. Large reads (a data packet) bypass the buffer, so pulls copy little extra.
+    let socket = tokio::io::BufReader::with_capacity(SOCKET_READ_BUFFER, socket);
     let handler = Pinning {
         pinned: settings.pinned.clone(),
         address: address.clone(),

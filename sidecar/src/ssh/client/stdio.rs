@@ -9,7 +9,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use russh::client::Msg;
 use russh::{Channel, ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
@@ -174,13 +174,13 @@ fn polled<T>(
 
 /// stdin → channel until EOF, then EOF on the channel, all on the runtime thread.
 async fn to_channel(input: &pipe::Receiver, tx: &ChannelWriteHalf<Msg>) {
-    // As in `pump_stdin`; 256 KiB reads measured no better than 64 KiB.
+    // As in `pump_stdin`; 256 KiB reads measured no better than 64 KiB. `try_read_buf`
+    // reads into the spare capacity, so no 64 KiB of zeroes are written before each read.
     let mut buf = BytesMut::with_capacity(4 * CHUNK);
     loop {
         buf.reserve(CHUNK);
-        buf.resize(CHUNK, 0);
         let n = loop {
-            match input.try_read(&mut buf) {
+            match input.try_read_buf(&mut (&mut buf).limit(CHUNK)) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     if input.readable().await.is_err() {
@@ -194,7 +194,6 @@ async fn to_channel(input: &pipe::Receiver, tx: &ChannelWriteHalf<Msg>) {
         if n == 0 {
             break;
         }
-        buf.truncate(n);
         if tx.data_bytes(buf.split().freeze()).await.is_err() {
             return;
         }
