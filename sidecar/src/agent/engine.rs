@@ -46,21 +46,18 @@ const SECRET_FIELD: &str = "spec.rclone.rcloneConfig";
 /// process ([`in_process`]), the long-lived sidecar in a child ([`in_child_process`]). A
 /// function rather than a flag, so that `ferry-agent` links no S3 engine at all: its code,
 /// even untouched, would share pages with what the idle agent runs.
-pub type Runner = fn(Job, Cancel) -> Pin<Box<dyn Future<Output = Result<Outcome>> + Send>>;
+pub type Runner = fn(Job, Cancel) -> Running;
+
+/// A job under way.
+pub type Running = Pin<Box<dyn Future<Output = Result<Outcome>> + Send>>;
 
 /// Runs the job in this process.
-pub fn in_process(
-    job: Job,
-    cancel: Cancel,
-) -> Pin<Box<dyn Future<Output = Result<Outcome>> + Send>> {
+pub fn in_process(job: Job, cancel: Cancel) -> Running {
     Box::pin(execute(job, cancel))
 }
 
 /// Runs the job in a `ferry-sidecar engine` child.
-pub fn in_child_process(
-    job: Job,
-    cancel: Cancel,
-) -> Pin<Box<dyn Future<Output = Result<Outcome>> + Send>> {
+pub fn in_child_process(job: Job, cancel: Cancel) -> Running {
     Box::pin(async move { in_child(&job, cancel).await })
 }
 

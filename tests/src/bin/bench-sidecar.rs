@@ -228,6 +228,13 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
+/// The last `lines` lines of the file at `path` (empty if it cannot be read).
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
 /// The sidecar process, killed (and reaped) on drop if still running.
 struct Sidecar {
     child: Child,
@@ -251,9 +258,7 @@ impl Sidecar {
     }
 
     fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        tail(&self.log, lines)
     }
 
     /// SIGTERM, then waits up to [`STOP_LIMIT`]; SIGKILL after that.
@@ -1130,11 +1135,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!(
             "events of namespace {}:\n{events}\nthe sidecar's log tail:\n{}",
             namespace.name,
-            {
-                let text = std::fs::read_to_string(&paths.log).unwrap_or_default();
-                let all: Vec<&str> = text.lines().collect();
-                all[all.len().saturating_sub(40)..].join("\n")
-            }
+            tail(&paths.log, 40)
         );
     }
     // The namespace (pod, CR, Secret, Lease, Events) goes with `namespace`'s drop.
