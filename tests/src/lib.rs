@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod examples;
+pub mod gnu_time;
 pub mod https;
 pub mod local;
 pub mod namespace;

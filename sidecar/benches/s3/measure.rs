@@ -89,22 +89,14 @@ pub fn rclone_version() -> String {
 
 /// Syncs `src` to `remote` with `tool`, measured.
 pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> Sample {
-    let mut cmd = Command::new("/usr/bin/time");
-    cmd.args(["-f", "FERRY-BENCH-RSS %M %U %S"]);
-    match tool {
-        Tool::Ferry => {
-            cmd.arg(s3support::ferry_bin())
-                .args(["sync", "--stats", "0", "--config"])
-                .arg(conf);
-        }
-        Tool::RcloneDefault | Tool::RcloneTuned => {
-            cmd.arg(s3support::rclone_bin())
-                .args(["sync", "-q", "--config"])
-                .arg(conf);
-            if tool == Tool::RcloneTuned {
-                cmd.args(["--transfers", "32", "--checkers", "32"]);
-            }
-        }
+    let (program, args) = match tool {
+        Tool::Ferry => (s3support::ferry_bin(), &["sync", "--stats", "0"][..]),
+        Tool::RcloneDefault | Tool::RcloneTuned => (s3support::rclone_bin(), &["sync", "-q"][..]),
+    };
+    let mut cmd = ferry_e2e::gnu_time::command(program);
+    cmd.args(args).arg("--config").arg(conf);
+    if tool == Tool::RcloneTuned {
+        cmd.args(["--transfers", "32", "--checkers", "32"]);
     }
     cmd.arg(src).arg(remote);
     cmd.env_remove("RUST_LOG");
@@ -119,18 +111,10 @@ pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> 
         s3support::text(&out)
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let figures: Vec<f64> = stderr
-        .lines()
-        .filter_map(|l| l.strip_prefix("FERRY-BENCH-RSS "))
-        .next_back()
-        .map(|v| {
-            v.split_whitespace()
-                .filter_map(|f| f.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let rss_kib = figures.first().copied().unwrap_or(0.0) as u64;
-    let cpu = Duration::from_secs_f64(figures.iter().skip(1).sum());
+    let usage = ferry_e2e::gnu_time::parse(&stderr)
+        .unwrap_or_else(|| panic!("{tool:?}: no figures from /usr/bin/time:\n{stderr}"));
+    let rss_kib = usage.peak_rss_kib;
+    let cpu = Duration::from_secs_f64(usage.cpu_seconds);
     let requests = after
         .iter()
         .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))

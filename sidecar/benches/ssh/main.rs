@@ -1,10 +1,11 @@
 //! `make bench-ssh`: rsync with `ferry-sidecar ssh` against rsync with OpenSSH's `ssh`
 //! (aes256-gcm on both), each to our server and to Debian's sshd, side by side in one run,
 //! for a new 1 GiB file, 10,000 small files, and a 1% change of the big file. Prints wall
-//! time, throughput and CPU seconds (client: rsync + transport; server: the server process
-//! and everything it reaped), and the ratios.
+//! time, throughput and CPU seconds (client: rsync + transport; transport: the transport
+//! alone, run under a meter that is this binary; server: the server process and everything
+//! it reaped), and the ratios.
 //!
-//! `FERRY_BENCH_REPS` (default 5) sets the repetitions (the median is shown);
+//! `FERRY_BENCH_REPS` (default 7) sets the repetitions (the median is shown);
 //! `FERRY_BENCH_TUNE=1` also measures russh tuning variants, ferry to ferry.
 // A benchmark: failing fast on a broken setup is right.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -66,6 +67,13 @@ impl Bench {
             ),
             Client::OpenSsh => self.keys.ssh_command(port, &self.keys.source),
         };
+        // The transport runs under the meter: this binary, which records its CPU.
+        let rsh = format!(
+            "{} {} {} -- {rsh}",
+            std::env::current_exe().unwrap().display(),
+            measure::WRAP,
+            self.transport_file().display()
+        );
         let dest = match server {
             Server::Ferry => "root@127.0.0.1:run/".to_string(),
             Server::Sshd => format!("root@127.0.0.1:{}/run/", self.sshd_volume.display()),
@@ -76,6 +84,11 @@ impl Bench {
             .collect();
         args.extend(["-e".into(), rsh, format!("{}/", src.display()), dest]);
         args
+    }
+
+    /// Where the meter writes the transport's CPU seconds.
+    pub fn transport_file(&self) -> PathBuf {
+        self.root.join("transport.cpu")
     }
 
     pub fn server_pid(&self, server: Server) -> u32 {
@@ -95,6 +108,10 @@ impl Bench {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == measure::WRAP) {
+        measure::wrap(&args[2..]);
+    }
     // `cargo test --all-targets` runs this binary without `--bench`: do nothing then.
     if !std::env::args().any(|a| a == "--bench") {
         println!("ssh benchmark: not run under `cargo test`; run `make bench-ssh`");
@@ -115,7 +132,7 @@ fn main() {
     let reps: usize = std::env::var("FERRY_BENCH_REPS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(7);
     // tmpfs by default: the comparison is about the transports, not about disk writeback.
     let base = std::env::var_os("FERRY_BENCH_DIR").map_or_else(
         || {
@@ -169,12 +186,20 @@ fn main() {
     ];
     let mut samples: Vec<Vec<Vec<Sample>>> = vec![vec![Vec::new(); 3]; combos.len()];
     for rep in 0..reps {
-        for (i, &(client, server)) in combos.iter().enumerate() {
+        // The two clients of each server take turns going first, so that neither always
+        // runs right after the other's cleanup.
+        let order = if rep % 2 == 0 {
+            [0, 1, 2, 3]
+        } else {
+            [1, 0, 3, 2]
+        };
+        for i in order {
+            let (client, server) = combos[i];
             bench.fresh_destination(server);
-            let scratch = &bench.root;
+            let meter = bench.transport_file();
             let pid = bench.server_pid(server);
             let run =
-                |src: &Path| measure::run(&bench.rsync_args(client, server, src), pid, scratch);
+                |src: &Path| measure::run(&bench.rsync_args(client, server, src), pid, &meter);
             samples[i][0].push(run(&bench.root.join("orig")));
             samples[i][2].push(run(&bench.root.join("delta")));
             bench.fresh_destination(server);
@@ -185,12 +210,12 @@ fn main() {
     }
     println!("load average after: {}", load_average());
     let medians: Vec<Vec<Sample>> = samples
-        .into_iter()
-        .map(|per_case| per_case.into_iter().map(measure::median).collect())
+        .iter()
+        .map(|per_case| per_case.iter().cloned().map(measure::median).collect())
         .collect();
     let sizes = [data::BIG, small_bytes, data::BIG];
     print_table(&combos, &medians, &sizes);
-    print_ratios(&combos, &medians);
+    print_ratios(&combos, &samples);
 
     if std::env::var("FERRY_BENCH_TUNE").is_ok_and(|v| v == "1") {
         tune::run(&bench, reps);
@@ -209,18 +234,19 @@ fn label(c: Client, s: Server) -> &'static str {
 fn print_table(combos: &[(Client, Server)], m: &[Vec<Sample>], sizes: &[u64; 3]) {
     println!();
     println!(
-        "| case | client -> server | wall s | MB/s | client CPU s | server CPU s | total CPU s |"
+        "| case | client -> server | wall s | MB/s | client CPU s | of which transport | server CPU s | total CPU s |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for (case, name) in CASES.iter().enumerate() {
         for (i, &(c, s)) in combos.iter().enumerate() {
             let x = m[i][case];
             println!(
-                "| {name} | {} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                "| {name} | {} | {:.2} | {:.0} | {:.3} | {:.3} | {:.2} | {:.2} |",
                 label(c, s),
                 x.wall,
                 sizes[case] as f64 / 1e6 / x.wall,
                 x.client_cpu,
+                x.transport_cpu.unwrap_or(f64::NAN),
                 x.server_cpu,
                 x.client_cpu + x.server_cpu
             );
@@ -228,12 +254,20 @@ fn print_table(combos: &[(Client, Server)], m: &[Vec<Sample>], sizes: &[u64; 3])
     }
 }
 
-fn print_ratios(combos: &[(Client, Server)], m: &[Vec<Sample>]) {
+/// Each ratio is the median over the repetitions of the ratio within one repetition, where
+/// the two runs compared ran back to back: a neighbour's load that slows a whole
+/// repetition cancels out. "faster in" counts the repetitions the first one was faster.
+fn print_ratios(combos: &[(Client, Server)], samples: &[Vec<Vec<Sample>>]) {
     let find = |c, s| combos.iter().position(|&x| x == (c, s)).unwrap();
     println!();
-    println!("Ratios (ferry / OpenSSH): throughput > 1 is faster, CPU < 1 is cheaper.");
-    println!("| case | comparison | throughput | client CPU | server CPU | total CPU |");
-    println!("|---|---|---:|---:|---:|---:|");
+    println!(
+        "Ratios (ferry / OpenSSH), median of the per-repetition ratios: throughput > 1 is \
+         faster, CPU < 1 is cheaper."
+    );
+    println!(
+        "| case | comparison | throughput | faster in | client CPU | transport CPU | server CPU | total CPU |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     let pairs = [
         (
             "client, to ferry serve",
@@ -258,13 +292,18 @@ fn print_ratios(combos: &[(Client, Server)], m: &[Vec<Sample>]) {
     ];
     for (case, name) in CASES.iter().enumerate() {
         for (what, f, o) in pairs {
-            let (f, o) = (m[f][case], m[o][case]);
+            let (f, o) = (&samples[f][case], &samples[o][case]);
+            let ratio = |r: fn(&Sample, &Sample) -> f64| measure::paired_median(f, o, r);
+            let faster = f.iter().zip(o).filter(|(f, o)| f.wall < o.wall).count();
             println!(
-                "| {name} | {what} | {:.2} | {:.2} | {:.2} | {:.2} |",
-                o.wall / f.wall,
-                f.client_cpu / o.client_cpu,
-                f.server_cpu / o.server_cpu,
-                (f.client_cpu + f.server_cpu) / (o.client_cpu + o.server_cpu)
+                "| {name} | {what} | {:.2} | {faster} of {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                ratio(|f, o| o.wall / f.wall),
+                f.len(),
+                ratio(|f, o| f.client_cpu / o.client_cpu),
+                ratio(|f, o| f.transport_cpu.unwrap_or(f64::NAN)
+                    / o.transport_cpu.unwrap_or(f64::NAN)),
+                ratio(|f, o| f.server_cpu / o.server_cpu),
+                ratio(|f, o| (f.client_cpu + f.server_cpu) / (o.client_cpu + o.server_cpu)),
             );
         }
     }

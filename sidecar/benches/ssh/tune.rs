@@ -101,18 +101,18 @@ pub fn run(bench: &Bench, reps: usize) {
             a.push(measure::run(
                 &args(&bench.root.join("orig")),
                 server.pid(),
-                &bench.root,
+                &bench.transport_file(),
             ));
             c.push(measure::run(
                 &args(&bench.root.join("delta")),
                 server.pid(),
-                &bench.root,
+                &bench.transport_file(),
             ));
             let _ = std::fs::remove_dir_all(volume.join("run"));
             b.push(measure::run(
                 &args(&bench.root.join("small")),
                 server.pid(),
-                &bench.root,
+                &bench.transport_file(),
             ));
         }
         let (a, b, c) = (measure::median(a), measure::median(b), measure::median(c));

@@ -532,10 +532,8 @@ fn standalone_sync(
     tree: &Path,
     remote: &str,
 ) -> anyhow::Result<(Duration, f64, f64)> {
-    let mut command = Command::new("/usr/bin/time");
+    let mut command = ferry_e2e::gnu_time::command(sidecar_bin);
     command
-        .args(["-f", "FERRY-BENCH-RSS %M %U %S"])
-        .arg(sidecar_bin)
         .args(["sync", "--stats", "0", "--config"])
         .arg(conf)
         .arg(tree)
@@ -565,21 +563,9 @@ fn standalone_sync(
         status.success(),
         "the standalone sync failed ({status}): {stderr}"
     );
-    let figures: Vec<f64> = stderr
-        .lines()
-        .filter_map(|l| l.strip_prefix("FERRY-BENCH-RSS "))
-        .next_back()
-        .map(|v| {
-            v.split_whitespace()
-                .filter_map(|f| f.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    ensure!(
-        figures.len() == 3,
-        "no figures from /usr/bin/time: {stderr}"
-    );
-    Ok((wall, figures[0] / 1024.0, figures[1] + figures[2]))
+    let usage = ferry_e2e::gnu_time::parse(&stderr)
+        .with_context(|| format!("no figures from /usr/bin/time: {stderr}"))?;
+    Ok((wall, usage.peak_rss_kib as f64 / 1024.0, usage.cpu_seconds))
 }
 
 /// Everything the run measured.
