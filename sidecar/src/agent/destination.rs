@@ -30,6 +30,7 @@ use super::status::RsyncEndpoint;
 use super::{Error, Result};
 use crate::objects;
 use crate::s3::cancel::Cancel;
+use crate::s3::options::Layout;
 
 /// The port the SSH server listens on in the pod.
 pub const SSH_PORT: u16 = 2222;
@@ -45,7 +46,7 @@ pub async fn pull_rclone(
         Direction::Pull,
         &ctx.who.volume_path,
         &spec.rclone,
-        None,
+        Layout::Plain,
         &secret,
     );
     (ctx.engine)(job, cancel).await

@@ -81,9 +81,9 @@ pub struct Job {
     pub dir: PathBuf,
     /// The CR's `rclone` options.
     pub rclone: RcloneOptions,
-    /// `timestampPrefix` with its `retain` (pushes only).
+    /// Plain, or `timestampPrefix` with its `retain` (pushes only).
     #[serde(default)]
-    pub timestamped: Option<Option<usize>>,
+    pub layout: Layout,
     /// The namespace of the Secret.
     pub secret_namespace: String,
     /// The Secret's name.
@@ -110,14 +110,14 @@ impl Job {
         direction: Direction,
         dir: &Path,
         rclone: &RcloneOptions,
-        timestamped: Option<Option<usize>>,
+        layout: Layout,
         secret: &SecretData,
     ) -> Job {
         Job {
             direction,
             dir: dir.to_path_buf(),
             rclone: rclone.clone(),
-            timestamped,
+            layout,
             secret_namespace: secret.namespace().to_owned(),
             secret_name: secret.name().to_owned(),
             secret_data: secret
@@ -184,9 +184,7 @@ pub async fn execute(job: Job, cancel: Cancel) -> Result<Outcome> {
     let secret = SecretData::new(SECRET_FIELD, &job.secret_namespace, &job.secret_name, data);
     let remote = remote_from(&secret, &job.rclone).await?;
     let mut opts = sync_options(&job.rclone)?;
-    if let Some(retain) = job.timestamped {
-        opts.layout = Layout::Timestamped { retain };
-    }
+    opts.layout = job.layout;
     let (src, dst) = match job.direction {
         Direction::Push => (End::Local(job.dir), End::Remote(remote)),
         Direction::Pull => (End::Remote(remote), End::Local(job.dir)),
@@ -402,7 +400,7 @@ mod tests {
             Direction::Push,
             Path::new("/data"),
             &RcloneOptions::default(),
-            None,
+            Layout::Timestamped { retain: Some(3) },
             &secret,
         );
         let shown = format!("{job:?}");
@@ -413,5 +411,6 @@ mod tests {
             back.secret_data["rclone.conf"].0,
             b"secret_access_key = hush"
         );
+        assert_eq!(back.layout, Layout::Timestamped { retain: Some(3) });
     }
 }

@@ -21,7 +21,7 @@ use super::{Error, Result};
 use crate::s3::cancel::Cancel;
 use crate::s3::entry::Links;
 use crate::s3::list::Filter;
-use crate::s3::options::{Compare, Mode, SyncOptions};
+use crate::s3::options::{Compare, Layout, Mode, SyncOptions};
 use crate::s3::pipeline::End;
 use crate::s3::remote::Remote;
 use crate::s3::stats::Stats;
@@ -145,11 +145,14 @@ pub async fn push_rclone(
     cancel: Cancel,
 ) -> Result<Outcome> {
     let secret = rclone_secret(ctx, &spec.rclone).await?;
-    let timestamped = spec
-        .timestamp_prefix
-        .unwrap_or(false)
-        .then(|| spec.retain.and_then(|r| usize::try_from(r).ok()));
-    let job = Job::new(Direction::Push, dir, &spec.rclone, timestamped, &secret);
+    let layout = if spec.timestamp_prefix.unwrap_or(false) {
+        Layout::Timestamped {
+            retain: spec.retain.and_then(|r| usize::try_from(r).ok()),
+        }
+    } else {
+        Layout::Plain
+    };
+    let job = Job::new(Direction::Push, dir, &spec.rclone, layout, &secret);
     (ctx.engine)(job, cancel).await
 }
 

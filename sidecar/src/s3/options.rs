@@ -24,10 +24,13 @@ pub enum Mode {
     DryRun,
 }
 
-/// Where on the remote a push writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where on the remote a push writes. Serializable: the agent hands it to the engine
+/// process inside a job.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Layout {
     /// Straight into the prefix, as `rclone sync`.
+    #[default]
     Plain,
     /// Each sync into a new `YYYY-MM-DD-HHMMSS/` below the prefix (UTC); a pull reads the
     /// newest. `retain` keeps that many timestamped copies (all when `None`).

@@ -38,6 +38,7 @@ pub async fn prepare(
             user,
             env,
         };
+        launch.check_program_visible()?;
         launches.push((selected.clone(), launch));
     }
     let together = launches.split_off(plan.before.len());

@@ -62,6 +62,34 @@ pub struct Launch {
     pub user: Option<User>,
 }
 
+impl Launch {
+    /// Refuses a program that one of the container's own mounts would hide. The container
+    /// sees this machine's filesystem, so a binary under `/tmp` vanishes once the pod mounts
+    /// an emptyDir at `/tmp` (the injected sidecar does); without this check the process
+    /// fails later with a bare "No such file or directory".
+    pub fn check_program_visible(&self) -> Result<()> {
+        let Some(program) = self.command.first().map(Path::new) else {
+            return Ok(());
+        };
+        let hiding = self.mounts.iter().find(|m| {
+            program.is_absolute()
+                && program.starts_with(&m.target)
+                && m.source != Path::new(&m.target)
+        });
+        match hiding {
+            Some(m) => Err(Error::Unsupported(format!(
+                "the program {} lies under the container's mount {}, which hides it; keep \
+                 the binaries outside the pod's mount paths (build the repository somewhere \
+                 other than {})",
+                program.display(),
+                m.target,
+                m.target
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The container's mounts: each `volumeMount` resolved against the pod's volumes, `subPath`
 /// joined, ordered so that a mount point inside another is mounted after it.
 pub fn mounts(
@@ -381,5 +409,37 @@ mod tests {
         assert!(s.ends_with(
             "exec setpriv --reuid=1000 --regid=1000 --clear-groups --pdeathsig=KILL -- \"$@\"\n"
         ));
+    }
+
+    #[test]
+    fn a_program_under_a_mount_is_refused_with_the_fix() {
+        let launch = |program: &str| Launch {
+            command: vec![program.to_owned(), "run".to_owned()],
+            env: Vec::new(),
+            mounts: vec![Mount {
+                source: "/var/lib/pods/p1/volumes/tmp".into(),
+                target: "/tmp".to_owned(),
+                read_only: false,
+            }],
+            working_dir: "/".to_owned(),
+            user: None,
+        };
+        let err = launch("/tmp/ferry/target/debug/ferry-sidecar")
+            .check_program_visible()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/tmp/ferry/target/debug/ferry-sidecar"),
+            "{err}"
+        );
+        assert!(err.contains("somewhere other than /tmp"), "{err}");
+        launch("/work/ferry/target/debug/ferry-sidecar")
+            .check_program_visible()
+            .unwrap();
+        // Component-wise: /tmpfs is not under /tmp.
+        launch("/tmpfs/ferry-sidecar")
+            .check_program_visible()
+            .unwrap();
+        launch("sh").check_program_visible().unwrap();
     }
 }
