@@ -16,6 +16,46 @@ const SOURCE: &str = "to-s3";
 const DESTINATION: &str = "from-s3";
 const SECRET: &str = "s3-creds";
 
+/// A source's makings in `ns`: its volume `data` seeded with the tree of `seed`, and the S3
+/// Secret.
+async fn seeded_source(
+    fx: &Replication,
+    ns: &str,
+    seed: u64,
+) -> anyhow::Result<(std::path::PathBuf, Tree)> {
+    let data = fx.volume(ns, "data").await?;
+    tree::write_tree(&data, seed)?;
+    let seeded = Tree::of(&data)?;
+    fx.rclone_secret(ns, SECRET).await?;
+    Ok((data, seeded))
+}
+
+/// Binds a `Direct` source of `data` to `dest_path`, with `options` added to its `rclone`
+/// spec, to a pod `web`, and waits for its first manual sync, "one".
+async fn direct_source_synced(
+    fx: &Replication,
+    ns: &str,
+    dest_path: &str,
+    options: Value,
+) -> anyhow::Result<()> {
+    let mut source = manifests::rclone_source(
+        SOURCE,
+        "data",
+        SECRET,
+        dest_path,
+        "Direct",
+        Some(manifests::manual("one")),
+    );
+    for (key, value) in options.as_object().into_iter().flatten() {
+        source["spec"]["rclone"][key] = value.clone();
+    }
+    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
+    fx.bind(ns, &source, &manifests::pod("web", &template))
+        .await?;
+    fx.wait_manual(Role::Source, ns, SOURCE, "one").await?;
+    Ok(())
+}
+
 /// The objects a sync with `copyMethod: Snapshot` went through, as the watches saw them.
 fn ensure_snapshot_chain(log: &TemporaryLog, source_claim: &str) -> anyhow::Result<()> {
     let summary = log.summary();
@@ -115,10 +155,7 @@ async fn a_snapshot_of_an_annotated_deployment_reaches_minio_and_a_destination_r
     let dest_path = format!("{bucket}/prod/data");
 
     // The source: an app's volume, its CR and an opted-in Deployment.
-    let data = fx.volume(&src, "data").await?;
-    tree::write_tree(&data, 1)?;
-    let source_tree = Tree::of(&data)?;
-    fx.rclone_secret(&src, SECRET).await?;
+    let (data, source_tree) = seeded_source(&fx, &src, 1).await?;
     let cr = manifests::rclone_source(
         SOURCE,
         "data",
@@ -290,24 +327,8 @@ async fn a_second_sync_sends_only_the_change_and_the_destination_keeps_one_image
     let bucket = fx.minio.bucket("rclone-incr").await?;
     let dest_path = format!("{bucket}/app");
 
-    let data = fx.volume(&src, "data").await?;
-    tree::write_tree(&data, 2)?;
-    fx.rclone_secret(&src, SECRET).await?;
-    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
-    fx.bind(
-        &src,
-        &manifests::rclone_source(
-            SOURCE,
-            "data",
-            SECRET,
-            &dest_path,
-            "Direct",
-            Some(manifests::manual("one")),
-        ),
-        &manifests::pod("web", &template),
-    )
-    .await?;
-    fx.wait_manual(Role::Source, &src, SOURCE, "one").await?;
+    let (data, _) = seeded_source(&fx, &src, 2).await?;
+    direct_source_synced(&fx, &src, &dest_path, serde_json::json!({})).await?;
 
     fx.volume(&dst, "replica").await?;
     fx.rclone_secret(&dst, SECRET).await?;
@@ -384,6 +405,73 @@ async fn a_second_sync_sends_only_the_change_and_the_destination_keeps_one_image
     .with_context(|| format!("images left, want only {image}"))?;
     let restored = fx.restore(&dst, "restored", &image).await?;
     changed.ensure_same(&Tree::of(&restored)?, Compare::RCLONE, "the restored PVC")?;
+    fx.passed();
+    Ok(())
+}
+
+/// True for a `YYYY-MM-DD-HHMMSS` copy name.
+fn is_stamp(name: &str) -> bool {
+    name.len() == 17
+        && name.char_indices().all(|(i, c)| match i {
+            4 | 7 | 10 => c == '-',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// The copy names (first path components) of the keys below `app/`.
+fn copies(listed: &std::collections::BTreeMap<String, i64>) -> Vec<String> {
+    let mut names: Vec<String> = listed
+        .keys()
+        .filter_map(|k| k.split_once('/').map(|(copy, _)| copy.to_owned()))
+        .collect();
+    names.dedup();
+    names
+}
+
+#[tokio::test]
+async fn timestamped_pushes_keep_the_newest_retain_copies_each_whole() -> anyhow::Result<()> {
+    let fx = Replication::start("rclone-stamp").await?;
+    let src = fx.namespace("rclone-stamp-src", true).await?;
+    let bucket = fx.minio.bucket("rclone-stamp").await?;
+    let dest_path = format!("{bucket}/app");
+
+    let (_, tree) = seeded_source(&fx, &src, 2).await?;
+    let stamped = serde_json::json!({"timestampPrefix": true, "retain": 2});
+    direct_source_synced(&fx, &src, &dest_path, stamped).await?;
+    let first = copies(&fx.minio.list(&bucket, "app").await?);
+    ensure!(
+        first.len() == 1 && is_stamp(&first[0]),
+        "want one timestamped copy after the first push: {first:?}"
+    );
+
+    for trigger in ["two", "three"] {
+        // Copies are named to the second: keep the pushes in different seconds.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        fx.trigger(Role::Source, &src, SOURCE, trigger).await?;
+        fx.wait_manual(Role::Source, &src, SOURCE, trigger).await?;
+    }
+    let listed = fx.minio.list(&bucket, "app").await?;
+    let kept = copies(&listed);
+    ensure!(
+        kept.len() == 2 && kept.iter().all(|c| is_stamp(c)) && !kept.contains(&first[0]),
+        "want the two newest copies, without the first ({}): {kept:?}",
+        first[0]
+    );
+    for copy in &kept {
+        let prefix = format!("{copy}/");
+        let files: Vec<&str> = listed
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .collect();
+        ensure!(
+            files
+                .iter()
+                .copied()
+                .eq(tree.files.keys().map(String::as_str)),
+            "copy {copy} holds {files:?}, want {:?}",
+            tree.files.keys().collect::<Vec<_>>()
+        );
+    }
     fx.passed();
     Ok(())
 }
