@@ -11,9 +11,11 @@ use tokio::sync::mpsc::Receiver;
 use tokio::task::JoinHandle;
 
 use super::cancel::Cancel;
+use super::entry::Keyed;
 use super::error::{Error, Result};
 use super::manifest::Line;
 use super::manifest::writer::Writer;
+use super::march::{March, Pair, Side};
 use super::ops::Ctx;
 use super::options::{Mode, SyncOptions};
 use super::remote::Remote;
@@ -143,6 +145,39 @@ impl Run {
                 false
             }
             _ => true,
+        }
+    }
+
+    /// The march's next pair, or `None` once it is over: both listings ended, the run was
+    /// stopped, or the listing of `remote` failed (what is not listed cannot be compared).
+    /// A failure on the local side (one unreadable file) is recorded, which also holds
+    /// back every deletion, and the march goes on.
+    pub async fn next_pair<S: Keyed, D: Keyed>(
+        &self,
+        march: &mut March<S, D>,
+        cancel: &Cancel,
+        remote: Side,
+    ) -> Option<Pair<S, D>> {
+        loop {
+            let item = tokio::select! {
+                item = march.next() => item,
+                () = cancel.wait() => {
+                    self.stop();
+                    None
+                }
+            };
+            if self.cancelled() {
+                return None;
+            }
+            match item? {
+                Ok(pair) => return Some(pair),
+                Err((side, e)) => {
+                    self.fail(e);
+                    if side == remote {
+                        return None;
+                    }
+                }
+            }
         }
     }
 

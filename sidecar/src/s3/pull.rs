@@ -72,35 +72,17 @@ pub async fn run(
     let collector = collect(None, slot_rx);
     let mut deletions = Vec::new();
     let mut march = March::new(src_rx, dst_rx);
-    loop {
-        let item = tokio::select! {
-            item = march.next() => item,
-            () = cancel.wait() => {
-                run.stop();
-                None
-            }
-        };
-        let Some(item) = item else { break };
-        if run.cancelled() {
-            break;
-        }
-        let slot = match item {
-            Err((side, e)) => {
-                run.fail(e);
-                if side == Side::Src {
-                    break;
-                }
-                continue;
-            }
-            Ok(Pair::DstOnly(l)) => {
+    while let Some(pair) = run.next_pair(&mut march, &cancel, Side::Src).await {
+        let slot = match pair {
+            Pair::DstOnly(l) => {
                 deletions.push(l);
                 continue;
             }
-            Ok(Pair::Both(r, l)) if unchanged(&opts, &l, &r) => {
+            Pair::Both(r, l) if unchanged(&opts, &l, &r) => {
                 stats.checked();
                 continue;
             }
-            Ok(pair) => Slot::Pending(tokio::spawn(job(Arc::clone(&run), root.clone(), pair))),
+            pair => Slot::Pending(tokio::spawn(job(Arc::clone(&run), root.clone(), pair))),
         };
         if slot_tx.send(slot).await.is_err() {
             break;

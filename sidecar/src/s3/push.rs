@@ -69,36 +69,18 @@ pub async fn run(
     let collector = collect(writer, slot_rx);
     let mut deletions = Vec::new();
     let mut march = March::new(src_rx, dst_rx);
-    loop {
-        let item = tokio::select! {
-            item = march.next() => item,
-            () = cancel.wait() => {
-                run.stop();
-                None
-            }
-        };
-        let Some(item) = item else { break };
-        if run.cancelled() {
-            break;
-        }
-        let slot = match item {
-            Err((side, e)) => {
-                run.fail(e);
-                if side == Side::Dst {
-                    break;
-                }
-                continue;
-            }
-            Ok(Pair::DstOnly(r)) => {
+    while let Some(pair) = run.next_pair(&mut march, &cancel, Side::Dst).await {
+        let slot = match pair {
+            Pair::DstOnly(r) => {
                 let line = r.known.map(|k| Line::listed(&r, k));
                 deletions.push(r.key);
                 Slot::Ready(line)
             }
-            Ok(Pair::Both(l, r)) if unchanged(&opts, &l, &r) => {
+            Pair::Both(l, r) if unchanged(&opts, &l, &r) => {
                 stats.checked();
                 Slot::Ready(r.known.map(|k| Line::listed(&r, k)))
             }
-            Ok(pair) => Slot::Pending(tokio::spawn(job(Arc::clone(&run), pair))),
+            pair => Slot::Pending(tokio::spawn(job(Arc::clone(&run), pair))),
         };
         if slot_tx.send(slot).await.is_err() {
             break;
