@@ -23,7 +23,7 @@ pub use source::{
 };
 pub use status::{
     DestinationRsyncStatus, MoverStatus, ReplicationDestinationStatus, ReplicationSourceStatus,
-    SourceRsyncStatus, SyncStats,
+    SourceRsyncStatus, SyncStats, SyncStatus,
 };
 
 /// The plural resource name of [`ReplicationSource`], as in `kubectl get replicationsources`.

@@ -63,10 +63,11 @@ pub struct DestinationRsyncStatus {
     pub ssh_keys: Option<String>,
 }
 
-/// Status of a ReplicationSource, written by its bound sidecar.
+/// The status fields both kinds share: the sync's conditions, times, outcome and counters.
+/// Flattened into each kind's status, so the JSON is one flat object as in VolSync.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ReplicationSourceStatus {
+pub struct SyncStatus {
     /// `Reconciled` (config valid and a sidecar bound) and `Synchronizing` (True with reason
     /// SyncInProgress; False with WaitingForSchedule, WaitingForManual, Paused or Error).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -95,6 +96,15 @@ pub struct ReplicationSourceStatus {
     /// The pod whose sidecar acts for this object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound_pod: Option<String>,
+}
+
+/// Status of a ReplicationSource, written by its bound sidecar.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationSourceStatus {
+    /// The fields both kinds share.
+    #[serde(flatten)]
+    pub sync: SyncStatus,
     /// Where the rsync mover pushes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rsync: Option<SourceRsyncStatus>,
@@ -104,34 +114,9 @@ pub struct ReplicationSourceStatus {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationDestinationStatus {
-    /// `Reconciled` (config valid and a sidecar bound) and `Synchronizing` (True with reason
-    /// SyncInProgress; False with WaitingForSchedule, WaitingForManual, Paused or Error).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
-    /// When the last successful sync ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_time: Option<Time>,
-    /// When the last sync started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_start_time: Option<Time>,
-    /// How long the last successful sync took, e.g. `1m30s`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_duration: Option<String>,
-    /// When the next sync is due (rclone).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_sync_time: Option<Time>,
-    /// The `spec.trigger.manual` value of the last manual sync that completed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_manual_sync: Option<String>,
-    /// The outcome of the latest sync.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latest_mover_status: Option<MoverStatus>,
-    /// Counters of the last completed sync.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_stats: Option<SyncStats>,
-    /// The pod whose sidecar acts for this object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bound_pod: Option<String>,
+    /// The fields both kinds share.
+    #[serde(flatten)]
+    pub sync: SyncStatus,
     /// The last complete sync: a VolumeSnapshot (`Snapshot`) or the PVC itself (`Direct`).
     /// Never set to a partial transfer.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use ferry_api::types::DestinationCopyMethod;
+use ferry_api::types::{DestinationCopyMethod, DestinationRsyncStatus};
 use ferry_api::types::{ReplicationDestinationRclone, ReplicationDestinationRsync};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{
@@ -26,7 +26,6 @@ use super::env::Identity;
 use super::resource::Replication;
 use super::secrets::{self, SecretData};
 use super::source::{Ctx, Outcome, SNAPSHOT_TIMEOUT, rclone_secret};
-use super::status::RsyncEndpoint;
 use super::{Error, Result};
 use crate::objects;
 use crate::s3::cancel::Cancel;
@@ -305,7 +304,7 @@ pub async fn ensure_service(
     cr: &Replication,
     spec: &ReplicationDestinationRsync,
     keys: &ServerKeys,
-) -> Result<RsyncEndpoint> {
+) -> Result<DestinationRsyncStatus> {
     let service_name = server_name(&cr.name);
     let api = Api::<Service>::namespaced(ctx.client.clone(), &cr.namespace);
     let who = &ctx.who;
@@ -389,7 +388,7 @@ pub async fn ensure_service(
         .as_ref()
         .and_then(|s| s.cluster_ip.clone())
         .filter(|ip| ip != "None");
-    Ok(RsyncEndpoint {
+    Ok(DestinationRsyncStatus {
         address: ingress.or(cluster_ip),
         port: Some(spec.port),
         ssh_keys: keys.for_source.clone(),

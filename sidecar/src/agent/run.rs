@@ -178,7 +178,7 @@ pub async fn run(who: Identity) -> Result<()> {
         retry_at: None,
         retry_delay: RETRY_FIRST,
     };
-    agent.model.bound_pod = Some(who.pod_name.clone());
+    agent.model.sync.bound_pod = Some(who.pod_name.clone());
     agent.model.set_condition(
         RECONCILED,
         true,
@@ -332,14 +332,14 @@ impl Agent {
                 schedule: trigger_spec.schedule.as_deref(),
                 time_zone: trigger_spec.time_zone.as_deref(),
                 manual: trigger_spec.manual.as_deref(),
-                last_manual: self.model.last_manual_sync.as_deref(),
+                last_manual: self.model.sync.last_manual_sync.as_deref(),
                 pod_schedule: who.schedule.as_deref(),
                 pod_time_zone: who.time_zone.as_deref(),
             });
             let now = Timestamp::now();
             let anchor = self
                 .last_end
-                .or(self.model.last_sync_time.as_ref().map(|t| t.0))
+                .or(self.model.sync.last_sync_time.as_ref().map(|t| t.0))
                 .unwrap_or(self.started);
             let (trigger, decision) = match built {
                 Ok(trigger) => {
@@ -387,7 +387,7 @@ impl Agent {
                     cr.generation,
                 ),
                 (Decision::At(at), true) => {
-                    self.model.next_sync_time = Some(Time(*at));
+                    self.model.sync.next_sync_time = Some(Time(*at));
                     self.waiting(
                         "WaitingForSchedule",
                         &format!("next sync at {at}"),
@@ -400,7 +400,7 @@ impl Agent {
                 }
             }
             if !matches!(decision, Decision::At(_)) {
-                self.model.next_sync_time = None;
+                self.model.sync.next_sync_time = None;
             }
             self.apply().await;
             let sleep = match wake_at {
@@ -436,8 +436,8 @@ impl Agent {
                 .warning(reason::MISSED_INTERVALS, format!("{missed} scheduled sync(s) passed while the previous one ran; counted, not queued"))
                 .await;
         }
-        self.model.last_sync_start_time = Some(Time(start));
-        self.model.next_sync_time = None;
+        self.model.sync.last_sync_start_time = Some(Time(start));
+        self.model.sync.next_sync_time = None;
         self.model.set_condition(
             SYNCHRONIZING,
             true,
@@ -457,7 +457,7 @@ impl Agent {
             Ok((outcome, image)) => {
                 self.model
                     .finish(start, end, MoverResult::Successful, &outcome.logs);
-                self.model.last_sync_stats = Some(outcome.stats.clone());
+                self.model.sync.last_sync_stats = Some(outcome.stats.clone());
                 if let Some(image) = image {
                     self.events
                         .normal(
@@ -468,13 +468,13 @@ impl Agent {
                     self.model.latest_image = Some(image);
                 }
                 if let Why::Manual(token) = &why {
-                    self.model.last_manual_sync = Some(token.clone());
+                    self.model.sync.last_manual_sync = Some(token.clone());
                 }
                 self.last_error = None;
                 self.retry_at = None;
                 self.retry_delay = RETRY_FIRST;
                 if let Some(next) = trigger.and_then(|t| schedule::next_fire(t, end)) {
-                    self.model.next_sync_time = Some(Time(next));
+                    self.model.sync.next_sync_time = Some(Time(next));
                 }
                 // The waiting state the trigger leads to, written with the result so that no
                 // reader sees a state the next pass of the loop would change.
@@ -484,7 +484,7 @@ impl Agent {
                         "WaitingForManual",
                         "set spec.trigger.manual to a new value to sync".to_owned(),
                     ),
-                    (_, Some(Trigger::Cron { .. })) => match &self.model.next_sync_time {
+                    (_, Some(Trigger::Cron { .. })) => match &self.model.sync.next_sync_time {
                         Some(next) => ("WaitingForSchedule", format!("next sync at {}", next.0)),
                         None => ("WaitingForSchedule", "sync done".to_owned()),
                     },
@@ -682,7 +682,7 @@ impl Agent {
     ) {
         let start = Timestamp::from_second(i64::try_from(completion.transfer_started).unwrap_or(0))
             .unwrap_or_else(|_| Timestamp::now());
-        self.model.last_sync_start_time = Some(Time(start));
+        self.model.sync.last_sync_start_time = Some(Time(start));
         self.model.set_condition(
             SYNCHRONIZING,
             true,
@@ -711,7 +711,7 @@ impl Agent {
                 );
                 self.model
                     .finish(start, end, MoverResult::Successful, &logs);
-                self.model.last_sync_stats = Some(ferry_api::types::SyncStats {
+                self.model.sync.last_sync_stats = Some(ferry_api::types::SyncStats {
                     bytes_transferred: i64::try_from(completion.bytes_received).unwrap_or(i64::MAX),
                     ..Default::default()
                 });

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use ferry_api::types::MoverResult;
-use ferry_api::types::{MoverStatus, SyncStats};
+use ferry_api::types::{DestinationRsyncStatus, MoverStatus, SyncStatus};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::TypedLocalObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -21,58 +21,21 @@ pub const SYNCHRONIZING: &str = "Synchronizing";
 /// The most of a mover's log kept in `latestMoverStatus.logs`.
 pub const LOG_TAIL: usize = 1024;
 
-/// The status fields Ferry writes, for both kinds.
+/// The status fields Ferry writes, for both kinds: the shared ones of the API, plus the
+/// destination's image and rsync endpoint (a source's `status.rsync` has the same fields
+/// without the port, which it leaves unset).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Model {
-    /// `Reconciled` and `Synchronizing`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
-    /// End of the last successful sync.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_time: Option<Time>,
-    /// Start of the last sync.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_start_time: Option<Time>,
-    /// How long the last successful sync took (Go duration syntax, as VolSync).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_duration: Option<String>,
-    /// When the schedule fires next.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_sync_time: Option<Time>,
-    /// The `manual` value last synced.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_manual_sync: Option<String>,
-    /// Result and log tail of the last sync.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latest_mover_status: Option<MoverStatus>,
-    /// Counts of the last sync.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_stats: Option<SyncStats>,
-    /// The pod whose sidecar acts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bound_pod: Option<String>,
+    /// Conditions, times, outcome and counters.
+    #[serde(flatten)]
+    pub sync: SyncStatus,
     /// Destination only: the last published image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest_image: Option<TypedLocalObjectReference>,
     /// Destination only (rsync): where sources connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rsync: Option<RsyncEndpoint>,
-}
-
-/// `status.rsync` of a destination.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RsyncEndpoint {
-    /// The Service address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// The Service port.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<i32>,
-    /// The Secret a source needs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ssh_keys: Option<String>,
+    pub rsync: Option<DestinationRsyncStatus>,
 }
 
 impl Model {
@@ -95,7 +58,7 @@ impl Model {
         let status = if status { "True" } else { "False" }.to_owned();
         let now = Time(Timestamp::now());
         let message = clip(message, 1024);
-        match self.conditions.iter_mut().find(|c| c.type_ == kind) {
+        match self.sync.conditions.iter_mut().find(|c| c.type_ == kind) {
             Some(c) => {
                 if c.status != status {
                     c.last_transition_time = now;
@@ -105,7 +68,7 @@ impl Model {
                 c.message = message;
                 c.observed_generation = generation;
             }
-            None => self.conditions.push(Condition {
+            None => self.sync.conditions.push(Condition {
                 type_: kind.to_owned(),
                 status,
                 reason: reason.to_owned(),
@@ -118,7 +81,8 @@ impl Model {
 
     /// The reason of a condition, if set.
     pub fn reason(&self, kind: &str) -> Option<&str> {
-        self.conditions
+        self.sync
+            .conditions
             .iter()
             .find(|c| c.type_ == kind)
             .map(|c| c.reason.as_str())
@@ -133,11 +97,11 @@ impl Model {
         logs: &str,
     ) {
         if result == MoverResult::Successful {
-            self.last_sync_time = Some(Time(ended));
+            self.sync.last_sync_time = Some(Time(ended));
             let took = ended.duration_since(started);
-            self.last_sync_duration = Some(go_duration(took.unsigned_abs()));
+            self.sync.last_sync_duration = Some(go_duration(took.unsigned_abs()));
         }
-        self.latest_mover_status = Some(MoverStatus {
+        self.sync.latest_mover_status = Some(MoverStatus {
             result,
             logs: (!logs.is_empty()).then(|| tail(logs, LOG_TAIL)),
         });
@@ -226,11 +190,11 @@ mod tests {
     fn conditions_keep_their_transition_time_while_unchanged() {
         let mut m = Model::default();
         m.set_condition(SYNCHRONIZING, false, "WaitingForManual", "", Some(1));
-        let first = m.conditions[0].last_transition_time.clone();
+        let first = m.sync.conditions[0].last_transition_time.clone();
         m.set_condition(SYNCHRONIZING, false, "Paused", "", Some(2));
-        assert_eq!(m.conditions[0].last_transition_time, first);
+        assert_eq!(m.sync.conditions[0].last_transition_time, first);
         assert_eq!(m.reason(SYNCHRONIZING), Some("Paused"));
-        assert_eq!(m.conditions.len(), 1);
+        assert_eq!(m.sync.conditions.len(), 1);
     }
 
     #[test]
@@ -245,8 +209,11 @@ mod tests {
     #[test]
     fn the_model_round_trips_through_a_status() {
         let mut m = Model {
-            bound_pod: Some("app-0".into()),
-            last_manual_sync: Some("one".into()),
+            sync: SyncStatus {
+                bound_pod: Some("app-0".into()),
+                last_manual_sync: Some("one".into()),
+                ..SyncStatus::default()
+            },
             ..Model::default()
         };
         m.finish(
@@ -258,6 +225,17 @@ mod tests {
         let value = serde_json::to_value(&m).unwrap();
         assert_eq!(value["lastSyncDuration"], "1m2s");
         assert_eq!(value["latestMoverStatus"]["result"], "Successful");
+        assert_eq!(
+            value["boundPod"], "app-0",
+            "the shared fields are flat: {value}"
+        );
         assert_eq!(Model::from_status(Some(&value)), m);
+        // What the sidecar writes is what the CRDs' types read.
+        let source: ferry_api::types::ReplicationSourceStatus =
+            serde_json::from_value(value.clone()).unwrap();
+        let destination: ferry_api::types::ReplicationDestinationStatus =
+            serde_json::from_value(value).unwrap();
+        assert_eq!(source.sync, m.sync);
+        assert_eq!(destination.sync, m.sync);
     }
 }
