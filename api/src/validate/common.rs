@@ -22,6 +22,20 @@ pub(super) struct EnumField {
     pub(super) rule: &'static str,
 }
 
+impl EnumField {
+    /// The `copyMethod` of both movers, checked against one list.
+    pub(super) fn copy_methods(
+        allowed: &'static [&'static str],
+        rule: &'static str,
+    ) -> [EnumField; 2] {
+        ["/rsync/copyMethod", "/rclone/copyMethod"].map(|pointer| EnumField {
+            pointer,
+            allowed,
+            rule,
+        })
+    }
+}
+
 /// Decodes `object.spec` into `T`, recording every enum error and the first structural error.
 /// Returns `None` when the spec cannot be decoded at all.
 pub(super) fn decode_spec<T: DeserializeOwned>(

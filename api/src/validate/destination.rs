@@ -22,17 +22,11 @@ const NAME_MAX: usize = 63;
 /// Validates a whole ReplicationDestination object (as JSON), returning every problem.
 pub fn validate_destination(object: &Value) -> Report {
     let mut report = Report::default();
+    let [rsync_copy_method, rclone_copy_method] =
+        EnumField::copy_methods(COPY_METHODS, COPY_METHOD_RULE);
     let enums = [
-        EnumField {
-            pointer: "/rsync/copyMethod",
-            allowed: COPY_METHODS,
-            rule: COPY_METHOD_RULE,
-        },
-        EnumField {
-            pointer: "/rclone/copyMethod",
-            allowed: COPY_METHODS,
-            rule: COPY_METHOD_RULE,
-        },
+        rsync_copy_method,
+        rclone_copy_method,
         EnumField {
             pointer: "/rsync/serviceType",
             allowed: SERVICE_TYPES,

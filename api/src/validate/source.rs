@@ -20,18 +20,7 @@ const COPY_METHOD_RULE: &str = "must be Direct, Snapshot or Clone (None is accep
 /// Validates a whole ReplicationSource object (as JSON), returning every problem.
 pub fn validate_source(object: &Value) -> Report {
     let mut report = Report::default();
-    let enums = [
-        EnumField {
-            pointer: "/rsync/copyMethod",
-            allowed: COPY_METHODS,
-            rule: COPY_METHOD_RULE,
-        },
-        EnumField {
-            pointer: "/rclone/copyMethod",
-            allowed: COPY_METHODS,
-            rule: COPY_METHOD_RULE,
-        },
-    ];
+    let enums = EnumField::copy_methods(COPY_METHODS, COPY_METHOD_RULE);
     let Some(spec) = decode_spec::<ReplicationSourceSpec>(object, &enums, &mut report) else {
         return report;
     };
