@@ -12,6 +12,7 @@ pub mod gnu_time;
 pub mod https;
 pub mod local;
 pub mod namespace;
+pub mod process;
 pub mod replication;
 pub mod runner;
 pub mod wait;
