@@ -152,6 +152,10 @@ fn transport_env(push: &Push) -> Vec<(&'static str, OsString)> {
         ),
         ("FERRY_SSH_NODELAY", ssh.tuning.nodelay.to_string().into()),
         ("FERRY_SSH_WORKERS", ssh.tuning.workers.to_string().into()),
+        (
+            "FERRY_SSH_READ_BUFFER",
+            ssh.tuning.read_buffer.to_string().into(),
+        ),
     ];
     let ciphers: Vec<&str> = ssh.tuning.ciphers.iter().map(AsRef::as_ref).collect();
     env.push(("FERRY_SSH_CIPHERS", ciphers.join(",").into()));

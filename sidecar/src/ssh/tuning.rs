@@ -24,6 +24,12 @@ pub struct Tuning {
     #[arg(long, env = "FERRY_SSH_WORKERS", default_value_t = DEFAULT_WORKERS,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
+    /// Read buffer in front of the TCP socket, in bytes. russh reads each packet
+    /// with two exact reads (the length, then the rest); a buffer takes several packets,
+    /// and a burst of small ones, in one `recvfrom`.
+    #[arg(long, env = "FERRY_SSH_READ_BUFFER", default_value_t = DEFAULT_READ_BUFFER,
+          value_parser = clap::value_parser!(u32).range(1024..=4_194_304))]
+    pub read_buffer: u32,
     /// Ciphers in order of preference (comma-separated OpenSSH names).
     #[arg(long, env = "FERRY_SSH_CIPHERS", value_delimiter = ',',
           default_value = DEFAULT_CIPHERS, value_parser = parse_cipher)]
@@ -38,6 +44,12 @@ pub const DEFAULT_PACKET_SIZE: u32 = 32_768;
 /// cross-thread wakeups of a second worker; on 1 GiB pushes it cost slightly less CPU on
 /// both ends (server's own time, median of five: 1.01 s against 1.08 s) at equal speed.
 pub const DEFAULT_WORKERS: u16 = 1;
+/// The socket read buffer: room for about a hundred small packets (a window adjustment is
+/// 36 bytes on the wire with AES-GCM), and small next to a 32 KiB data packet, which
+/// bypasses it. On our server, a 1 GiB push took 65,573 `recvfrom` calls with it against
+/// 103,696 without, and 9,809 `epoll_wait` calls against 23,740; 64 and 256 KiB measured
+/// no better.
+pub const DEFAULT_READ_BUFFER: u32 = 4 * 1024;
 /// The window kept after measuring: russh's 2 MiB; 16 MiB was within the noise.
 pub const DEFAULT_WINDOW_SIZE: u32 = 2 * 1024 * 1024;
 /// AES-GCM first: aws-lc has AES-NI and CLMUL code paths for it, and OpenSSH offers it
@@ -52,6 +64,7 @@ impl Default for Tuning {
             window_size: DEFAULT_WINDOW_SIZE,
             nodelay: true,
             workers: DEFAULT_WORKERS,
+            read_buffer: DEFAULT_READ_BUFFER,
             ciphers: DEFAULT_CIPHERS
                 .split(',')
                 .filter_map(|n| parse_cipher(n).ok())
@@ -61,6 +74,11 @@ impl Default for Tuning {
 }
 
 impl Tuning {
+    /// `socket` behind the configured read buffer.
+    pub fn buffered<S: tokio::io::AsyncRead>(&self, socket: S) -> tokio::io::BufReader<S> {
+        tokio::io::BufReader::with_capacity((self.read_buffer as usize).max(1), socket)
+    }
+
     /// Algorithm preferences: curve25519 key exchange first (fast, and what OpenSSH picks
     /// too), ed25519 host keys first, our cipher order, SHA-2 MACs for the CTR ciphers.
     pub fn preferred(&self) -> Preferred {

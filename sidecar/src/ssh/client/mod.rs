@@ -38,11 +38,6 @@ pub struct ClientSettings {
     pub tuning: Tuning,
 }
 
-/// The read buffer in front of the client's socket: room for about a hundred small packets
-/// (a window adjustment is 36 bytes on the wire with AES-GCM), and small next to a 32 KiB
-/// data packet.
-const SOCKET_READ_BUFFER: usize = 4 * 1024;
-
 /// An authenticated connection.
 pub struct Connection {
     handle: client::Handle<Pinning>,
@@ -107,7 +102,7 @@ pub async fn connect(settings: &ClientSettings) -> Result<Connection> {
     // window adjustment for about every data packet it passes on, so on a push that is
     // three `recvfrom` calls per 32 KiB sent; a small buffer takes a burst of them in one
     // call. Large reads (a data packet) bypass the buffer, so pulls copy little extra.
-    let socket = tokio::io::BufReader::with_capacity(SOCKET_READ_BUFFER, socket);
+    let socket = settings.tuning.buffered(socket);
     let handler = Pinning {
         pinned: settings.pinned.clone(),
         address: address.clone(),

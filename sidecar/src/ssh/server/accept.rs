@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::{Shared, handler};
 use crate::ssh::Result;
+use crate::ssh::tuning::Tuning;
 
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 16;
@@ -22,6 +23,7 @@ pub(super) async fn run(
     listener: TcpListener,
     shared: Arc<Shared>,
     config: Arc<russh::server::Config>,
+    tuning: Tuning,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -43,6 +45,7 @@ pub(super) async fn run(
             return Ok(());
         };
         let (shared, config) = (shared.clone(), config.clone());
+        let socket = tuning.buffered(socket);
         tokio::spawn(async move {
             serve_one(config, shared, socket, peer).await;
             drop(slot);
@@ -53,11 +56,11 @@ pub(super) async fn run(
 async fn serve_one(
     config: Arc<russh::server::Config>,
     shared: Arc<Shared>,
-    socket: tokio::net::TcpStream,
+    socket: tokio::io::BufReader<tokio::net::TcpStream>,
     peer: SocketAddr,
 ) {
     if config.nodelay {
-        let _ = socket.set_nodelay(true);
+        let _ = socket.get_ref().set_nodelay(true);
     }
     let connection = handler::Connection::new(shared, Some(peer));
     let authenticated = connection.authenticated.clone();

@@ -113,6 +113,7 @@ pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
     russh: Arc<russh::server::Config>,
+    tuning: Tuning,
     log: CompletionLog,
 }
 
@@ -178,6 +179,7 @@ impl Server {
             listener,
             shared,
             russh: Arc::new(russh),
+            tuning: config.tuning,
             log,
         })
     }
@@ -197,7 +199,14 @@ impl Server {
 
     /// Serves connections until `shutdown` resolves.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
-        accept::run(self.listener, self.shared, self.russh, shutdown).await
+        accept::run(
+            self.listener,
+            self.shared,
+            self.russh,
+            self.tuning,
+            shutdown,
+        )
+        .await
     }
 }
 
