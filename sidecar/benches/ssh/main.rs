@@ -5,7 +5,8 @@
 //! alone, run under a meter that is this binary; server: the server process and everything
 //! it reaped), and the ratios.
 //!
-//! `FERRY_BENCH_REPS` (default 7) sets the repetitions (the median is shown);
+//! `FERRY_BENCH_REPS` (default 7) sets the repetitions (the median is shown; the small-files
+//! case runs three times in each);
 //! `FERRY_BENCH_TUNE=1` also measures russh tuning variants, ferry to ferry.
 // A benchmark: failing fast on a broken setup is right.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -35,6 +36,10 @@ pub enum Server {
     Ferry,
     Sshd,
 }
+
+/// Runs of the small-files case per repetition: a third of a second each, so one
+/// neighbour's burst moves it most; more runs cost little.
+const SMALL_RUNS: usize = 3;
 
 pub const CASES: [&str; 3] = [
     "(a) new 1 GiB file",
@@ -202,8 +207,10 @@ fn main() {
                 |src: &Path| measure::run(&bench.rsync_args(client, server, src), pid, &meter);
             samples[i][0].push(run(&bench.root.join("orig")));
             samples[i][2].push(run(&bench.root.join("delta")));
-            bench.fresh_destination(server);
-            samples[i][1].push(run(&bench.root.join("small")));
+            for _ in 0..SMALL_RUNS {
+                bench.fresh_destination(server);
+                samples[i][1].push(run(&bench.root.join("small")));
+            }
             bench.fresh_destination(server);
         }
         println!("repetition {} of {reps} done", rep + 1);
@@ -256,7 +263,7 @@ fn print_table(combos: &[(Client, Server)], m: &[Vec<Sample>], sizes: &[u64; 3])
 
 /// Each ratio is the median over the repetitions of the ratio within one repetition, where
 /// the two runs compared ran back to back: a neighbour's load that slows a whole
-/// repetition cancels out. "faster in" counts the repetitions the first one was faster.
+/// repetition cancels out. "faster in" counts the pairs in which the first one was faster.
 fn print_ratios(combos: &[(Client, Server)], samples: &[Vec<Vec<Sample>>]) {
     let find = |c, s| combos.iter().position(|&x| x == (c, s)).unwrap();
     println!();
