@@ -5,8 +5,8 @@
 //! alone, run under a meter that is this binary; server: the server process and everything
 //! it reaped), and the ratios.
 //!
-//! `FERRY_BENCH_REPS` (default 7) sets the repetitions (the median is shown; the small-files
-//! case runs three times in each);
+//! `FERRY_BENCH_REPS` (default 7) sets the repetitions (the median is shown; the new-file
+//! and small-files cases run three times in each);
 //! `FERRY_BENCH_TUNE=1` also measures russh tuning variants, ferry to ferry.
 // A benchmark: failing fast on a broken setup is right.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -37,6 +37,9 @@ pub enum Server {
     Sshd,
 }
 
+/// Runs of the new-file case per repetition: the two clients are within a few percent of
+/// each other there (rsync's own work dominates), less than one run's noise.
+const BIG_RUNS: usize = 3;
 /// Runs of the small-files case per repetition: a third of a second each, so one
 /// neighbour's burst moves it most; more runs cost little.
 const SMALL_RUNS: usize = 3;
@@ -200,12 +203,15 @@ fn main() {
         };
         for i in order {
             let (client, server) = combos[i];
-            bench.fresh_destination(server);
             let meter = bench.transport_file();
             let pid = bench.server_pid(server);
             let run =
                 |src: &Path| measure::run(&bench.rsync_args(client, server, src), pid, &meter);
-            samples[i][0].push(run(&bench.root.join("orig")));
+            for _ in 0..BIG_RUNS {
+                bench.fresh_destination(server);
+                samples[i][0].push(run(&bench.root.join("orig")));
+            }
+            // The delta goes onto the last full copy.
             samples[i][2].push(run(&bench.root.join("delta")));
             for _ in 0..SMALL_RUNS {
                 bench.fresh_destination(server);
@@ -261,9 +267,10 @@ fn print_table(combos: &[(Client, Server)], m: &[Vec<Sample>], sizes: &[u64; 3])
     }
 }
 
-/// Each ratio is the median over the repetitions of the ratio within one repetition, where
-/// the two runs compared ran back to back: a neighbour's load that slows a whole
-/// repetition cancels out. "faster in" counts the pairs in which the first one was faster.
+/// Each ratio is the median of the ratios of paired runs: the runs of the two clients (or
+/// servers) in the same repetition, a few seconds apart, so that a neighbour's load that
+/// slows a whole repetition cancels out. "faster in" counts the pairs in which the first
+/// one was faster.
 fn print_ratios(combos: &[(Client, Server)], samples: &[Vec<Vec<Sample>>]) {
     let find = |c, s| combos.iter().position(|&x| x == (c, s)).unwrap();
     println!();
