@@ -2,7 +2,9 @@
 //! that drive real programs (rsync, ssh, rclone, our binaries): a hung peer fails the test
 //! instead of hanging the run.
 
+use std::io::Read;
 use std::process::{Command, Output, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -16,18 +18,8 @@ pub fn run_within(cmd: &mut Command, limit: Duration) -> anyhow::Result<Output> 
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("spawn {cmd:?}"))?;
-    // Drain the pipes in threads so a chatty child cannot block on a full pipe.
-    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            if let Some(mut pipe) = pipe {
-                pipe.read_to_end(&mut v).ok();
-            }
-            v
-        })
-    };
-    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
     let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child
@@ -47,6 +39,17 @@ pub fn run_within(cmd: &mut Command, limit: Duration) -> anyhow::Result<Output> 
         status,
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// Reads `pipe` to its end in a thread, so a chatty child cannot block on a full pipe.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut v = Vec::new();
+        if let Some(mut pipe) = pipe {
+            pipe.read_to_end(&mut v).ok();
+        }
+        v
     })
 }
 

@@ -134,15 +134,12 @@ pub fn median(samples: Vec<Sample>) -> Sample {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let transport: Vec<Sample> = samples
-        .iter()
-        .filter(|s| s.transport_cpu.is_some())
-        .copied()
-        .collect();
     Sample {
         wall: of(|s| s.wall),
         client_cpu: of(|s| s.client_cpu),
-        transport_cpu: (transport.len() == samples.len())
+        transport_cpu: samples
+            .iter()
+            .all(|s| s.transport_cpu.is_some())
             .then(|| of(|s| s.transport_cpu.unwrap_or(0.0))),
         server_cpu: of(|s| s.server_cpu),
     }

@@ -71,11 +71,13 @@ impl Launch {
         let Some(program) = self.command.first().map(Path::new) else {
             return Ok(());
         };
-        let hiding = self.mounts.iter().find(|m| {
-            program.is_absolute()
-                && program.starts_with(&m.target)
-                && m.source != Path::new(&m.target)
-        });
+        if !program.is_absolute() {
+            return Ok(());
+        }
+        let hiding = self
+            .mounts
+            .iter()
+            .find(|m| program.starts_with(&m.target) && m.source != Path::new(&m.target));
         match hiding {
             Some(m) => Err(Error::Unsupported(format!(
                 "the program {} lies under the container's mount {}, which hides it; keep \

@@ -97,11 +97,8 @@ pub async fn connect(settings: &ClientSettings) -> Result<Connection> {
     if settings.tuning.nodelay {
         let _ = socket.set_nodelay(true);
     }
-    // russh reads each packet with two exact reads straight from the stream (the length,
-    // then the rest), and a third that finds the socket empty. An OpenSSH server sends a
-    // window adjustment for about every data packet it passes on, so on a push that is
-    // three `recvfrom` calls per 32 KiB sent; a small buffer takes a burst of them in one
-    // call. Large reads (a data packet) bypass the buffer, so pulls copy little extra.
+    // An OpenSSH server sends a window adjustment for about every data packet it passes
+    // on; the read buffer (see `Tuning::read_buffer`) takes a burst of them in one call.
     let socket = settings.tuning.buffered(socket);
     let handler = Pinning {
         pinned: settings.pinned.clone(),
