@@ -6,10 +6,16 @@
 //	<datadir>/<snapshot-id>.snap    a snapshot: tar of the volume's directory
 //	<datadir>/<snapshot-id>.json    its source volume, time and size
 //
+// Snapshots are pax-format tars, so they keep what a real snapshot keeps:
+// nanosecond mtimes, modes, numeric owners and extended attributes.
+//
 // It serves the Identity and Controller services (volumes, snapshots, clones)
-// and NodeGetInfo over a unix socket, for the real external-provisioner and
-// csi-snapshotter sidecars. It does not mount anything: there is no kubelet;
-// the test pod runner bind-mounts <datadir>/<volume-id> itself.
+// over a unix socket, for the real external-provisioner and csi-snapshotter
+// sidecars, and the Node service, which bind-mounts <datadir>/<volume-id> on
+// the kubelet's target path. With --kubelet-registration-dir it registers
+// itself with the kubelet through the plugin registration socket, as the
+// upstream node-driver-registrar would. The test pod runner (no kubelet) binds
+// the volume directories itself.
 package main
 
 import (
@@ -27,23 +33,24 @@ import (
 	"google.golang.org/grpc"
 )
 
-const version = "0.1.0"
+const version = "0.2.0"
 
 func main() {
 	endpoint := flag.String("endpoint", "", "unix:///path/to/csi.sock to serve on")
 	driver := flag.String("drivername", "hostpath.csi.k8s.io", "CSI driver name")
 	nodeID := flag.String("nodeid", "", "node ID reported by NodeGetInfo")
 	dataDir := flag.String("datadir", "", "directory that holds volumes and snapshots")
+	regDir := flag.String("kubelet-registration-dir", "", "the kubelet's plugins_registry directory to register in (none: do not register)")
 	flag.Parse()
 	if *dataDir == "" || *nodeID == "" || !strings.HasPrefix(*endpoint, "unix://") {
 		log.Fatal("need --endpoint=unix:///..., --nodeid and --datadir")
 	}
-	if err := run(*endpoint, *driver, *nodeID, *dataDir); err != nil {
+	if err := run(*endpoint, *driver, *nodeID, *dataDir, *regDir); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(endpoint, driver, nodeID, dataDir string) error {
+func run(endpoint, driver, nodeID, dataDir, regDir string) error {
 	store, err := newStore(dataDir)
 	if err != nil {
 		return err
@@ -59,15 +66,33 @@ func run(endpoint, driver, nodeID, dataDir string) error {
 	server := grpc.NewServer(grpc.UnaryInterceptor(logCalls))
 	csi.RegisterIdentityServer(server, &identity{name: driver})
 	csi.RegisterControllerServer(server, &controller{store: store})
-	csi.RegisterNodeServer(server, &node{id: nodeID})
+	csi.RegisterNodeServer(server, &node{id: nodeID, store: store})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	var reg *grpc.Server
+	if regDir != "" {
+		reg = grpc.NewServer(grpc.UnaryInterceptor(logCalls))
+		regLis, err := serveRegistration(reg, regDir, driver, sock)
+		if err != nil {
+			return err
+		}
+		// The socket goes when the server stops, so the kubelet deregisters us.
+		go func() {
+			if err := reg.Serve(regLis); err != nil {
+				log.Printf("registration server: %v", err)
+			}
+		}()
+		log.Printf("registering with the kubelet through %s", regLis.Addr())
+	}
 	go func() {
 		<-ctx.Done()
+		if reg != nil {
+			reg.Stop()
+		}
 		server.GracefulStop()
 	}()
-	log.Printf("%s %s serving on %s, data in %s", driver, version, sock, dataDir)
+	log.Printf("%s %s serving on %s, node %s, data in %s", driver, version, sock, nodeID, dataDir)
 	return server.Serve(lis)
 }
 

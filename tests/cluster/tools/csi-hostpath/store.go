@@ -31,6 +31,12 @@ type snapshotMeta struct {
 
 var errNotFound = errors.New("not found")
 
+// tarKeep makes GNU tar keep what a real CSI snapshot keeps: the pax format
+// records mtimes to the nanosecond (ustar and GNU formats truncate them to
+// whole seconds), owners are numbers (never remapped through this host's user
+// names), and extended attributes go with their files.
+var tarKeep = []string{"--format=pax", "--numeric-owner", "--xattrs", "--xattrs-include=*"}
+
 func newStore(dir string) (*store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
@@ -107,7 +113,7 @@ func (s *store) restoreSnapshot(id, dir string) error {
 	if _, err := os.Stat(snap); err != nil {
 		return fmt.Errorf("snapshot %s: %w", id, errNotFound)
 	}
-	return runCmd("tar", "-C", dir, "-xpf", snap)
+	return runCmd("tar", append([]string{"-C", dir, "-xpf", snap, "--same-owner"}, tarKeep...)...)
 }
 
 // createSnapshot archives volume src as snapshot id, unless it exists. It
@@ -123,7 +129,7 @@ func (s *store) createSnapshot(id, src string) (snapshotMeta, bool, error) {
 		return snapshotMeta{}, false, fmt.Errorf("volume %s: %w", src, errNotFound)
 	}
 	tmp := filepath.Join(s.dir, ".tmp-"+id+".snap")
-	if err := runCmd("tar", "-C", from, "-cf", tmp, "."); err != nil {
+	if err := runCmd("tar", append([]string{"-C", from, "-cf", tmp}, append(tarKeep, ".")...)...); err != nil {
 		_ = os.Remove(tmp)
 		return snapshotMeta{}, false, err
 	}
