@@ -6,10 +6,12 @@ CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 .PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 bench-sidecar images
 
 ## test: every test, unit and end to end, against the real local control plane and the real
-## peers (sshd, rsync). The binaries are built first: the end-to-end tests run them.
+## peers (sshd, rsync). The binaries are built first: the end-to-end tests run them. Every
+## test binary runs even after a failure (--no-fail-fast), so one failure never hides
+## another; the exit status is still non-zero when any test failed.
 test: deps tools
 	$(CARGO) build --workspace --bins --locked
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --locked --no-fail-fast
 
 ## deps: the Debian packages the tests talk to (idempotent).
 deps:

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use s3support::proxy::{Counters, Faults, Proxy};
+use s3support::proxy::{Counters, Faults, Op, Proxy};
 use s3support::{bucket, ferry_sync, minio, run, summary, text, tree, write_rclone_conf};
 
 struct Setup {
@@ -57,7 +57,7 @@ fn converges_through_throttling_errors_and_resets() {
         server_error: 0.04,
         reset: 0.04,
         max: 400,
-        poison: None,
+        ..Faults::default()
     };
     let proxy = Proxy::start(minio::shared().port, Some(faults));
     let conf = proxied_conf(&s.work.path().join("proxied"), &proxy);
@@ -126,6 +126,7 @@ fn a_run_with_errors_deletes_nothing() {
         reset: 0.0,
         max: 0,
         poison: Some("poison".into()),
+        ..Faults::default()
     };
     let proxy = Proxy::start(minio::shared().port, Some(faults));
     let conf = proxied_conf(&s.work.path().join("proxied"), &proxy);
@@ -359,4 +360,160 @@ fn sigterm_aborts_multipart_uploads_and_deletes_nothing() {
     let listed = s3support::block_on(bucket::list(&s.client, &s.bucket, "s/"));
     assert!(!listed.contains_key("s/large.bin"));
     assert_eq!(listed.len(), 10, "nothing deleted");
+}
+
+/// A lost answer to CompleteMultipartUpload: MinIO completes the upload, the connection is
+/// reset before the answer, the SDK retries and MinIO answers NoSuchUpload. The engine
+/// checks the object (size, md5chksum, mtime) and counts it as stored.
+#[test]
+fn a_lost_answer_to_complete_multipart_upload_is_checked_not_failed() {
+    let s = setup("lostcomplete");
+    let proxy = Proxy::start(
+        minio::shared().port,
+        Some(Faults {
+            lose_answer: vec![Op::CompleteMultipartUpload],
+            ..Faults::default()
+        }),
+    );
+    let conf = proxied_conf(&s.work.path().join("proxied"), &proxy);
+    let src = s.work.path().join("src");
+    tree::small_files(&src, 11, 20, 4096, 1);
+    tree::big_file(
+        &src.join("big.bin"),
+        12,
+        24 << 20,
+        1_700_000_000_123_456_789,
+    );
+    let remote = format!("minio:{}/c", s.bucket);
+
+    let push = run(&mut ferry_sync(&conf, src.to_str().unwrap(), &remote));
+    assert_eq!(
+        Counters::get(&proxy.counters.lost_answers),
+        1,
+        "the answer was lost: {}",
+        text(&push)
+    );
+    assert!(push.status.success(), "{}", text(&push));
+    let sum = summary(&push);
+    assert_eq!(
+        (sum.errors, sum.files_transferred),
+        (0, 21),
+        "{}",
+        text(&push)
+    );
+
+    // The object is whole: what a direct pull restores is the source, byte for byte.
+    let (meta, body, etag) = s3support::block_on(bucket::get(&s.client, &s.bucket, "c/big.bin"));
+    assert_eq!(body.len(), 24 << 20);
+    assert!(etag.contains("-"), "a multipart object: {etag}");
+    assert_eq!(
+        meta.get("mtime").map(String::as_str),
+        Some("1700000000.123456789")
+    );
+    let dst = s.work.path().join("dst");
+    let pull = run(&mut ferry_sync(&s.direct, &remote, dst.to_str().unwrap()));
+    assert!(pull.status.success(), "{}", text(&pull));
+    tree::assert_same(&tree::snapshot(&src), &tree::snapshot(&dst));
+    assert!(s3support::block_on(bucket::uploads(&s.client, &s.bucket, "")).is_empty());
+}
+
+/// A lost answer to AbortMultipartUpload: MinIO aborts, the SDK's retry meets NoSuchUpload,
+/// and that is the abort's success, not a warning.
+#[test]
+fn a_lost_answer_to_abort_multipart_upload_is_success() {
+    let s = setup("lostabort");
+    // Every part of big-poison.bin is refused, so its upload is aborted.
+    let proxy = Proxy::start(
+        minio::shared().port,
+        Some(Faults {
+            poison: Some(String::from("big-poison")),
+            lose_answer: vec![Op::AbortMultipartUpload],
+            ..Faults::default()
+        }),
+    );
+    let conf = proxied_conf(&s.work.path().join("proxied"), &proxy);
+    let src = s.work.path().join("src");
+    tree::small_files(&src, 13, 5, 1024, 0);
+    tree::big_file(
+        &src.join("big-poison.bin"),
+        14,
+        20 << 20,
+        1_700_000_000_000_000_000,
+    );
+    let remote = format!("minio:{}/a", s.bucket);
+
+    let push = run(&mut ferry_sync(&conf, src.to_str().unwrap(), &remote));
+    assert_eq!(
+        Counters::get(&proxy.counters.lost_answers),
+        1,
+        "the answer was lost: {}",
+        text(&push)
+    );
+    // The poisoned file is the one error; the abort is not another.
+    assert_eq!(push.status.code(), Some(1), "{}", text(&push));
+    assert_eq!(summary(&push).errors, 1, "{}", text(&push));
+    let stderr = String::from_utf8_lossy(&push.stderr);
+    assert!(stderr.contains("big-poison.bin"), "{}", text(&push));
+    assert!(
+        !stderr.contains("could not abort"),
+        "an abort whose answer was lost is a success: {}",
+        text(&push)
+    );
+    assert!(s3support::block_on(bucket::uploads(&s.client, &s.bucket, "")).is_empty());
+    let listed = s3support::block_on(bucket::list(&s.client, &s.bucket, "a/"));
+    assert_eq!(listed.len(), 5, "{listed:?}");
+}
+
+/// Multipart uploads left under the prefix by a crashed writer (or a retried
+/// CreateMultipartUpload) are aborted at the end of the next successful sync once older
+/// than the bound; a younger one and one outside the prefix are left alone.
+#[test]
+fn orphaned_multipart_uploads_are_aborted_after_a_successful_sync() {
+    let s = setup("orphans");
+    let create = |key: &str| {
+        s3support::block_on(async {
+            let created = s
+                .client
+                .create_multipart_upload()
+                .bucket(&s.bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            let id = created.upload_id().unwrap().to_owned();
+            s.client
+                .upload_part()
+                .bucket(&s.bucket)
+                .key(key)
+                .upload_id(&id)
+                .part_number(1)
+                .body(vec![7u8; 1024].into())
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    create("o/crashed.bin");
+    create("other/crashed.bin");
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    create("o/fresh.bin");
+    let src = s.work.path().join("src");
+    tree::small_files(&src, 15, 5, 1024, 0);
+    let remote = format!("minio:{}/o", s.bucket);
+    let mut cmd = ferry_sync(&s.direct, src.to_str().unwrap(), &remote);
+    cmd.args(["--abort-uploads-older-than", "5s"]);
+    let push = run(&mut cmd);
+    assert!(push.status.success(), "{}", text(&push));
+    assert_eq!(summary(&push).uploads_aborted, 1, "{}", text(&push));
+
+    let left: Vec<String> = s3support::block_on(bucket::uploads(&s.client, &s.bucket, ""))
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert!(!left.contains(&String::from("o/crashed.bin")), "{left:?}");
+    assert!(left.contains(&String::from("o/fresh.bin")), "{left:?}");
+    assert!(
+        left.contains(&String::from("other/crashed.bin")),
+        "{left:?}"
+    );
 }

@@ -170,3 +170,148 @@ fn push_then_pull_reproduces_the_tree() {
         text(&pull)
     );
 }
+
+/// Names of 255 bytes (the file system's limit; ASCII and multi-byte UTF-8), as files,
+/// as a directory and as a symlink, go up and come back byte-identical: the temporary
+/// name of a download never outgrows the limit.
+#[test]
+fn the_longest_names_round_trip() {
+    let minio = minio::shared();
+    let client = bucket::client(minio, &minio.endpoint);
+    let name = s3support::block_on(bucket::create(&client, "longnames"));
+    let work = tempfile::tempdir().unwrap();
+    let conf = write_rclone_conf(
+        work.path(),
+        "minio",
+        &minio.endpoint,
+        &minio.access,
+        &minio.secret,
+    );
+    let src = work.path().join("src");
+    let names = tree::longest_names();
+    for (i, long) in names.iter().enumerate() {
+        let mtime = 1_700_000_000_000_000_000 + i as i64 * 1_000_000_007;
+        tree::write(&src.join(long), long.as_bytes(), 0o640, mtime);
+        tree::write(&src.join(&names[0]).join(long), b"nested", 0o600, mtime);
+    }
+    tree::big_file(
+        &src.join(&names[1]).join(&names[2]),
+        3,
+        20 << 20,
+        1_700_000_000_500_000_000,
+    );
+    std::fs::create_dir_all(src.join("l")).unwrap();
+    symlink(&names[3], src.join("l").join(&names[3])).unwrap();
+    tree::dir(&src.join(&names[1]), 0o755, 1_700_000_100_000_000_000);
+    tree::dir(&src.join(&names[0]), 0o750, 1_700_000_200_000_000_000);
+    let before = tree::snapshot_with_dirs(&src);
+
+    let remote = format!("minio:{name}/long");
+    let push = run(ferry_sync(&conf, src.to_str().unwrap(), &remote).arg("--links"));
+    assert!(push.status.success(), "{}", text(&push));
+    assert_eq!(summary(&push).errors, 0, "{}", text(&push));
+    let dst = work.path().join("dst");
+    let pull = run(ferry_sync(&conf, &remote, dst.to_str().unwrap()).arg("--links"));
+    assert!(pull.status.success(), "{}", text(&pull));
+    assert_eq!(summary(&pull).errors, 0, "{}", text(&pull));
+    tree::assert_same(&before, &tree::snapshot_with_dirs(&dst));
+    // A second pull over the restored tree has nothing to do.
+    let again = run(ferry_sync(&conf, &remote, dst.to_str().unwrap()).arg("--links"));
+    let sum = summary(&again);
+    assert_eq!(
+        (sum.files_transferred, sum.errors),
+        (0, 0),
+        "{}",
+        text(&again)
+    );
+    tree::assert_same(&before, &tree::snapshot_with_dirs(&dst));
+}
+
+/// Directories, empty ones and nested ones, come back with their modes and mtimes; a
+/// directory removed at the source goes from the remote, and one emptied at the source
+/// stays (empty) at the destination.
+#[test]
+fn directories_round_trip_with_their_modes() {
+    let minio = minio::shared();
+    let client = bucket::client(minio, &minio.endpoint);
+    let name = s3support::block_on(bucket::create(&client, "dirs"));
+    let work = tempfile::tempdir().unwrap();
+    let conf = write_rclone_conf(
+        work.path(),
+        "minio",
+        &minio.endpoint,
+        &minio.access,
+        &minio.secret,
+    );
+    let src = work.path().join("src");
+    tree::write(
+        &src.join("base/PG_VERSION"),
+        b"17\n",
+        0o600,
+        1_700_000_000_000_000_000,
+    );
+    for (rel, mode) in [
+        ("base/pg_tblspc", 0o700),
+        ("base/pg_twophase", 0o700),
+        ("base/pg_snapshots", 0o700),
+        ("empty/a/b/c", 0o755),
+        ("empty/a/b", 0o750),
+        ("empty/a", 0o711),
+        ("empty", 0o755),
+        ("shared", 0o775),
+        ("base", 0o700),
+    ] {
+        tree::dir(
+            &src.join(rel),
+            mode,
+            1_690_000_000_000_000_000 + i64::from(mode) * 1_000_003,
+        );
+    }
+    let before = tree::snapshot_with_dirs(&src);
+    assert_eq!(before.keys().filter(|k| k.ends_with('/')).count(), 9);
+
+    let remote = format!("minio:{name}/d");
+    let push = run(&mut ferry_sync(&conf, src.to_str().unwrap(), &remote));
+    assert!(push.status.success(), "{}", text(&push));
+    assert_eq!(summary(&push).dirs_transferred, 9, "{}", text(&push));
+    let markers = s3support::block_on(bucket::markers(&client, &name, "d/"));
+    assert!(markers.contains_key("d/empty/a/b/c/"), "{markers:?}");
+    let (meta, body, _) = s3support::block_on(bucket::get(&client, &name, "d/base/pg_tblspc/"));
+    assert!(body.is_empty());
+    assert_eq!(
+        meta.get("mode").map(String::as_str),
+        Some("40700"),
+        "{meta:?}"
+    );
+
+    let dst = work.path().join("dst");
+    let pull = run(&mut ferry_sync(&conf, &remote, dst.to_str().unwrap()));
+    assert!(pull.status.success(), "{}", text(&pull));
+    tree::assert_same(&before, &tree::snapshot_with_dirs(&dst));
+
+    // Unchanged: nothing stored, nothing restored but the same mtimes.
+    let again = run(&mut ferry_sync(&conf, src.to_str().unwrap(), &remote));
+    let sum = summary(&again);
+    assert_eq!(
+        (sum.files_transferred, sum.dirs_transferred),
+        (0, 0),
+        "{}",
+        text(&again)
+    );
+
+    // A directory removed at the source loses its marker; the pull leaves the local one.
+    std::fs::remove_dir(src.join("empty/a/b/c")).unwrap();
+    tree::set_mtime(&src.join("empty/a/b"), 1_695_000_000_000_000_000);
+    let push = run(&mut ferry_sync(&conf, src.to_str().unwrap(), &remote));
+    assert!(push.status.success(), "{}", text(&push));
+    let markers = s3support::block_on(bucket::markers(&client, &name, "d/"));
+    assert!(!markers.contains_key("d/empty/a/b/c/"), "{markers:?}");
+    assert_eq!(summary(&push).files_deleted, 0, "markers are not files");
+    let pull = run(&mut ferry_sync(&conf, &remote, dst.to_str().unwrap()));
+    assert!(pull.status.success(), "{}", text(&pull));
+    let after = tree::snapshot_with_dirs(&dst);
+    assert_eq!(
+        after["empty/a/b/"].mtime, 1_695_000_000_000_000_000,
+        "the new mtime is restored"
+    );
+}

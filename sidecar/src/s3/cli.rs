@@ -65,6 +65,10 @@ pub struct SyncArgs {
     /// Keep this many timestamped copies (with --timestamp-prefix).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub retain: Option<u32>,
+    /// After a successful push, abort incomplete multipart uploads below the prefix older
+    /// than this (left by crashes and lost answers), e.g. `24h`; `off` for none.
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub abort_uploads_older_than: String,
     /// PEM bundle of extra CAs to trust (also AWS_CA_BUNDLE).
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
@@ -176,6 +180,16 @@ async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
             "write e.g. 10s, 500ms or 1m",
         )
     })?;
+    let abort_uploads_older_than = match args.abort_uploads_older_than.trim() {
+        "off" => None,
+        text => Some(parse_duration(text).ok_or_else(|| {
+            Error::config(
+                format!("--abort-uploads-older-than \"{text}\""),
+                "is not a duration",
+                "write e.g. 24h, 30m or off",
+            )
+        })?),
+    };
     let layout = match (args.timestamp_prefix, args.retain) {
         (true, retain) => Layout::Timestamped {
             retain: retain.map(|r| r as usize),
@@ -207,6 +221,7 @@ async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
         links: if args.links { Links::Keep } else { Links::Skip },
         bwlimit,
         layout,
+        abort_uploads_older_than,
         ..SyncOptions::default()
     };
     let src = end(&args, "SRC", &args.src).await?;

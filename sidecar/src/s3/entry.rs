@@ -1,5 +1,11 @@
-//! What the listings yield: local files and symlinks, and S3 objects, each under its
-//! relative key (`/`-separated, as the object key below the prefix).
+//! What the listings yield: local files, symlinks and directories, and S3 objects, each
+//! under its relative key (`/`-separated, as the object key below the prefix).
+//!
+//! A directory is keyed with a trailing `/` (`a/b/`) and stored as a directory marker: a
+//! zero-byte object with that key, carrying the directory's mtime, mode and owner in
+//! rclone's metadata, as rclone writes markers with `directory_markers = true`. S3 has no
+//! directories, so without markers an empty directory (and every directory's mode) would
+//! be lost. The key sorts right before everything inside it, in S3's order and the walk's.
 
 use std::path::PathBuf;
 
@@ -24,6 +30,8 @@ pub enum Kind {
     File,
     /// A symlink (listed only with [`Links::Keep`]).
     Symlink,
+    /// A directory other than the root (its key ends in `/`; its size is 0).
+    Dir,
 }
 
 /// A local entry.
@@ -83,6 +91,11 @@ impl Keyed for RemoteEntry {
     fn key(&self) -> &str {
         &self.key
     }
+}
+
+/// Whether a relative key names a directory (marker).
+pub fn is_dir_key(key: &str) -> bool {
+    key.ends_with('/')
 }
 
 impl RemoteEntry {

@@ -22,6 +22,9 @@ pub enum Class {
     Connection,
     /// The object does not exist.
     NotFound,
+    /// The multipart upload does not exist (any more): completed or aborted, perhaps by an
+    /// earlier try of the same request whose answer was lost.
+    NoSuchUpload,
     /// Any other 4xx answer: retrying will not help.
     Client(u16),
     /// The request could not be built (a bug or a bad setting).
@@ -127,6 +130,19 @@ pub enum Error {
         /// What arrived.
         got: String,
     },
+    /// CompleteMultipartUpload answered `NoSuchUpload`, and the object at the key is not the
+    /// one this upload made: a real failure, not a lost answer.
+    #[error(
+        "{key}: CompleteMultipartUpload answered NoSuchUpload and the object there is not this upload's (expected {expected}, found {found}); it is uploaded again"
+    )]
+    NotCompleted {
+        /// The object key.
+        key: String,
+        /// What this upload would have stored.
+        expected: String,
+        /// What the HEAD found.
+        found: String,
+    },
     /// A name or object the engine cannot represent on the other side.
     #[error("{key}: {problem}")]
     Unsupported {
@@ -162,7 +178,10 @@ impl Error {
                 class,
                 Class::Throttled | Class::Server | Class::Timeout | Class::Connection
             ),
-            Error::SourceChanged { .. } | Error::Corrupt { .. } | Error::Unreachable { .. } => true,
+            Error::SourceChanged { .. }
+            | Error::Corrupt { .. }
+            | Error::NotCompleted { .. }
+            | Error::Unreachable { .. } => true,
             _ => false,
         }
     }
@@ -176,6 +195,17 @@ impl Error {
                 | Error::Auth { .. }
                 | Error::NoSuchBucket { .. }
                 | Error::Cancelled
+        )
+    }
+
+    /// Whether a multipart upload was already gone (completed or aborted).
+    pub fn is_no_such_upload(&self) -> bool {
+        matches!(
+            self,
+            Error::Request {
+                class: Class::NoSuchUpload,
+                ..
+            }
         )
     }
 

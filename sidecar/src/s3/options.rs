@@ -1,5 +1,7 @@
 //! What a sync does, as decided on the command line (or by the sidecar from the CR).
 
+use std::time::Duration;
+
 use ferry_api::rules::rate::BandwidthLimit;
 
 use super::entry::Links;
@@ -87,7 +89,14 @@ pub struct SyncOptions {
     pub layout: Layout,
     /// Upload sizes.
     pub upload: UploadTuning,
+    /// After a successful push, abort incomplete multipart uploads below the prefix that
+    /// are older than this (orphans of lost answers and crashes); `None` sweeps nothing.
+    pub abort_uploads_older_than: Option<Duration>,
 }
+
+/// The default age past which an incomplete upload below the prefix is an orphan: a day,
+/// as rclone's `cleanup`, far longer than any upload of a live writer.
+pub const ORPHAN_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);
 
 impl Default for SyncOptions {
     fn default() -> SyncOptions {
@@ -102,6 +111,7 @@ impl Default for SyncOptions {
             bwlimit: BandwidthLimit::Off,
             layout: Layout::Plain,
             upload: UploadTuning::default(),
+            abort_uploads_older_than: Some(ORPHAN_UPLOAD_AGE),
         }
     }
 }

@@ -1,18 +1,21 @@
-//! Pull: a bucket prefix into a local directory.
+//! Pull: a bucket prefix into a local directory, with the directories its markers record.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use super::cancel::Cancel;
 use super::check::{Action, decide};
-use super::entry::{LocalEntry, RemoteEntry};
+use super::entry::{Kind, LocalEntry, RemoteEntry, is_dir_key};
 use super::error::{Error, Result};
 use super::list::{CHANNEL_DEPTH, local, remote as remote_list};
 use super::manifest::{self, reader::Cursor};
 use super::march::{March, Pair, Side};
-use super::ops::download::{download, local_target};
+use super::meta::FileMeta;
+use super::ops::blocking;
+use super::ops::download::{download, local_target, restore_mode_and_owner, system_time};
+use super::ops::head::head;
 use super::ops::touch::set_local_mtime;
 use super::ops::{Ctx, delete::delete_local};
 use super::options::{Compare, Layout, SyncOptions};
@@ -71,11 +74,23 @@ pub async fn run(
     let (slot_tx, slot_rx) = mpsc::channel(WINDOW);
     let collector = collect(None, slot_rx);
     let mut deletions = Vec::new();
+    let mut dirs = Dirs::default();
     let mut march = March::new(src_rx, dst_rx);
     while let Some(pair) = run.next_pair(&mut march, &cancel, Side::Src).await {
         let slot = match pair {
+            // A directory the remote does not record is left alone: it holds no data, and
+            // one emptied by this sync's deletions goes with them.
+            Pair::DstOnly(l) if l.kind == Kind::Dir => continue,
             Pair::DstOnly(l) => {
                 deletions.push(l);
+                continue;
+            }
+            Pair::SrcOnly(r) if is_dir_key(&r.key) => {
+                dirs.add(&run, r, None);
+                continue;
+            }
+            Pair::Both(r, l) if is_dir_key(&r.key) => {
+                dirs.add(&run, r, Some(l));
                 continue;
             }
             Pair::Both(r, l) if unchanged(&opts, &l, &r) => {
@@ -109,7 +124,118 @@ pub async fn run(
             errors.into_iter().for_each(|e| run.fail(e));
         }
     }
+    // Directories last, deepest first: files written into a directory change its mtime,
+    // and a read-only mode must not stop what goes inside.
+    if !run.dry() {
+        for fix in dirs.finish(&run).await {
+            if let Err(e) = restore_dir(&root, fix).await {
+                run.fail(e);
+            }
+        }
+    }
+    if cancel.is_set() {
+        return Err(Error::Cancelled);
+    }
     Ok(stats.summary(run.dry()))
+}
+
+/// What a pull must do to a directory the remote records.
+#[derive(Debug)]
+struct DirFix {
+    /// Its relative key (with the trailing `/`).
+    key: String,
+    /// The mtime to set.
+    mtime: i64,
+    /// Mode, owner and atime to set, when they may differ (the directory is new or its
+    /// marker changed); `None` when only the mtime needs setting again.
+    meta: Option<FileMeta>,
+}
+
+/// The directories of a pull: settled from the listing and the manifest where they can be,
+/// else by a HEAD of the marker (its mode and owner are in its metadata).
+#[derive(Default)]
+struct Dirs {
+    settled: Vec<DirFix>,
+    heads: Vec<tokio::task::JoinHandle<Option<DirFix>>>,
+}
+
+impl Dirs {
+    fn add(&mut self, run: &Arc<Run>, remote: RemoteEntry, local: Option<LocalEntry>) {
+        if let (Some(known), Some(local)) = (remote.known, &local)
+            && known.mtime == local.mtime
+        {
+            self.settled.push(DirFix {
+                key: remote.key,
+                mtime: known.mtime,
+                meta: None,
+            });
+            return;
+        }
+        if run.dry() {
+            if local.is_none() {
+                run.would("create directory", &remote.key);
+                run.stats().dir();
+            }
+            return;
+        }
+        let run = Arc::clone(run);
+        self.heads.push(tokio::spawn(async move {
+            let _slot = run.checkers.acquire().await.ok()?;
+            match head(&run.ctx, &remote.key).await {
+                Ok(head) => Some(DirFix {
+                    mtime: head.known().mtime,
+                    meta: Some(head.meta),
+                    key: remote.key,
+                }),
+                Err(e) => {
+                    run.fail(e);
+                    None
+                }
+            }
+        }));
+    }
+
+    /// Every directory to restore, deepest first.
+    async fn finish(self, run: &Run) -> Vec<DirFix> {
+        let mut all = self.settled;
+        for task in self.heads {
+            match task.await {
+                Ok(fix) => all.extend(fix),
+                Err(e) => run.fail(Error::Task(e)),
+            }
+        }
+        all.sort_unstable_by(|a, b| b.key.cmp(&a.key));
+        for fix in all.iter().filter(|f| f.meta.is_some()) {
+            tracing::debug!(key = %fix.key, "restoring a directory");
+            run.stats().dir();
+        }
+        all
+    }
+}
+
+/// Creates the directory of `fix` below `root` if missing and gives it its mode, owner
+/// and times.
+async fn restore_dir(root: &Path, fix: DirFix) -> Result<()> {
+    let path = root.join(
+        fix.key
+            .trim_end_matches('/')
+            .split('/')
+            .collect::<PathBuf>(),
+    );
+    blocking(move || {
+        std::fs::create_dir_all(&path).map_err(|e| Error::local("create directory", &path, e))?;
+        let atime = match &fix.meta {
+            Some(meta) => {
+                restore_mode_and_owner(&path, meta)?;
+                meta.atime.unwrap_or(fix.mtime)
+            }
+            None => fix.mtime,
+        };
+        let times = |ns| filetime::FileTime::from_system_time(system_time(ns));
+        filetime::set_file_times(&path, times(atime), times(fix.mtime))
+            .map_err(|e| Error::local("set times", &path, e))
+    })
+    .await
 }
 
 fn unchanged(opts: &SyncOptions, local: &LocalEntry, remote: &RemoteEntry) -> bool {

@@ -7,11 +7,12 @@ use tokio::sync::mpsc;
 
 use super::cancel::Cancel;
 use super::check::{Action, decide};
-use super::entry::{LocalEntry, RemoteEntry, md5_hex};
+use super::entry::{Kind, LocalEntry, RemoteEntry, is_dir_key, md5_hex};
 use super::error::{Error, Result};
 use super::list::{CHANNEL_DEPTH, local, remote as remote_list};
 use super::manifest::{self, Line, reader::Cursor, writer::Writer};
 use super::march::{March, Pair, Side};
+use super::ops::orphans::abort_stale_uploads;
 use super::ops::touch::{MAX_COPY, set_remote_mtime};
 use super::ops::{Ctx, delete::delete_objects, upload::upload};
 use super::options::{Compare, Layout, SyncOptions};
@@ -64,20 +65,26 @@ pub async fn run(
         dst_tx,
     ));
 
-    let writer = (!run.dry()).then(|| Writer::new(remote.clone(), manifest_key));
+    let writer =
+        (!run.dry()).then(|| Writer::new(remote.clone(), manifest_key, Arc::clone(&stats)));
     let (slot_tx, slot_rx) = mpsc::channel(WINDOW);
     let collector = collect(writer, slot_rx);
-    let mut deletions = Vec::new();
+    let (mut deletions, mut markers) = (Vec::new(), Vec::new());
     let mut march = March::new(src_rx, dst_rx);
     while let Some(pair) = run.next_pair(&mut march, &cancel, Side::Dst).await {
         let slot = match pair {
             Pair::DstOnly(r) => {
                 let line = r.known.map(|k| Line::listed(&r, k));
-                deletions.push(r.key);
+                match is_dir_key(&r.key) {
+                    true => markers.push(r.key),
+                    false => deletions.push(r.key),
+                }
                 Slot::Ready(line)
             }
             Pair::Both(l, r) if unchanged(&opts, &l, &r) => {
-                stats.checked();
+                if l.kind != Kind::Dir {
+                    stats.checked();
+                }
                 Slot::Ready(r.known.map(|k| Line::listed(&r, k)))
             }
             pair => Slot::Pending(tokio::spawn(job(Arc::clone(&run), pair))),
@@ -110,10 +117,30 @@ pub async fn run(
             errors.into_iter().for_each(|e| run.fail(e));
         }
     }
+    // Markers of directories the source no longer has go last, under the same rule: never
+    // after an error (nor after a refused --max-delete, which is one). They are not files,
+    // so they count neither as deletions nor against --max-delete.
+    if !markers.is_empty() && stats.errors() == 0 {
+        if run.dry() {
+            markers
+                .iter()
+                .for_each(|k| run.would("delete directory", k));
+        } else {
+            let keys: Vec<String> = markers.iter().map(|k| remote.key(k)).collect();
+            let (_, errors) = delete_objects(&remote, &keys).await;
+            errors.into_iter().for_each(|e| run.fail(e));
+        }
+    }
     if let Some(writer) = writer {
         stats.request();
         if let Err(e) = writer.finish().await {
             tracing::warn!(error = %e, "cannot store the manifest; the next sync will HEAD instead");
+        }
+    }
+    if let (Some(age), 0, false) = (opts.abort_uploads_older_than, stats.errors(), run.dry()) {
+        match abort_stale_uploads(&base, &stats, age).await {
+            Ok(n) => stats.uploads_aborted(n),
+            Err(e) => tracing::warn!(error = %e, "cannot sweep incomplete multipart uploads"),
         }
     }
     if let (Layout::Timestamped { retain: Some(keep) }, 0) = (opts.layout, stats.errors())
@@ -125,6 +152,25 @@ pub async fn run(
         Some(e) => Err(e),
         None => Ok(stats.summary(run.dry())),
     }
+}
+
+/// S3's limit on the length of a key, in bytes.
+pub const MAX_KEY: usize = 1024;
+
+/// Fails, naming the fix, when the full key of `rel` is longer than S3 allows: the prefix
+/// (and a timestamp) count too, so a path that fits a file system may not fit a key.
+fn check_key_length(remote: &Remote, rel: &str) -> Result<()> {
+    let len = remote.key(rel).len();
+    if len <= MAX_KEY {
+        return Ok(());
+    }
+    Err(Error::Unsupported {
+        key: rel.to_owned(),
+        problem: format!(
+            "its key below \"{}\" is {len} bytes and S3 allows {MAX_KEY}; not stored: shorten the path, or the destination prefix",
+            remote.prefix
+        ),
+    })
 }
 
 /// Whether the listing and the manifest already show the pair unchanged (no task needed).
@@ -147,6 +193,10 @@ async fn job(run: Arc<Run>, pair: Pair<LocalEntry, RemoteEntry>) -> Option<Line>
 }
 
 async fn both(run: &Run, local: &LocalEntry, remote: &RemoteEntry) -> Result<Option<Line>> {
+    if local.kind == Kind::Dir {
+        // A marker has no content to compare: a new mtime (or no manifest line) rewrites it.
+        return copy(run, local).await;
+    }
     run.stats().checked();
     let verdict = decide(&run.ctx, &run.checkers, local, remote).await?;
     match verdict.action {
@@ -186,11 +236,21 @@ async fn both(run: &Run, local: &LocalEntry, remote: &RemoteEntry) -> Result<Opt
 }
 
 async fn copy(run: &Run, local: &LocalEntry) -> Result<Option<Line>> {
-    run.stats().queued(local.size);
+    check_key_length(&run.ctx.remote, &local.key)?;
+    let dir = local.kind == Kind::Dir;
     if run.dry() {
-        run.would("copy", &local.key);
-        run.stats().transferred(local.size);
+        if dir {
+            run.would("store directory", &local.key);
+            run.stats().dir();
+        } else {
+            run.would("copy", &local.key);
+            run.stats().queued(local.size);
+            run.stats().transferred(local.size);
+        }
         return Ok(None);
+    }
+    if !dir {
+        run.stats().queued(local.size);
     }
     let _slot = run
         .transfers
@@ -201,7 +261,11 @@ async fn copy(run: &Run, local: &LocalEntry) -> Result<Option<Line>> {
         return Err(Error::Cancelled);
     }
     let up = upload(&run.ctx, local).await?;
-    run.stats().transferred(up.size);
+    if dir {
+        run.stats().dir();
+    } else {
+        run.stats().transferred(up.size);
+    }
     Ok(Some(Line {
         key: local.key.clone(),
         size: up.size,

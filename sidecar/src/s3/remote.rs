@@ -146,6 +146,7 @@ impl Remote {
             }
             (_, Some(429 | 503)) => Class::Throttled,
             (_, Some(s)) if s >= 500 => Class::Server,
+            (_, _) if code.as_deref() == Some("NoSuchUpload") => Class::NoSuchUpload,
             (_, Some(404)) if code.as_deref() != Some("NoSuchBucket") => Class::NotFound,
             (_, _)
                 if matches!(

@@ -20,6 +20,8 @@ pub struct Stats {
     requests: AtomicU64,
     queued_bytes: AtomicU64,
     queued_files: AtomicU64,
+    uploads_aborted: AtomicU64,
+    dirs: AtomicU64,
 }
 
 /// What a sync did, as printed at the end (`--json` prints it as JSON).
@@ -39,6 +41,11 @@ pub struct Summary {
     pub errors: u64,
     /// HEAD requests sent to learn metadata the listing and manifest did not give.
     pub head_requests: u64,
+    /// Directories stored as markers (push) or created and given their mode, owner and
+    /// mtime (pull).
+    pub dirs_transferred: u64,
+    /// Incomplete multipart uploads of earlier writers (crashes, lost answers) aborted.
+    pub uploads_aborted: u64,
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
     /// Whether this was a dry run (the counts are then what would have been done).
@@ -59,6 +66,8 @@ impl Default for Stats {
             requests: AtomicU64::new(0),
             queued_bytes: AtomicU64::new(0),
             queued_files: AtomicU64::new(0),
+            uploads_aborted: AtomicU64::new(0),
+            dirs: AtomicU64::new(0),
         }
     }
 }
@@ -103,6 +112,14 @@ impl Stats {
     pub fn request(&self) {
         add(&self.requests, 1);
     }
+    /// A directory was stored or restored.
+    pub fn dir(&self) {
+        add(&self.dirs, 1);
+    }
+    /// Orphaned multipart uploads were aborted.
+    pub fn uploads_aborted(&self, n: u64) {
+        add(&self.uploads_aborted, n);
+    }
     /// Errors so far.
     pub fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
@@ -132,6 +149,8 @@ impl Stats {
             files_updated: get(&self.updated),
             errors: get(&self.errors),
             head_requests: get(&self.heads),
+            dirs_transferred: get(&self.dirs),
+            uploads_aborted: get(&self.uploads_aborted),
             elapsed_ms: u64::try_from(self.elapsed().as_millis()).unwrap_or(u64::MAX),
             dry_run,
         }
@@ -155,7 +174,14 @@ impl fmt::Display for Summary {
             self.files_updated,
             self.errors,
             self.elapsed_ms as f64 / 1000.0
-        )
+        )?;
+        if self.dirs_transferred > 0 {
+            write!(f, ", directories {}", self.dirs_transferred)?;
+        }
+        if self.uploads_aborted > 0 {
+            write!(f, ", orphaned uploads aborted {}", self.uploads_aborted)?;
+        }
+        Ok(())
     }
 }
 

@@ -41,8 +41,43 @@ pub async fn create(client: &Client, prefix: &str) -> String {
     name
 }
 
-/// Every object below `prefix` (key → size, ETag, LastModified).
+/// Every object below `prefix` but directory markers: the files (key → size, ETag,
+/// LastModified).
 pub async fn list(client: &Client, bucket: &str, prefix: &str) -> BTreeMap<String, Listed> {
+    let mut all = list_all(client, bucket, prefix).await;
+    all.retain(|key, _| !key.ends_with('/'));
+    all
+}
+
+/// The directory markers below `prefix` (zero-byte objects whose key ends in `/`).
+pub async fn markers(client: &Client, bucket: &str, prefix: &str) -> BTreeMap<String, Listed> {
+    let mut all = list_all(client, bucket, prefix).await;
+    all.retain(|key, listed| key.ends_with('/') && listed.size == 0);
+    all
+}
+
+/// The incomplete multipart uploads below `prefix`: (key, upload id).
+pub async fn uploads(client: &Client, bucket: &str, prefix: &str) -> Vec<(String, String)> {
+    let out = client
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    out.uploads()
+        .iter()
+        .map(|u| {
+            (
+                u.key().unwrap_or_default().to_owned(),
+                u.upload_id().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every object below `prefix` (key → size, ETag, LastModified).
+pub async fn list_all(client: &Client, bucket: &str, prefix: &str) -> BTreeMap<String, Listed> {
     let mut out = BTreeMap::new();
     let mut token = None;
     loop {

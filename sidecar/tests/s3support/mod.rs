@@ -96,6 +96,10 @@ pub struct Summary {
     pub files_updated: u64,
     pub errors: u64,
     pub head_requests: u64,
+    #[serde(default)]
+    pub dirs_transferred: u64,
+    #[serde(default)]
+    pub uploads_aborted: u64,
     pub elapsed_ms: u64,
     pub dry_run: bool,
 }

@@ -2,7 +2,9 @@
 //! seed, answers a fixed fraction of them with 503 SlowDown or 500 InternalError, or resets
 //! the connection (TCP RST) before or after forwarding. The number of injected faults is
 //! capped, so a sync with retries always converges. A "poison" substring makes every PUT
-//! whose path contains it fail with a 400 that no retry fixes.
+//! whose path contains it fail with a 400 that no retry fixes. `lose_answer` names requests
+//! whose first occurrence is forwarded, done by MinIO, and then answered with a reset: the
+//! lost answer to a request that is not idempotent, deterministically.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -24,8 +26,35 @@ use tokio::net::{TcpListener, TcpStream};
 type Body = BoxBody<Bytes, hyper::Error>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A kind of S3 request the proxy can recognise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// POST ?uploads
+    CreateMultipartUpload,
+    /// POST ?uploadId=
+    CompleteMultipartUpload,
+    /// DELETE ?uploadId=
+    AbortMultipartUpload,
+}
+
+impl Op {
+    fn matches(self, req: &Request<Incoming>) -> bool {
+        let query = req.uri().query().unwrap_or("");
+        let has = |name: &str| {
+            query
+                .split('&')
+                .any(|p| p == name || p.starts_with(&format!("{name}=")))
+        };
+        match self {
+            Op::CreateMultipartUpload => req.method() == hyper::Method::POST && has("uploads"),
+            Op::CompleteMultipartUpload => req.method() == hyper::Method::POST && has("uploadId"),
+            Op::AbortMultipartUpload => req.method() == hyper::Method::DELETE && has("uploadId"),
+        }
+    }
+}
+
 /// Which faults to inject.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Faults {
     pub seed: u64,
     /// Fraction answered 503 SlowDown.
@@ -38,6 +67,9 @@ pub struct Faults {
     pub max: u64,
     /// PUTs whose path contains this always fail with 400.
     pub poison: Option<String>,
+    /// The first request of each of these kinds is forwarded, then its answer is lost (the
+    /// connection is reset after MinIO acted on it).
+    pub lose_answer: Vec<Op>,
 }
 
 /// Requests seen, by kind.
@@ -54,6 +86,8 @@ pub struct Counters {
     pub slowdowns: AtomicU64,
     pub server_errors: AtomicU64,
     pub resets: AtomicU64,
+    /// Answers lost on purpose (`lose_answer`).
+    pub lost_answers: AtomicU64,
 }
 
 impl Counters {
@@ -81,6 +115,8 @@ struct State {
     faults: Option<Faults>,
     rng: Mutex<StdRng>,
     counters: Arc<Counters>,
+    /// The `lose_answer` kinds not yet used.
+    to_lose: Mutex<Vec<Op>>,
 }
 
 /// A running proxy; dropped, it stops.
@@ -111,11 +147,15 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let counters = Arc::new(Counters::default());
         let seed = faults.as_ref().map_or(0, |f| f.seed);
+        let to_lose = faults
+            .as_ref()
+            .map_or_else(Vec::new, |f| f.lose_answer.clone());
         let state = Arc::new(State {
             upstream,
             faults,
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             counters: Arc::clone(&counters),
+            to_lose: Mutex::new(to_lose),
         });
         runtime.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -153,6 +193,7 @@ async fn serve(stream: TcpStream, state: Arc<State>) -> Result<(), BoxError> {
 
 enum Fault {
     None,
+    LoseAnswer,
     SlowDown,
     ServerError,
     ResetBefore,
@@ -168,6 +209,13 @@ fn decide(state: &State, req: &Request<Incoming>) -> Fault {
         let path = percent_decode(req.uri().path());
         if req.method() == hyper::Method::PUT && path.contains(p.as_str()) {
             return Fault::Poison;
+        }
+    }
+    {
+        let mut to_lose = state.to_lose.lock().unwrap();
+        if let Some(i) = to_lose.iter().position(|op| op.matches(req)) {
+            to_lose.remove(i);
+            return Fault::LoseAnswer;
         }
     }
     if state.counters.faults.load(Ordering::SeqCst) >= f.max {
@@ -218,6 +266,13 @@ async fn handle(
             c.resets.fetch_add(1, Ordering::SeqCst);
             reset.store(true, Ordering::SeqCst);
             Err("reset before forwarding".into())
+        }
+        Fault::LoseAnswer => {
+            c.lost_answers.fetch_add(1, Ordering::SeqCst);
+            let response = forward(req, &state, &upstream).await?;
+            let _ = response.into_body().collect().await;
+            reset.store(true, Ordering::SeqCst);
+            Err("answer lost on purpose".into())
         }
         Fault::ResetAfter => {
             c.resets.fetch_add(1, Ordering::SeqCst);

@@ -18,6 +18,8 @@ pub enum Node {
     File { size: u64, md5: String, mode: u32 },
     /// A symlink and its target.
     Link { target: String },
+    /// A directory and its permission bits (only in [`snapshot_with_dirs`]).
+    Dir { mode: u32 },
 }
 
 /// A path's node and mtime (ns).
@@ -30,11 +32,19 @@ pub struct Entry {
 /// Files and symlinks below `root`, keyed by relative path (directories left out).
 pub fn snapshot(root: &Path) -> BTreeMap<String, Entry> {
     let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
+    walk(root, root, false, &mut out);
     out
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Entry>) {
+/// Files, symlinks and directories (with their modes and mtimes, keyed `path/`) below
+/// `root`.
+pub fn snapshot_with_dirs(root: &Path) -> BTreeMap<String, Entry> {
+    let mut out = BTreeMap::new();
+    walk(root, root, true, &mut out);
+    out
+}
+
+fn walk(root: &Path, dir: &Path, dirs: bool, out: &mut BTreeMap<String, Entry>) {
     for entry in fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
         let path = entry.path();
@@ -46,7 +56,13 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Entry>) {
             .into_owned();
         let mtime = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
         if meta.is_dir() {
-            walk(root, &path, out);
+            walk(root, &path, dirs, out);
+            if dirs {
+                let node = Node::Dir {
+                    mode: meta.mode() & 0o777,
+                };
+                out.insert(format!("{rel}/"), Entry { node, mtime });
+            }
         } else if meta.file_type().is_symlink() {
             let target = fs::read_link(&path).unwrap().to_string_lossy().into_owned();
             out.insert(
@@ -147,6 +163,37 @@ pub fn odd_name(i: usize) -> String {
         "dot.dot..name",
     ];
     format!("{} {i}.txt", names[i % names.len()])
+}
+
+/// Creates the directory `path` (and its parents) and gives it `mode` and an mtime of
+/// `mtime_ns`; call it after writing what goes inside.
+pub fn dir(path: &Path, mode: u32, mtime_ns: i64) {
+    fs::create_dir_all(path).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    set_mtime(path, mtime_ns);
+}
+
+/// Names of exactly 255 bytes, the most Linux allows: ASCII, two-byte and three-byte
+/// UTF-8 (cut at the byte limit on a character boundary), and four-byte emoji.
+pub fn longest_names() -> Vec<String> {
+    let fill = |unit: &str, tail: &str| {
+        let mut name = String::new();
+        while name.len() + unit.len() + tail.len() <= 255 {
+            name.push_str(unit);
+        }
+        while name.len() + tail.len() < 255 {
+            name.push('x');
+        }
+        name.push_str(tail);
+        assert_eq!(name.len(), 255, "{name}");
+        name
+    };
+    vec![
+        fill("n", ".txt"),
+        fill("é", ".bin"),
+        fill("日本", ""),
+        fill("😀", ".dat"),
+    ]
 }
 
 /// Builds a tree of `count` small files (1 in 20 empty, sizes below `max_size`) spread over

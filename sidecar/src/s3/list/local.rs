@@ -1,5 +1,6 @@
 //! The local side: a depth-first walk that reads one directory at a time, sorts it in key
-//! order (a directory sorts as `name/`) and sends entries as it goes.
+//! order (a directory sorts as `name/`) and sends entries as it goes, each directory (but
+//! the root) right before its content.
 
 use std::fs::{self, Metadata};
 use std::os::unix::fs::MetadataExt;
@@ -43,6 +44,11 @@ pub fn walk(root: &Path, links: Links, filter: &Arc<Filter>, tx: &Sender<Result<
         };
         match item.kind {
             ItemKind::Dir => {
+                // The directory itself first: its key (`name/`) sorts before its content.
+                let entry = local_entry(item.sort_key, item.path.clone(), Kind::Dir, &item.meta);
+                if tx.blocking_send(Ok(entry)).is_err() {
+                    return;
+                }
                 if let Some(items) = read_sorted(&item.path, &item.key, links, filter, tx) {
                     stack.push(items.into_iter());
                 }
@@ -138,13 +144,14 @@ fn read_sorted(
     Some(items)
 }
 
-/// The entry for a file or symlink from its `lstat`.
+/// The entry for a file, symlink or directory from its `lstat`.
 pub fn local_entry(key: String, path: PathBuf, kind: Kind, meta: &Metadata) -> LocalEntry {
     LocalEntry {
         key,
         path,
         kind,
-        size: meta.len(),
+        // A directory's marker is empty, whatever the file system says of its size.
+        size: if kind == Kind::Dir { 0 } else { meta.len() },
         mtime: mtime_ns(meta),
         meta: FileMeta {
             mtime: Some(mtime_ns(meta)),

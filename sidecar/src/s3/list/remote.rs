@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc::Sender;
 
 use super::{Filter, is_clean_key};
-use crate::s3::entry::RemoteEntry;
+use crate::s3::entry::{RemoteEntry, is_dir_key};
 use crate::s3::error::{Error, Result};
 use crate::s3::manifest::reader::Cursor;
 use crate::s3::remote::Remote;
@@ -60,7 +60,11 @@ pub async fn list(
             let Some(rel) = key.strip_prefix(&prefix) else {
                 continue;
             };
-            if rel.is_empty() || rel.ends_with('/') || Some(rel) == skip {
+            let size = u64::try_from(object.size.unwrap_or(0)).unwrap_or(0);
+            // A key ending in `/` is a directory marker when it is empty; one with a body
+            // cannot be a file on disk, and the prefix's own marker is the root.
+            let marker = is_dir_key(rel);
+            if rel.is_empty() || (marker && size > 0) || Some(rel) == skip {
                 continue;
             }
             if rel <= last.as_str() {
@@ -73,10 +77,15 @@ pub async fn list(
                 return;
             }
             last = rel.to_owned();
-            if filter.excludes_file(rel) {
+            let excluded = if marker {
+                filter.excludes_dir(rel.trim_end_matches('/'))
+            } else {
+                filter.excludes_file(rel)
+            };
+            if excluded {
                 continue;
             }
-            if !is_clean_key(rel) {
+            if !is_clean_key(rel.strip_suffix('/').unwrap_or(rel)) {
                 let problem = String::from("key has an empty, \".\" or \"..\" segment; skipped");
                 if tx
                     .send(Err(Error::Unsupported { key, problem }))
@@ -89,7 +98,7 @@ pub async fn list(
             }
             let mut entry = RemoteEntry {
                 key: rel.to_owned(),
-                size: u64::try_from(object.size.unwrap_or(0)).unwrap_or(0),
+                size,
                 etag: object.e_tag.unwrap_or_default(),
                 last_modified_ms: object
                     .last_modified

@@ -2,13 +2,17 @@
 //! one PUT, a large one a multipart upload, so memory stays at one part.
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::CompletedPart;
 use bytes::Bytes;
+
+use std::sync::Arc;
 
 use super::{Header, Line, VERSION};
 use crate::s3::error::Result;
+use crate::s3::ops::multipart::{self, Expected};
 use crate::s3::remote::Remote;
 use crate::s3::retry::Backoff;
+use crate::s3::stats::Stats;
 
 /// Bytes buffered before a part is sent.
 const PART_SIZE: usize = 8 << 20;
@@ -19,12 +23,15 @@ pub struct Writer {
     key: String,
     buf: Vec<u8>,
     upload: Option<(String, Vec<CompletedPart>)>,
+    /// Bytes sent in parts so far, to recognise the object after a lost answer.
+    sent: u64,
     backoff: Backoff,
+    stats: Arc<Stats>,
 }
 
 impl Writer {
     /// Starts the manifest of `remote` at `key`.
-    pub fn new(remote: Remote, key: String) -> Writer {
+    pub fn new(remote: Remote, key: String, stats: Arc<Stats>) -> Writer {
         let mut buf = Vec::with_capacity(64 * 1024);
         // A header of two plain fields always serialises.
         let header = serde_json::to_vec(&Header {
@@ -38,7 +45,9 @@ impl Writer {
             key,
             buf,
             upload: None,
+            sent: 0,
             backoff: Backoff::default(),
+            stats,
         }
     }
 
@@ -82,36 +91,23 @@ impl Writer {
         let Some((id, parts)) = self.upload.take() else {
             return Ok(());
         };
-        let result = self
-            .backoff
-            .run("CompleteMultipartUpload manifest", || async {
-                remote
-                    .client
-                    .complete_multipart_upload()
-                    .bucket(&remote.bucket)
-                    .key(&self.key)
-                    .upload_id(&id)
-                    .multipart_upload(
-                        CompletedMultipartUpload::builder()
-                            .set_parts(Some(parts.clone()))
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| remote.error("CompleteMultipartUpload", &self.key, e))
-            })
-            .await;
+        let expected = Expected {
+            size: self.sent,
+            md5: None,
+            mtime: None,
+        };
+        let result =
+            multipart::complete(remote, &self.stats, &self.key, &id, parts, expected).await;
         if result.is_err() {
-            crate::s3::ops::multipart::abort(remote, &self.key, &id).await;
+            multipart::abort(remote, &self.stats, &self.key, &id).await;
         }
-        result
+        result.map(drop)
     }
 
     /// Gives up: a multipart upload already started is aborted; nothing is stored.
     pub async fn abort(self) {
         if let Some((id, _)) = &self.upload {
-            crate::s3::ops::multipart::abort(&self.remote, &self.key, id).await;
+            multipart::abort(&self.remote, &self.stats, &self.key, id).await;
         }
     }
 
@@ -139,6 +135,7 @@ impl Writer {
         };
         let number = i32::try_from(parts.len() + 1).unwrap_or(i32::MAX);
         let body = Bytes::from(std::mem::take(&mut self.buf));
+        self.sent += body.len() as u64;
         let part = self
             .backoff
             .run("UploadPart manifest", || async {
@@ -166,7 +163,7 @@ impl Writer {
                 Ok(())
             }
             Err(e) => {
-                crate::s3::ops::multipart::abort(remote, &self.key, id).await;
+                multipart::abort(remote, &self.stats, &self.key, id).await;
                 self.upload = None;
                 Err(e)
             }

@@ -77,7 +77,7 @@ async fn download_once(ctx: &Ctx, entry: &RemoteEntry, root: &Path) -> Result<u6
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = parent.join(format!(".{name}.{:08x}.partial", rand::random::<u32>()));
+    let temp = parent.join(temp_name(&name, rand::random::<u32>()));
     let dir = parent.clone();
     blocking(move || {
         std::fs::create_dir_all(&dir).map_err(|e| Error::local("create directory", &dir, e))
@@ -172,6 +172,23 @@ async fn download_once(ctx: &Ctx, entry: &RemoteEntry, root: &Path) -> Result<u6
     placed.map(|()| size)
 }
 
+/// The longest file name Linux file systems take, in bytes.
+pub const NAME_MAX: usize = 255;
+
+/// The name of the temporary file a download of `name` is written to before the rename:
+/// `.NAME.XXXXXXXX.partial`, in the same directory so the rename is atomic. The name part
+/// is cut (at a character boundary) so the whole always fits [`NAME_MAX`], whatever the
+/// length of the final name; the random part keeps concurrent writers apart.
+pub fn temp_name(name: &str, random: u32) -> String {
+    const SUFFIX: usize = ".12345678.partial".len();
+    let room = NAME_MAX - 1 - SUFFIX;
+    let mut end = name.len().min(room);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(".{}.{random:08x}.partial", &name[..end])
+}
+
 /// Sets times, permission bits (not setuid/setgid/sticky, as rclone) and, where permitted,
 /// the owner of a downloaded file.
 fn restore_file(file: &File, path: &Path, meta: &FileMeta, mtime: i64) -> Result<()> {
@@ -207,6 +224,20 @@ fn make_link(target: &[u8], path: &Path, meta: &FileMeta, mtime: i64) -> Result<
     Ok(())
 }
 
+/// Gives a directory its recorded permission bits (as for files: not setuid, setgid or
+/// sticky) and, where permitted, its owner.
+pub fn restore_mode_and_owner(path: &Path, meta: &FileMeta) -> Result<()> {
+    if let Some(mode) = meta.mode {
+        std::fs::set_permissions(path, Permissions::from_mode(mode & 0o777))
+            .map_err(|e| Error::local("chmod", path, e))?;
+    }
+    let current = std::fs::symlink_metadata(path).map_err(|e| Error::local("stat", path, e))?;
+    restore_owner(path, &current, meta, |uid, gid| {
+        std::os::unix::fs::lchown(path, uid, gid)
+    });
+    Ok(())
+}
+
 /// Changes the owner where recorded and permitted: root sets both; others only try the
 /// group. Refusals are not errors, as with rclone.
 fn restore_owner(
@@ -234,5 +265,25 @@ pub fn system_time(ns: i64) -> SystemTime {
         UNIX_EPOCH + magnitude
     } else {
         UNIX_EPOCH.checked_sub(magnitude).unwrap_or(UNIX_EPOCH)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_always_fit() {
+        assert_eq!(temp_name("a.txt", 0xab), ".a.txt.000000ab.partial");
+        let ascii = "n".repeat(NAME_MAX);
+        // Four-byte characters up to the limit, and a name whose cut falls mid-character.
+        let wide = "😀".repeat(NAME_MAX / 4);
+        let odd = format!("ab{}", "é".repeat(126));
+        for name in [ascii.as_str(), wide.as_str(), odd.as_str()] {
+            assert!(name.len() <= NAME_MAX);
+            let temp = temp_name(name, u32::MAX);
+            assert!(temp.len() <= NAME_MAX, "{} bytes", temp.len());
+            assert!(temp.ends_with(".ffffffff.partial"));
+        }
     }
 }

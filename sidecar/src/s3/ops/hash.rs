@@ -19,6 +19,7 @@ pub async fn local_md5(entry: &LocalEntry) -> Result<[u8; 16]> {
     blocking(move || match kind {
         Kind::File => file_md5(&path),
         Kind::Symlink => Ok(md5_of(&link_target(&path)?)),
+        Kind::Dir => Ok(md5_of(b"")),
     })
     .await
 }

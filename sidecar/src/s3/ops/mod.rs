@@ -6,6 +6,7 @@ pub mod download;
 pub mod hash;
 pub mod head;
 pub mod multipart;
+pub mod orphans;
 pub mod touch;
 pub mod upload;
 

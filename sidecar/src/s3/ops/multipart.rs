@@ -11,14 +11,18 @@ use std::sync::Arc;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
+use md5::{Digest, Md5};
 use tokio::task::JoinSet;
 
 use super::upload::{Uploaded, same};
 use super::{Ctx, blocking};
-use crate::s3::entry::{Kind, LocalEntry};
+use crate::s3::entry::{Kind, LocalEntry, md5_hex, parse_md5_hex};
 use crate::s3::error::{Error, Result};
 use crate::s3::list::local::local_entry;
+use crate::s3::meta::FileMeta;
 use crate::s3::remote::Remote;
+use crate::s3::retry::Backoff;
+use crate::s3::stats::Stats;
 
 /// S3's limit on parts per upload.
 const MAX_PARTS: u64 = 10_000;
@@ -71,23 +75,19 @@ pub async fn upload(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
                 path: fresh.path.clone(),
             });
         }
-        ctx.stats.request();
-        let done = ctx
-            .remote
-            .client
-            .complete_multipart_upload()
-            .bucket(&ctx.remote.bucket)
-            .key(&key)
-            .upload_id(&id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| ctx.remote.error("CompleteMultipartUpload", &key, e))?;
-        Ok(done.e_tag.unwrap_or_default())
+        complete(
+            &ctx.remote,
+            &ctx.stats,
+            &key,
+            &id,
+            parts,
+            Expected {
+                size: fresh.size,
+                md5: Some(md5),
+                mtime: Some(fresh.mtime),
+            },
+        )
+        .await
     };
     // Stopping aborts the upload: S3 keeps no parts and no object.
     let result = tokio::select! {
@@ -102,7 +102,7 @@ pub async fn upload(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
             md5,
         }),
         Err(e) => {
-            abort(&ctx.remote, &key, &id).await;
+            abort(&ctx.remote, &ctx.stats, &key, &id).await;
             Err(e)
         }
     }
@@ -192,19 +192,164 @@ async fn upload_part(
         .build())
 }
 
-/// Aborts a multipart upload, best effort (a failure is logged; S3 lifecycle rules or a
-/// later abort clean up).
-pub async fn abort(remote: &Remote, key: &str, id: &str) {
-    let result = remote
-        .client
-        .abort_multipart_upload()
-        .bucket(&remote.bucket)
-        .key(key)
-        .upload_id(id)
-        .send()
+/// What a completed upload holds, to recognise it when the answer to its completion was
+/// lost.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected {
+    /// The object's size.
+    pub size: u64,
+    /// The MD5 of the content, recorded as `md5chksum` at creation, when known.
+    pub md5: Option<[u8; 16]>,
+    /// The mtime recorded at creation, when there is one.
+    pub mtime: Option<i64>,
+}
+
+/// Completes a multipart upload and returns the object's ETag.
+///
+/// CompleteMultipartUpload is not idempotent: when the server completed the upload but the
+/// answer was lost (a reset connection), the SDK's retry meets `NoSuchUpload`, because the
+/// upload is now an object. That answer is checked, not trusted: a HEAD of the key shows
+/// whether the object is the one this upload made (its size, and its `md5chksum` or the
+/// multipart ETag computed from the parts' ETags, and its mtime). Only then is it a success.
+pub async fn complete(
+    remote: &Remote,
+    stats: &Stats,
+    key: &str,
+    id: &str,
+    parts: Vec<CompletedPart>,
+    expected: Expected,
+) -> Result<String> {
+    let etag = multipart_etag(&parts);
+    let upload = CompletedMultipartUpload::builder()
+        .set_parts(Some(parts))
+        .build();
+    let backoff = Backoff::default();
+    let result = backoff
+        .run("CompleteMultipartUpload", || async {
+            stats.request();
+            remote
+                .client
+                .complete_multipart_upload()
+                .bucket(&remote.bucket)
+                .key(key)
+                .upload_id(id)
+                .multipart_upload(upload.clone())
+                .send()
+                .await
+                .map_err(|e| remote.error("CompleteMultipartUpload", key, e))
+        })
         .await;
-    if let Err(e) = result {
-        tracing::warn!(key, error = %remote.error("AbortMultipartUpload", key, e), "could not abort a multipart upload");
+    match result {
+        Ok(done) => Ok(done.e_tag.unwrap_or_default()),
+        Err(e) if e.is_no_such_upload() => {
+            tracing::debug!(
+                key,
+                "CompleteMultipartUpload: NoSuchUpload; checking whether an earlier try completed it"
+            );
+            completed_earlier(remote, stats, key, etag.as_deref(), expected, e).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// After `NoSuchUpload`, HEADs `key`: the object's ETag when it is the one the upload made,
+/// else `err`, with what differed.
+async fn completed_earlier(
+    remote: &Remote,
+    stats: &Stats,
+    key: &str,
+    etag: Option<&str>,
+    expected: Expected,
+    lost: Error,
+) -> Result<String> {
+    let head = Backoff::default()
+        .run("HeadObject", || async {
+            stats.head();
+            remote
+                .client
+                .head_object()
+                .bucket(&remote.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| remote.error("HeadObject", key, e))
+        })
+        .await;
+    let head = match head {
+        Ok(head) => head,
+        Err(e) if e.is_not_found() => return Err(lost),
+        Err(e) => return Err(e),
+    };
+    let meta = FileMeta::from_user_metadata(head.metadata.as_ref());
+    let found_etag = head.e_tag.unwrap_or_default();
+    let size = u64::try_from(head.content_length.unwrap_or(-1)).ok();
+    let same_size = size == Some(expected.size);
+    let same_content = matches!((expected.md5, meta.md5), (Some(a), Some(b)) if a == b)
+        || etag.is_some_and(|e| e == found_etag.trim_matches('"'));
+    let same_mtime = expected.mtime.is_none() || expected.mtime == meta.mtime;
+    if same_size && same_content && same_mtime {
+        tracing::info!(
+            key,
+            "the upload was completed by an earlier try whose answer was lost"
+        );
+        return Ok(found_etag);
+    }
+    Err(Error::NotCompleted {
+        key: key.to_owned(),
+        expected: format!(
+            "size {}, ETag {}",
+            expected.size,
+            etag.unwrap_or("(unknown)")
+        ),
+        found: format!(
+            "size {}, ETag {found_etag}",
+            size.map_or_else(|| String::from("?"), |s| s.to_string())
+        ),
+    })
+}
+
+/// The ETag S3 gives a multipart object: the MD5 of the parts' binary MD5s, then `-` and
+/// the number of parts. `None` when a part's ETag is not an MD5 (e.g. with SSE-KMS).
+pub fn multipart_etag(parts: &[CompletedPart]) -> Option<String> {
+    let mut hasher = Md5::new();
+    for part in parts {
+        let md5 = parse_md5_hex(part.e_tag.as_deref()?.trim_matches('"'))?;
+        hasher.update(md5);
+    }
+    let digest: [u8; 16] = hasher.finalize().into();
+    Some(format!("{}-{}", md5_hex(&digest), parts.len()))
+}
+
+/// Aborts a multipart upload, retrying retryable failures. `NoSuchUpload` means it is gone
+/// already (an earlier try whose answer was lost, or a completion), which is what an abort
+/// wants. Other failures are logged: S3 lifecycle rules or the orphan sweep at the end of
+/// a later sync clean up.
+/// Returns whether the upload is gone.
+pub async fn abort(remote: &Remote, stats: &Stats, key: &str, id: &str) -> bool {
+    let result = Backoff::default()
+        .run("AbortMultipartUpload", || async {
+            stats.request();
+            remote
+                .client
+                .abort_multipart_upload()
+                .bucket(&remote.bucket)
+                .key(key)
+                .upload_id(id)
+                .send()
+                .await
+                .map_err(|e| remote.error("AbortMultipartUpload", key, e))
+        })
+        .await;
+    match result {
+        Ok(_) => true,
+        Err(e) if e.is_no_such_upload() => {
+            tracing::debug!(key, "AbortMultipartUpload: NoSuchUpload, already gone");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(key, error = %e, "could not abort a multipart upload");
+            false
+        }
     }
 }
 
@@ -217,5 +362,30 @@ mod tests {
         assert_eq!(part_size(100 << 20, 16 << 20), 16 << 20);
         assert_eq!(part_size(1 << 40, 16 << 20), 105 << 20);
         assert!(part_size(5 << 40, 16 << 20) * MAX_PARTS >= 5 << 40);
+    }
+
+    #[test]
+    fn multipart_etags_are_s3s() {
+        // Two parts, "a" and "b": md5(md5("a") ++ md5("b")) with "-2", as S3 and MinIO
+        // compute it.
+        let part = |n: i32, etag: &str| {
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(format!("\"{etag}\""))
+                .build()
+        };
+        let parts = [
+            part(1, "0cc175b9c0f1b6a831c399e269772661"),
+            part(2, "92eb5ffee6ae2fec3ad71c777531578f"),
+        ];
+        let mut hasher = Md5::new();
+        hasher.update(parse_md5_hex("0cc175b9c0f1b6a831c399e269772661").unwrap());
+        hasher.update(parse_md5_hex("92eb5ffee6ae2fec3ad71c777531578f").unwrap());
+        let digest: [u8; 16] = hasher.finalize().into();
+        assert_eq!(
+            multipart_etag(&parts),
+            Some(format!("{}-2", md5_hex(&digest)))
+        );
+        assert_eq!(multipart_etag(&[part(1, "not-an-md5")]), None);
     }
 }

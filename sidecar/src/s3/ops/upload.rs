@@ -1,6 +1,7 @@
 //! Uploads: a small file is read whole, checked not to have changed while it was read, and
 //! PUT with its Content-MD5 (so S3 refuses torn bodies); larger files go in parts
-//! ([`super::multipart`]); a symlink becomes a `.rclonelink` object holding its target.
+//! ([`super::multipart`]); a symlink becomes a `.rclonelink` object holding its target; a
+//! directory becomes a zero-byte marker whose key ends in `/`.
 
 use std::fs::{File, Metadata};
 use std::io::Read;
@@ -52,6 +53,8 @@ async fn upload_once(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
                 }
                 (target, before)
             }
+            // A directory marker: no body; its metadata is the directory's.
+            Kind::Dir => (Vec::new(), lstat(&path)?),
         };
         Ok((body, local_entry(key, path, kind, &meta)))
     })

@@ -1,0 +1,78 @@
+//! The orphan sweep. A CreateMultipartUpload whose answer was lost is retried by the SDK and
+//! makes a second upload; the first is never completed nor aborted, and S3 bills its parts
+//! until someone aborts it. A crash mid-upload leaves the same. At the end of a successful
+//! push, Ferry aborts the incomplete uploads below its own prefix that are older than a
+//! bound (rclone's `cleanup` does this by hand), so a writer still at work is never touched.
+
+use std::time::{Duration, SystemTime};
+
+use super::multipart::abort;
+use crate::s3::error::Result;
+use crate::s3::remote::Remote;
+use crate::s3::retry::Backoff;
+use crate::s3::stats::Stats;
+
+/// Aborts the multipart uploads below `remote`'s prefix started more than `older_than`
+/// ago; returns how many were aborted.
+pub async fn abort_stale_uploads(
+    remote: &Remote,
+    stats: &Stats,
+    older_than: Duration,
+) -> Result<u64> {
+    let prefix = remote.list_prefix();
+    let cutoff = SystemTime::now()
+        .checked_sub(older_than)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let backoff = Backoff::default();
+    let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
+    let mut aborted = 0;
+    loop {
+        let page = backoff
+            .run("ListMultipartUploads", || async {
+                stats.request();
+                remote
+                    .client
+                    .list_multipart_uploads()
+                    .bucket(&remote.bucket)
+                    .prefix(&prefix)
+                    .set_key_marker(key_marker.clone())
+                    .set_upload_id_marker(id_marker.clone())
+                    .send()
+                    .await
+                    .map_err(|e| remote.error("ListMultipartUploads", &prefix, e))
+            })
+            .await?;
+        for upload in page.uploads.unwrap_or_default() {
+            let (Some(key), Some(id)) = (upload.key, upload.upload_id) else {
+                continue;
+            };
+            // The server filters by prefix; checking again costs nothing and keeps a
+            // server that ignores the parameter from leading us outside our prefix.
+            if !key.starts_with(&prefix) {
+                continue;
+            }
+            let started = upload.initiated.and_then(|t| SystemTime::try_from(t).ok());
+            if started.is_none_or(|t| t > cutoff) {
+                continue;
+            }
+            tracing::info!(
+                key,
+                "aborting an incomplete multipart upload left by an earlier writer"
+            );
+            if abort(remote, stats, &key, &id).await {
+                aborted += 1;
+            }
+        }
+        match (
+            page.is_truncated,
+            page.next_key_marker,
+            page.next_upload_id_marker,
+        ) {
+            (Some(true), Some(key), id) => {
+                key_marker = Some(key);
+                id_marker = id;
+            }
+            _ => return Ok(aborted),
+        }
+    }
+}
