@@ -140,3 +140,99 @@ fn ferry_pulls_what_rclone_pushed() {
     );
     assert_eq!(s.files_checked, 303);
 }
+
+/// Directory markers both ways: rclone sees the directories Ferry recorded (and recreates
+/// the empty ones with `--create-empty-src-dirs`), and Ferry restores the empty
+/// directories rclone recorded with `directory_markers = true`.
+#[test]
+fn empty_directories_cross_over_as_directory_markers() {
+    let minio = minio::shared();
+    let client = bucket::client(minio, &minio.endpoint);
+    let name = s3support::block_on(bucket::create(&client, "interop-dirs"));
+    let work = tempfile::tempdir().unwrap();
+    let conf = write_rclone_conf(
+        work.path(),
+        "minio",
+        &minio.endpoint,
+        &minio.access,
+        &minio.secret,
+    );
+    let src = work.path().join("src");
+    tree::write(
+        &src.join("a/file.txt"),
+        b"x",
+        0o644,
+        1_700_000_000_000_000_000,
+    );
+    tree::dir(
+        &src.join("a/empty/nested"),
+        0o755,
+        1_700_000_001_000_000_000,
+    );
+    tree::dir(&src.join("top-empty"), 0o755, 1_700_000_002_000_000_000);
+    let src_arg = src.to_str().unwrap();
+
+    // Ferry -> rclone.
+    let remote = format!("minio:{name}/ferry");
+    let push = run(&mut ferry_sync(&conf, src_arg, &remote));
+    assert!(push.status.success(), "{}", text(&push));
+    let dirs = run(rclone(&conf).args(["lsf", "-R", "--dirs-only", &remote]));
+    let listed = String::from_utf8_lossy(&dirs.stdout).into_owned();
+    for dir in ["a/", "a/empty/", "a/empty/nested/", "top-empty/"] {
+        assert!(
+            listed.lines().any(|l| l == dir),
+            "rclone does not see {dir}: {}",
+            text(&dirs)
+        );
+    }
+    let files = run(rclone(&conf).args(["lsf", "-R", "--files-only", &remote]));
+    assert_eq!(
+        String::from_utf8_lossy(&files.stdout).trim(),
+        "a/file.txt",
+        "markers are not files to rclone: {}",
+        text(&files)
+    );
+    let back = work.path().join("rclone-copy");
+    let copy = run(rclone(&conf).args([
+        "copy",
+        "--create-empty-src-dirs",
+        &remote,
+        back.to_str().unwrap(),
+    ]));
+    assert!(copy.status.success(), "{}", text(&copy));
+    assert!(back.join("a/empty/nested").is_dir(), "{}", text(&copy));
+    assert!(back.join("top-empty").is_dir(), "{}", text(&copy));
+
+    // rclone -> Ferry.
+    let marked = work.path().join("marked");
+    std::fs::create_dir_all(&marked).unwrap();
+    let marked_conf = write_rclone_conf(
+        &marked,
+        "minio",
+        &minio.endpoint,
+        &minio.access,
+        &minio.secret,
+    );
+    let mut text_conf = std::fs::read_to_string(&marked_conf).unwrap();
+    text_conf.push_str("directory_markers = true\n");
+    std::fs::write(&marked_conf, text_conf).unwrap();
+    let remote = format!("minio:{name}/rclone");
+    let push =
+        run(rclone(&marked_conf).args(["sync", "--create-empty-src-dirs", src_arg, &remote]));
+    assert!(push.status.success(), "rclone sync: {}", text(&push));
+    let markers = s3support::block_on(bucket::markers(&client, &name, "rclone/"));
+    assert!(
+        markers.contains_key("rclone/a/empty/nested/"),
+        "{markers:?}"
+    );
+    let dst = work.path().join("pulled");
+    let pull = run(&mut ferry_sync(
+        &marked_conf,
+        &remote,
+        dst.to_str().unwrap(),
+    ));
+    assert!(pull.status.success(), "{}", text(&pull));
+    assert!(dst.join("a/empty/nested").is_dir(), "{}", text(&pull));
+    assert!(dst.join("top-empty").is_dir(), "{}", text(&pull));
+    tree::assert_same(&tree::snapshot(&src), &tree::snapshot(&dst));
+}

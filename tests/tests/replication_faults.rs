@@ -241,6 +241,7 @@ async fn a_destination_sidecar_killed_mid_pull_publishes_nothing_and_the_next_pu
         Compare {
             mode: false,
             mtime: false,
+            dirs: false,
         },
         "the image after the interrupted pull",
     )?;

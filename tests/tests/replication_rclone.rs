@@ -475,3 +475,63 @@ async fn timestamped_pushes_keep_the_newest_retain_copies_each_whole() -> anyhow
     fx.passed();
     Ok(())
 }
+
+/// What a database volume needs back: empty directories (nested too) with their modes and
+/// mtimes, and names of 255 bytes, go from a source through MinIO to a destination's
+/// `latestImage`, and a PVC restored from it holds them all.
+#[tokio::test]
+async fn empty_directories_and_the_longest_names_survive_a_destination_and_a_restore()
+-> anyhow::Result<()> {
+    let fx = Replication::start("rclone-edges").await?;
+    let src = fx.namespace("rclone-edges-src", true).await?;
+    let dst = fx.namespace("rclone-edges-dst", true).await?;
+    let bucket = fx.minio.bucket("rclone-edges").await?;
+    let dest_path = format!("{bucket}/db");
+
+    let data = fx.volume(&src, "data").await?;
+    tree::write_edge_tree(&data)?;
+    let source_tree = Tree::of(&data)?;
+    ensure!(
+        source_tree.dirs.contains_key("empty/a/b/c"),
+        "the source has no empty directory: {source_tree:?}"
+    );
+    fx.rclone_secret(&src, SECRET).await?;
+    direct_source_synced(&fx, &src, &dest_path, serde_json::json!({})).await?;
+    let markers = fx.minio.markers(&bucket, "db").await?;
+    ensure!(
+        markers.iter().any(|m| m == "pgdata/pg_tblspc/"),
+        "no marker for pgdata/pg_tblspc: {markers:?}"
+    );
+
+    fx.volume(&dst, "replica").await?;
+    fx.rclone_secret(&dst, SECRET).await?;
+    let standby = manifests::pod_template("standby", Role::Destination, DESTINATION, "replica");
+    fx.bind(
+        &dst,
+        &manifests::rclone_destination(
+            DESTINATION,
+            SECRET,
+            &dest_path,
+            1,
+            Some(manifests::manual("one")),
+        ),
+        &manifests::pod("standby", &standby),
+    )
+    .await?;
+    let status = fx
+        .wait_manual(Role::Destination, &dst, DESTINATION, "one")
+        .await?;
+    ensure!(
+        status["latestMoverStatus"]["result"] == "Successful",
+        "{status:#}"
+    );
+    let image = status["latestImage"]["name"]
+        .as_str()
+        .context("no latestImage after the pull")?
+        .to_owned();
+    fx.wait_snapshot_ready(&dst, &image).await?;
+    let restored = fx.restore(&dst, "restored", &image).await?;
+    source_tree.ensure_same(&Tree::of(&restored)?, Compare::FERRY_S3, "the restored PVC")?;
+    fx.passed();
+    Ok(())
+}

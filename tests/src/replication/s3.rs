@@ -138,8 +138,31 @@ impl Minio {
         }
     }
 
-    /// The objects below `prefix/` (keys relative to it) and their sizes.
+    /// The files below `prefix/` (keys relative to it) and their sizes: every object but
+    /// the directory markers (see [`Self::markers`]).
     pub async fn list(&self, bucket: &str, prefix: &str) -> anyhow::Result<BTreeMap<String, i64>> {
+        let mut all = self.list_all(bucket, prefix).await?;
+        all.retain(|key, _| !key.ends_with('/'));
+        Ok(all)
+    }
+
+    /// The directory markers below `prefix/`: zero-byte objects whose key (relative to it)
+    /// ends in `/`.
+    pub async fn markers(&self, bucket: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let all = self.list_all(bucket, prefix).await?;
+        Ok(all
+            .into_iter()
+            .filter(|(key, size)| key.ends_with('/') && *size == 0)
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    /// Every object below `prefix/` (keys relative to it) and its size.
+    pub async fn list_all(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> anyhow::Result<BTreeMap<String, i64>> {
         let start = if prefix.is_empty() {
             String::new()
         } else {

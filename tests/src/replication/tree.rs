@@ -68,6 +68,38 @@ pub fn write_tree(dir: &Path, seed: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes what a database volume holds and restores depend on: empty directories (nested
+/// too) with their own modes, like PostgreSQL's `pg_tblspc`, and files and a directory
+/// whose names are 255 bytes long (ASCII and multi-byte UTF-8), the most Linux allows.
+pub fn write_edge_tree(dir: &Path) -> anyhow::Result<()> {
+    let ascii = format!("{}.txt", "n".repeat(251));
+    let utf8 = format!("{}x", "é".repeat(127));
+    let cjk = "日本語".repeat(28).chars().take(85).collect::<String>();
+    for name in [&ascii, &utf8, &cjk] {
+        debug_assert_eq!(name.len(), 255);
+        write_file(dir, name, name.as_bytes(), TREE_MTIME + 10)?;
+    }
+    write_file(dir, &format!("{utf8}/{ascii}"), b"nested", TREE_MTIME + 11)?;
+    write_file(dir, "pgdata/PG_VERSION", b"17\n", TREE_MTIME + 12)?;
+    let dirs: [(&str, u32); 7] = [
+        ("pgdata/pg_tblspc", 0o700),
+        ("pgdata/pg_twophase", 0o700),
+        ("empty/a/b/c", 0o755),
+        ("empty/a/b", 0o750),
+        ("empty/a", 0o711),
+        ("pgdata", 0o700),
+        (utf8.as_str(), 0o750),
+    ];
+    for (i, (rel, mode)) in (0u64..).zip(dirs) {
+        let path = dir.join(rel);
+        fs::create_dir_all(&path)?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode))?;
+        fs::File::open(&path)?
+            .set_modified(UNIX_EPOCH + Duration::from_secs(TREE_MTIME + 20 + i))?;
+    }
+    Ok(())
+}
+
 /// Writes a file of `size` incompressible bytes, a megabyte at a time.
 pub fn write_big(dir: &Path, rel: &str, size: usize, seed: u64) -> anyhow::Result<()> {
     const CHUNK: usize = 1 << 20;
@@ -99,6 +131,15 @@ pub struct FileRecord {
     pub mtime: i64,
 }
 
+/// One directory of a [`Tree`] (the root left out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirRecord {
+    /// Permission bits.
+    pub mode: u32,
+    /// Modification time, whole seconds.
+    pub mtime: i64,
+}
+
 /// What to compare besides paths, sizes and contents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Compare {
@@ -106,6 +147,9 @@ pub struct Compare {
     pub mode: bool,
     /// Compare mtimes to the second.
     pub mtime: bool,
+    /// Compare the directories too (with `mode` and `mtime` as for files): every one,
+    /// empty ones included, must be there.
+    pub dirs: bool,
 }
 
 impl Compare {
@@ -113,11 +157,20 @@ impl Compare {
     pub const RCLONE: Self = Self {
         mode: false,
         mtime: true,
+        dirs: false,
+    };
+    /// Everything Ferry's S3 format keeps: files with their modes and mtimes, and the
+    /// directories (as markers) with theirs.
+    pub const FERRY_S3: Self = Self {
+        mode: true,
+        mtime: true,
+        dirs: true,
     };
     /// Contents, sizes, mtimes and permission bits: what rsync `-a` keeps.
     pub const RSYNC: Self = Self {
         mode: true,
         mtime: true,
+        dirs: false,
     };
 }
 
@@ -126,6 +179,8 @@ impl Compare {
 pub struct Tree {
     /// Files by path relative to the root, `/`-separated.
     pub files: BTreeMap<String, FileRecord>,
+    /// Directories by path relative to the root, `/`-separated.
+    pub dirs: BTreeMap<String, DirRecord>,
 }
 
 impl Tree {
@@ -180,6 +235,30 @@ impl Tree {
                 let _ = writeln!(problems, "  unexpected: {path}");
             }
         }
+        if compare.dirs {
+            for (path, want) in &self.dirs {
+                match other.dirs.get(path) {
+                    None => {
+                        let _ = writeln!(problems, "  missing directory: {path}/");
+                    }
+                    Some(got) if compare.mode && got.mode != want.mode => {
+                        let _ = writeln!(
+                            problems,
+                            "  mode differs: {path}/ ({:o}, want {:o})",
+                            got.mode, want.mode
+                        );
+                    }
+                    Some(got) if compare.mtime && got.mtime != want.mtime => {
+                        let _ = writeln!(
+                            problems,
+                            "  mtime differs: {path}/ ({}, want {})",
+                            got.mtime, want.mtime
+                        );
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
         if !problems.is_empty() {
             bail!("{what} differs from the source:\n{problems}");
         }
@@ -191,13 +270,6 @@ fn walk(root: &Path, dir: &Path, tree: &mut Tree) -> anyhow::Result<()> {
     for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         let meta = fs::symlink_metadata(&path)?;
-        if meta.is_dir() {
-            walk(root, &path, tree)?;
-            continue;
-        }
-        if !meta.is_file() {
-            bail!("{} is neither a file nor a directory", path.display());
-        }
         let rel = path
             .strip_prefix(root)?
             .to_string_lossy()
@@ -206,6 +278,15 @@ fn walk(root: &Path, dir: &Path, tree: &mut Tree) -> anyhow::Result<()> {
             .modified()?
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        if meta.is_dir() {
+            walk(root, &path, tree)?;
+            let mode = meta.permissions().mode() & 0o7777;
+            tree.dirs.insert(rel, DirRecord { mode, mtime });
+            continue;
+        }
+        if !meta.is_file() {
+            bail!("{} is neither a file nor a directory", path.display());
+        }
         tree.files.insert(
             rel,
             FileRecord {
