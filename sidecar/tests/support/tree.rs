@@ -58,6 +58,12 @@ pub fn build(root: &Path, support: Support, owners: bool) {
     w("dir/nested/deep.bin", &pseudo_random(200_000, 7));
     w("dir/with space & $pecial;chars.txt", b"odd name\n");
     w("empty-file", b"");
+    // Names of 255 bytes, the most Linux allows (rsync's temporary names must still fit):
+    // ASCII, and multi-byte UTF-8 as a directory holding one.
+    let ascii = "n".repeat(255);
+    let utf8 = format!("{}x", "é".repeat(127));
+    w(&ascii, b"longest ascii name\n");
+    w(&format!("{utf8}/{ascii}"), &pseudo_random(70_000, 5));
     std::fs::create_dir_all(root.join("empty-dir")).unwrap();
     // Hard links: three names, one inode.
     w("hard/a", b"linked content\n");
