@@ -11,34 +11,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use s3support::proxy::{Counters, Faults, Op, Proxy};
-use s3support::{bucket, ferry_sync, minio, run, summary, text, tree, write_rclone_conf};
+use s3support::proxy::{Counters, Faults, Multipart, Proxy};
+use s3support::{Fixture, bucket, ferry_sync, minio, run, summary, text, tree, write_rclone_conf};
 
-struct Setup {
-    client: aws_sdk_s3::Client,
-    bucket: String,
-    work: tempfile::TempDir,
-    direct: std::path::PathBuf,
-}
-
-fn setup(prefix: &str) -> Setup {
-    let minio = minio::shared();
-    let client = bucket::client(minio, &minio.endpoint);
-    let bucket = s3support::block_on(bucket::create(&client, prefix));
-    let work = tempfile::tempdir().unwrap();
-    let direct = write_rclone_conf(
-        work.path(),
-        "minio",
-        &minio.endpoint,
-        &minio.access,
-        &minio.secret,
-    );
-    Setup {
-        client,
-        bucket,
-        work,
-        direct,
-    }
+fn setup(prefix: &str) -> Fixture {
+    Fixture::new(prefix)
 }
 
 /// An rclone.conf for the proxy, in its own directory.
@@ -91,7 +68,7 @@ fn converges_through_throttling_errors_and_resets() {
     tree::assert_same(&tree::snapshot(&src), &tree::snapshot(&dst));
 
     // Converged: nothing left to do, whichever way it is asked.
-    let again = run(&mut ferry_sync(&s.direct, src.to_str().unwrap(), &remote));
+    let again = run(&mut ferry_sync(&s.conf, src.to_str().unwrap(), &remote));
     let sum = summary(&again);
     assert_eq!(
         (sum.files_transferred, sum.files_deleted, sum.errors),
@@ -107,7 +84,7 @@ fn a_run_with_errors_deletes_nothing() {
     let src = s.work.path().join("src");
     let files = tree::small_files(&src, 50, 60, 1024, 2);
     let remote = format!("minio:{}/e", s.bucket);
-    let first = run(&mut ferry_sync(&s.direct, src.to_str().unwrap(), &remote));
+    let first = run(&mut ferry_sync(&s.conf, src.to_str().unwrap(), &remote));
     assert!(first.status.success(), "{}", text(&first));
 
     for f in files.iter().take(5) {
@@ -161,7 +138,7 @@ fn max_delete_over_the_limit_deletes_nothing_and_says_why() {
     let files = tree::small_files(&src, 60, 50, 1024, 2);
     let remote = format!("minio:{}/m", s.bucket);
     assert!(
-        run(&mut ferry_sync(&s.direct, src.to_str().unwrap(), &remote))
+        run(&mut ferry_sync(&s.conf, src.to_str().unwrap(), &remote))
             .status
             .success()
     );
@@ -169,7 +146,7 @@ fn max_delete_over_the_limit_deletes_nothing_and_says_why() {
         std::fs::remove_file(src.join(f)).unwrap();
     }
     let refused =
-        run(ferry_sync(&s.direct, src.to_str().unwrap(), &remote).args(["--max-delete", "5"]));
+        run(ferry_sync(&s.conf, src.to_str().unwrap(), &remote).args(["--max-delete", "5"]));
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -184,7 +161,7 @@ fn max_delete_over_the_limit_deletes_nothing_and_says_why() {
     );
 
     let allowed =
-        run(ferry_sync(&s.direct, src.to_str().unwrap(), &remote).args(["--max-delete", "20"]));
+        run(ferry_sync(&s.conf, src.to_str().unwrap(), &remote).args(["--max-delete", "20"]));
     assert!(allowed.status.success(), "{}", text(&allowed));
     assert_eq!(summary(&allowed).files_deleted, 20);
     assert_eq!(
@@ -200,7 +177,7 @@ fn a_dry_run_changes_nothing() {
     let files = tree::small_files(&src, 70, 100, 1024, 2);
     let remote = format!("minio:{}/d", s.bucket);
     assert!(
-        run(&mut ferry_sync(&s.direct, src.to_str().unwrap(), &remote))
+        run(&mut ferry_sync(&s.conf, src.to_str().unwrap(), &remote))
             .status
             .success()
     );
@@ -219,7 +196,7 @@ fn a_dry_run_changes_nothing() {
             1_700_000_000_000_000_000,
         );
     }
-    let dry = run(ferry_sync(&s.direct, src.to_str().unwrap(), &remote).arg("--dry-run"));
+    let dry = run(ferry_sync(&s.conf, src.to_str().unwrap(), &remote).arg("--dry-run"));
     assert!(dry.status.success(), "{}", text(&dry));
     let stdout = String::from_utf8_lossy(&dry.stdout);
     assert_eq!(
@@ -249,7 +226,7 @@ fn a_dry_run_changes_nothing() {
 
     // A dry pull leaves the local side alone too.
     let dst = s.work.path().join("never-created");
-    let dry = run(ferry_sync(&s.direct, &remote, dst.to_str().unwrap()).arg("--dry-run"));
+    let dry = run(ferry_sync(&s.conf, &remote, dst.to_str().unwrap()).arg("--dry-run"));
     assert!(dry.status.success(), "{}", text(&dry));
     assert_eq!(summary(&dry).files_transferred, 100);
     assert!(!dst.exists());
@@ -278,7 +255,7 @@ fn a_file_changing_during_upload_is_reported_not_stored() {
         })
     };
     let remote = format!("minio:{}/t", s.bucket);
-    let push = run(&mut ferry_sync(&s.direct, src.to_str().unwrap(), &remote));
+    let push = run(&mut ferry_sync(&s.conf, src.to_str().unwrap(), &remote));
     stop.store(true, Ordering::SeqCst);
     writer.join().unwrap();
     assert_eq!(push.status.code(), Some(1), "{}", text(&push));
@@ -302,7 +279,7 @@ fn sigterm_aborts_multipart_uploads_and_deletes_nothing() {
     tree::small_files(&src, 90, 10, 1024, 1);
     let remote = format!("minio:{}/s", s.bucket);
     assert!(
-        run(&mut ferry_sync(&s.direct, src.to_str().unwrap(), &remote))
+        run(&mut ferry_sync(&s.conf, src.to_str().unwrap(), &remote))
             .status
             .success()
     );
@@ -313,7 +290,7 @@ fn sigterm_aborts_multipart_uploads_and_deletes_nothing() {
         96 << 20,
         1_700_000_000_000_000_000,
     );
-    let mut cmd = ferry_sync(&s.direct, src.to_str().unwrap(), &remote);
+    let mut cmd = ferry_sync(&s.conf, src.to_str().unwrap(), &remote);
     cmd.args(["--bwlimit", "16M"]);
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -371,7 +348,7 @@ fn a_lost_answer_to_complete_multipart_upload_is_checked_not_failed() {
     let proxy = Proxy::start(
         minio::shared().port,
         Some(Faults {
-            lose_answer: vec![Op::CompleteMultipartUpload],
+            lose_answer: vec![Multipart::Complete],
             ..Faults::default()
         }),
     );
@@ -411,7 +388,7 @@ fn a_lost_answer_to_complete_multipart_upload_is_checked_not_failed() {
         Some("1700000000.123456789")
     );
     let dst = s.work.path().join("dst");
-    let pull = run(&mut ferry_sync(&s.direct, &remote, dst.to_str().unwrap()));
+    let pull = run(&mut ferry_sync(&s.conf, &remote, dst.to_str().unwrap()));
     assert!(pull.status.success(), "{}", text(&pull));
     tree::assert_same(&tree::snapshot(&src), &tree::snapshot(&dst));
     assert!(s3support::block_on(bucket::uploads(&s.client, &s.bucket, "")).is_empty());
@@ -427,7 +404,7 @@ fn a_lost_answer_to_abort_multipart_upload_is_success() {
         minio::shared().port,
         Some(Faults {
             poison: Some(String::from("big-poison")),
-            lose_answer: vec![Op::AbortMultipartUpload],
+            lose_answer: vec![Multipart::Abort],
             ..Faults::default()
         }),
     );
@@ -500,7 +477,7 @@ fn orphaned_multipart_uploads_are_aborted_after_a_successful_sync() {
     let src = s.work.path().join("src");
     tree::small_files(&src, 15, 5, 1024, 0);
     let remote = format!("minio:{}/o", s.bucket);
-    let mut cmd = ferry_sync(&s.direct, src.to_str().unwrap(), &remote);
+    let mut cmd = ferry_sync(&s.conf, src.to_str().unwrap(), &remote);
     cmd.args(["--abort-uploads-older-than", "5s"]);
     let push = run(&mut cmd);
     assert!(push.status.success(), "{}", text(&push));

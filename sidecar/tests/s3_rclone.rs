@@ -9,7 +9,9 @@ mod s3support;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use s3support::{bucket, ferry_sync, minio, rclone, run, summary, text, tree, write_rclone_conf};
+use s3support::{
+    Fixture, bucket, ferry_sync, minio, rclone, run, summary, text, tree, write_rclone_conf,
+};
 
 /// A tree with small files, odd names, a multipart-sized file, a 0600 file and symlinks.
 fn build(root: &Path, seed: u64) {
@@ -146,17 +148,12 @@ fn ferry_pulls_what_rclone_pushed() {
 /// directories rclone recorded with `directory_markers = true`.
 #[test]
 fn empty_directories_cross_over_as_directory_markers() {
-    let minio = minio::shared();
-    let client = bucket::client(minio, &minio.endpoint);
-    let name = s3support::block_on(bucket::create(&client, "interop-dirs"));
-    let work = tempfile::tempdir().unwrap();
-    let conf = write_rclone_conf(
-        work.path(),
-        "minio",
-        &minio.endpoint,
-        &minio.access,
-        &minio.secret,
-    );
+    let Fixture {
+        client,
+        bucket: name,
+        work,
+        conf,
+    } = Fixture::new("interop-dirs");
     let src = work.path().join("src");
     tree::write(
         &src.join("a/file.txt"),
@@ -204,6 +201,7 @@ fn empty_directories_cross_over_as_directory_markers() {
     assert!(back.join("top-empty").is_dir(), "{}", text(&copy));
 
     // rclone -> Ferry.
+    let minio = minio::shared();
     let marked = work.path().join("marked");
     std::fs::create_dir_all(&marked).unwrap();
     let marked_conf = write_rclone_conf(

@@ -10,7 +10,7 @@ mod s3support;
 
 use std::os::unix::fs::symlink;
 
-use s3support::{bucket, ferry_sync, minio, run, summary, text, tree, write_rclone_conf};
+use s3support::{Fixture, bucket, ferry_sync, minio, run, summary, text, tree, write_rclone_conf};
 
 #[test]
 fn push_then_pull_reproduces_the_tree() {
@@ -176,17 +176,12 @@ fn push_then_pull_reproduces_the_tree() {
 /// name of a download never outgrows the limit.
 #[test]
 fn the_longest_names_round_trip() {
-    let minio = minio::shared();
-    let client = bucket::client(minio, &minio.endpoint);
-    let name = s3support::block_on(bucket::create(&client, "longnames"));
-    let work = tempfile::tempdir().unwrap();
-    let conf = write_rclone_conf(
-        work.path(),
-        "minio",
-        &minio.endpoint,
-        &minio.access,
-        &minio.secret,
-    );
+    let Fixture {
+        bucket: name,
+        work,
+        conf,
+        ..
+    } = Fixture::new("longnames");
     let src = work.path().join("src");
     let names = tree::longest_names();
     for (i, long) in names.iter().enumerate() {
@@ -232,17 +227,12 @@ fn the_longest_names_round_trip() {
 /// stays (empty) at the destination.
 #[test]
 fn directories_round_trip_with_their_modes() {
-    let minio = minio::shared();
-    let client = bucket::client(minio, &minio.endpoint);
-    let name = s3support::block_on(bucket::create(&client, "dirs"));
-    let work = tempfile::tempdir().unwrap();
-    let conf = write_rclone_conf(
-        work.path(),
-        "minio",
-        &minio.endpoint,
-        &minio.access,
-        &minio.secret,
-    );
+    let Fixture {
+        client,
+        bucket: name,
+        work,
+        conf,
+    } = Fixture::new("dirs");
     let src = work.path().join("src");
     tree::write(
         &src.join("base/PG_VERSION"),

@@ -56,6 +56,30 @@ async fn direct_source_synced(
     Ok(())
 }
 
+/// Binds a destination of `dest_path` (retain 1) to a pod `standby` whose volume is
+/// `replica`, and returns its status after its first manual pull, `token`.
+async fn destination_pulled(
+    fx: &Replication,
+    ns: &str,
+    dest_path: &str,
+    token: &str,
+) -> anyhow::Result<Value> {
+    fx.volume(ns, "replica").await?;
+    fx.rclone_secret(ns, SECRET).await?;
+    let standby = manifests::pod_template("standby", Role::Destination, DESTINATION, "replica");
+    let destination = manifests::rclone_destination(
+        DESTINATION,
+        SECRET,
+        dest_path,
+        1,
+        Some(manifests::manual(token)),
+    );
+    fx.bind(ns, &destination, &manifests::pod("standby", &standby))
+        .await?;
+    fx.wait_manual(Role::Destination, ns, DESTINATION, token)
+        .await
+}
+
 /// The objects a sync with `copyMethod: Snapshot` went through, as the watches saw them.
 fn ensure_snapshot_chain(log: &TemporaryLog, source_claim: &str) -> anyhow::Result<()> {
     let summary = log.summary();
@@ -330,24 +354,7 @@ async fn a_second_sync_sends_only_the_change_and_the_destination_keeps_one_image
     let (data, _) = seeded_source(&fx, &src, 2).await?;
     direct_source_synced(&fx, &src, &dest_path, serde_json::json!({})).await?;
 
-    fx.volume(&dst, "replica").await?;
-    fx.rclone_secret(&dst, SECRET).await?;
-    let standby = manifests::pod_template("standby", Role::Destination, DESTINATION, "replica");
-    fx.bind(
-        &dst,
-        &manifests::rclone_destination(
-            DESTINATION,
-            SECRET,
-            &dest_path,
-            1,
-            Some(manifests::manual("one")),
-        ),
-        &manifests::pod("standby", &standby),
-    )
-    .await?;
-    let first = fx
-        .wait_manual(Role::Destination, &dst, DESTINATION, "one")
-        .await?;
+    let first = destination_pulled(&fx, &dst, &dest_path, "one").await?;
     let first_image = first["latestImage"]["name"]
         .as_str()
         .context("no latestImage after the first pull")?
@@ -503,24 +510,7 @@ async fn empty_directories_and_the_longest_names_survive_a_destination_and_a_res
         "no marker for pgdata/pg_tblspc: {markers:?}"
     );
 
-    fx.volume(&dst, "replica").await?;
-    fx.rclone_secret(&dst, SECRET).await?;
-    let standby = manifests::pod_template("standby", Role::Destination, DESTINATION, "replica");
-    fx.bind(
-        &dst,
-        &manifests::rclone_destination(
-            DESTINATION,
-            SECRET,
-            &dest_path,
-            1,
-            Some(manifests::manual("one")),
-        ),
-        &manifests::pod("standby", &standby),
-    )
-    .await?;
-    let status = fx
-        .wait_manual(Role::Destination, &dst, DESTINATION, "one")
-        .await?;
+    let status = destination_pulled(&fx, &dst, &dest_path, "one").await?;
     ensure!(
         status["latestMoverStatus"]["result"] == "Successful",
         "{status:#}"

@@ -114,6 +114,38 @@ pub fn summary(o: &Output) -> Summary {
     serde_json::from_str(last).unwrap_or_else(|e| panic!("bad summary {last:?}: {e}\n{}", text(o)))
 }
 
+/// What most S3 tests start from: the shared MinIO, a client of the test's own, a new
+/// bucket, a work directory and an rclone.conf (`minio`) for MinIO.
+pub struct Fixture {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub work: tempfile::TempDir,
+    pub conf: PathBuf,
+}
+
+impl Fixture {
+    /// A fixture with a new bucket named after `prefix`.
+    pub fn new(prefix: &str) -> Fixture {
+        let minio = minio::shared();
+        let client = bucket::client(minio, &minio.endpoint);
+        let bucket = block_on(bucket::create(&client, prefix));
+        let work = tempfile::tempdir().unwrap();
+        let conf = write_rclone_conf(
+            work.path(),
+            "minio",
+            &minio.endpoint,
+            &minio.access,
+            &minio.secret,
+        );
+        Fixture {
+            client,
+            bucket,
+            work,
+            conf,
+        }
+    }
+}
+
 /// An rclone.conf with one `[name]` section for `endpoint` and the keys.
 pub fn write_rclone_conf(
     dir: &Path,

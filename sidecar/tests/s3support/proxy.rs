@@ -26,18 +26,18 @@ use tokio::net::{TcpListener, TcpStream};
 type Body = BoxBody<Bytes, hyper::Error>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A kind of S3 request the proxy can recognise.
+/// A multipart-upload request the proxy can recognise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    /// POST ?uploads
-    CreateMultipartUpload,
-    /// POST ?uploadId=
-    CompleteMultipartUpload,
-    /// DELETE ?uploadId=
-    AbortMultipartUpload,
+pub enum Multipart {
+    /// CreateMultipartUpload: POST ?uploads
+    Create,
+    /// CompleteMultipartUpload: POST ?uploadId=
+    Complete,
+    /// AbortMultipartUpload: DELETE ?uploadId=
+    Abort,
 }
 
-impl Op {
+impl Multipart {
     fn matches(self, req: &Request<Incoming>) -> bool {
         let query = req.uri().query().unwrap_or("");
         let has = |name: &str| {
@@ -46,9 +46,9 @@ impl Op {
                 .any(|p| p == name || p.starts_with(&format!("{name}=")))
         };
         match self {
-            Op::CreateMultipartUpload => req.method() == hyper::Method::POST && has("uploads"),
-            Op::CompleteMultipartUpload => req.method() == hyper::Method::POST && has("uploadId"),
-            Op::AbortMultipartUpload => req.method() == hyper::Method::DELETE && has("uploadId"),
+            Multipart::Create => req.method() == hyper::Method::POST && has("uploads"),
+            Multipart::Complete => req.method() == hyper::Method::POST && has("uploadId"),
+            Multipart::Abort => req.method() == hyper::Method::DELETE && has("uploadId"),
         }
     }
 }
@@ -69,7 +69,7 @@ pub struct Faults {
     pub poison: Option<String>,
     /// The first request of each of these kinds is forwarded, then its answer is lost (the
     /// connection is reset after MinIO acted on it).
-    pub lose_answer: Vec<Op>,
+    pub lose_answer: Vec<Multipart>,
 }
 
 /// Requests seen, by kind.
@@ -116,7 +116,7 @@ struct State {
     rng: Mutex<StdRng>,
     counters: Arc<Counters>,
     /// The `lose_answer` kinds not yet used.
-    to_lose: Mutex<Vec<Op>>,
+    to_lose: Mutex<Vec<Multipart>>,
 }
 
 /// A running proxy; dropped, it stops.
