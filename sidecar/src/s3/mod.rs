@@ -5,6 +5,15 @@
 //! concurrency, collects outcomes in order into the [`manifest`], and deletes only after
 //! every transfer succeeded ([`pipeline`]). Objects are stored exactly as rclone stores them
 //! ([`meta`]), so rclone reads what Ferry writes and the other way round.
+//!
+//! Every request may lose its answer (the server acted, the connection dropped) and be
+//! sent again by the SDK, so each is idempotent or checked: PutObject, CopyObject onto
+//! itself, DeleteObjects (a missing key is deleted) and UploadPart give the same state when
+//! repeated; CompleteMultipartUpload is checked by a HEAD when the retry meets
+//! `NoSuchUpload`, for data and the manifest alike ([`ops::multipart::complete`]);
+//! AbortMultipartUpload takes `NoSuchUpload` as done; and the upload a repeated
+//! CreateMultipartUpload orphans is aborted by the sweep at the end of a later successful
+//! push ([`ops::orphans`]).
 
 pub mod cancel;
 pub mod check;
