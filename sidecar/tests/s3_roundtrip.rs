@@ -171,9 +171,9 @@ fn push_then_pull_reproduces_the_tree() {
     );
 }
 
-/// Names of 255 bytes (the file system's limit; ASCII and multi-byte UTF-8), as files,
-/// as a directory and as a symlink, go up and come back byte-identical: the temporary
-/// name of a download never outgrows the limit.
+/// Names of 255 bytes (the file system's limit; ASCII and multi-byte UTF-8) go up and come
+/// back byte-identical, as do directories and a symlink with the longest names MinIO can
+/// hold: the temporary name of a download never outgrows the limit.
 #[test]
 fn the_longest_names_round_trip() {
     let Fixture {
@@ -184,21 +184,30 @@ fn the_longest_names_round_trip() {
     } = Fixture::new("longnames");
     let src = work.path().join("src");
     let names = tree::longest_names();
+    // Directories and a symlink with the longest names MinIO can hold as markers and
+    // `.rclonelink` objects (it keeps each key part as a file name, and a marker's gains 9
+    // bytes): 246 and 244 bytes, ASCII and two-byte UTF-8.
+    let (dir_a, dir_b) = (
+        format!("{}.d", "d".repeat(244)),
+        format!("{}d", "é".repeat(122)),
+    );
+    let link = format!("{}.lnk", "l".repeat(240));
     for (i, long) in names.iter().enumerate() {
         let mtime = 1_700_000_000_000_000_000 + i as i64 * 1_000_000_007;
         tree::write(&src.join(long), long.as_bytes(), 0o640, mtime);
-        tree::write(&src.join(&names[0]).join(long), b"nested", 0o600, mtime);
+        tree::write(&src.join(&dir_a).join(long), b"nested", 0o600, mtime);
     }
     tree::big_file(
-        &src.join(&names[1]).join(&names[2]),
+        &src.join(&dir_b).join(&names[2]),
         3,
         20 << 20,
         1_700_000_000_500_000_000,
     );
     std::fs::create_dir_all(src.join("l")).unwrap();
-    symlink(&names[3], src.join("l").join(&names[3])).unwrap();
-    tree::dir(&src.join(&names[1]), 0o755, 1_700_000_100_000_000_000);
-    tree::dir(&src.join(&names[0]), 0o750, 1_700_000_200_000_000_000);
+    symlink(&names[3], src.join("l").join(&link)).unwrap();
+    tree::dir(&src.join("l"), 0o755, 1_700_000_050_000_000_000);
+    tree::dir(&src.join(&dir_b), 0o755, 1_700_000_100_000_000_000);
+    tree::dir(&src.join(&dir_a), 0o750, 1_700_000_200_000_000_000);
     let before = tree::snapshot_with_dirs(&src);
 
     let remote = format!("minio:{name}/long");
@@ -304,4 +313,40 @@ fn directories_round_trip_with_their_modes() {
         after["empty/a/b/"].mtime, 1_695_000_000_000_000_000,
         "the new mtime is restored"
     );
+}
+
+/// A name the server cannot hold (a 255-byte directory is 264 bytes as a MinIO marker) is
+/// an error of the sync that names the key and the fix; the rest is stored and nothing is
+/// deleted.
+#[test]
+fn a_name_the_server_refuses_is_an_error_that_says_why() {
+    let Fixture {
+        client,
+        bucket: name,
+        work,
+        conf,
+    } = Fixture::new("refused");
+    let src = work.path().join("src");
+    let long = "d".repeat(255);
+    tree::write(
+        &src.join("kept.txt"),
+        b"kept",
+        0o644,
+        1_700_000_000_000_000_000,
+    );
+    tree::dir(&src.join(&long), 0o755, 1_700_000_000_000_000_000);
+    let remote = format!("minio:{name}/r");
+    let push = run(&mut ferry_sync(&conf, src.to_str().unwrap(), &remote));
+    assert_eq!(push.status.code(), Some(1), "{}", text(&push));
+    assert_eq!(summary(&push).errors, 1, "{}", text(&push));
+    let stderr = String::from_utf8_lossy(&push.stderr);
+    assert!(
+        stderr.contains(&format!("{long}/"))
+            && stderr.contains("255 bytes per path part")
+            && stderr.contains("shorten the name"),
+        "{}",
+        text(&push)
+    );
+    let listed = s3support::block_on(bucket::list(&client, &name, "r/"));
+    assert!(listed.contains_key("r/kept.txt"), "{listed:?}");
 }

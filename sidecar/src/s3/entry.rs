@@ -67,12 +67,40 @@ pub struct RemoteEntry {
 }
 
 /// Facts about an object that the listing does not carry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Known {
     /// rclone's mtime, nanoseconds since the epoch.
     pub mtime: i64,
     /// MD5 of the content, when known.
     pub md5: Option<[u8; 16]>,
+    /// A directory marker's mode, owner and group, so a pull restores them without a HEAD
+    /// (a file's come with its body).
+    pub dir: Option<DirMeta>,
+}
+
+/// What a directory marker records besides its mtime.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DirMeta {
+    /// `st_mode`, file type bits included.
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+    /// Owner.
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// Group.
+    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+}
+
+impl DirMeta {
+    /// The directory part of recorded metadata.
+    pub fn of(meta: &FileMeta) -> DirMeta {
+        DirMeta {
+            mode: meta.mode,
+            uid: meta.uid,
+            gid: meta.gid,
+        }
+    }
 }
 
 /// Anything with a relative key, so that listings can be merged.

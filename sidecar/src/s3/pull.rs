@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use super::cancel::Cancel;
 use super::check::{Action, decide};
-use super::entry::{Kind, LocalEntry, RemoteEntry, is_dir_key};
+use super::entry::{Kind, Known, LocalEntry, RemoteEntry, is_dir_key};
 use super::error::{Error, Result};
 use super::list::{CHANNEL_DEPTH, local, remote as remote_list};
 use super::manifest::{self, reader::Cursor};
@@ -146,9 +146,11 @@ struct DirFix {
     key: String,
     /// The mtime to set.
     mtime: i64,
-    /// Mode, owner and atime to set, when they may differ (the directory is new or its
-    /// marker changed); `None` when only the mtime needs setting again.
+    /// Mode, owner and atime to set, when known; `None` when only the mtime needs setting
+    /// again (the directory was already as recorded).
     meta: Option<FileMeta>,
+    /// Whether the directory is missing or differs (what the summary counts).
+    changed: bool,
 }
 
 /// The directories of a pull: settled from the listing and the manifest where they can be,
@@ -161,38 +163,70 @@ struct Dirs {
 
 impl Dirs {
     fn add(&mut self, run: &Arc<Run>, remote: RemoteEntry, local: Option<LocalEntry>) {
-        if let (Some(known), Some(local)) = (remote.known, &local)
-            && known.mtime == local.mtime
-        {
-            self.settled.push(DirFix {
-                key: remote.key,
-                mtime: known.mtime,
-                meta: None,
-            });
-            return;
-        }
+        let same_mtime = |mtime| local.as_ref().is_some_and(|l| l.mtime == mtime);
         if run.dry() {
-            if local.is_none() {
-                run.would("create directory", &remote.key);
+            let would = match &local {
+                None => Some("create directory"),
+                Some(l) if remote.known.is_none_or(|k| k.mtime != l.mtime) => {
+                    Some("update directory")
+                }
+                Some(_) => None,
+            };
+            if let Some(would) = would {
+                run.would(would, &remote.key);
                 run.stats().dir();
             }
             return;
         }
-        let run = Arc::clone(run);
-        self.heads.push(tokio::spawn(async move {
-            let _slot = run.checkers.acquire().await.ok()?;
-            match head(&run.ctx, &remote.key).await {
-                Ok(head) => Some(DirFix {
-                    mtime: head.known().mtime,
-                    meta: Some(head.meta),
+        match remote.known {
+            Some(Known {
+                mtime,
+                dir: Some(dir),
+                ..
+            }) => {
+                let changed = !same_mtime(mtime)
+                    || local.as_ref().is_some_and(|l| {
+                        l.meta.mode.map(|m| m & 0o777) != dir.mode.map(|m| m & 0o777)
+                    });
+                let meta = FileMeta {
+                    mtime: Some(mtime),
+                    mode: dir.mode,
+                    uid: dir.uid,
+                    gid: dir.gid,
+                    ..FileMeta::default()
+                };
+                self.settled.push(DirFix {
                     key: remote.key,
-                }),
-                Err(e) => {
-                    run.fail(e);
-                    None
-                }
+                    mtime,
+                    meta: Some(meta),
+                    changed,
+                });
             }
-        }));
+            Some(known) if same_mtime(known.mtime) => self.settled.push(DirFix {
+                key: remote.key,
+                mtime: known.mtime,
+                meta: None,
+                changed: false,
+            }),
+            _ => {
+                let run = Arc::clone(run);
+                self.heads.push(tokio::spawn(async move {
+                    let _slot = run.checkers.acquire().await.ok()?;
+                    match head(&run.ctx, &remote.key).await {
+                        Ok(head) => Some(DirFix {
+                            mtime: head.known().mtime,
+                            meta: Some(head.meta),
+                            key: remote.key,
+                            changed: true,
+                        }),
+                        Err(e) => {
+                            run.fail(e);
+                            None
+                        }
+                    }
+                }));
+            }
+        }
     }
 
     /// Every directory to restore, deepest first.
@@ -205,8 +239,7 @@ impl Dirs {
             }
         }
         all.sort_unstable_by(|a, b| b.key.cmp(&a.key));
-        for fix in all.iter().filter(|f| f.meta.is_some()) {
-            tracing::debug!(key = %fix.key, "restoring a directory");
+        for _ in all.iter().filter(|f| f.changed) {
             run.stats().dir();
         }
         all

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use super::cancel::Cancel;
 use super::check::{Action, decide};
-use super::entry::{Kind, LocalEntry, RemoteEntry, is_dir_key, md5_hex};
+use super::entry::{DirMeta, Kind, LocalEntry, RemoteEntry, is_dir_key, md5_hex};
 use super::error::{Error, Result};
 use super::list::{CHANNEL_DEPTH, local, remote as remote_list};
 use super::manifest::{self, Line, reader::Cursor, writer::Writer};
@@ -230,6 +230,7 @@ async fn both(run: &Run, local: &LocalEntry, remote: &RemoteEntry) -> Result<Opt
                 md5: md5.as_ref().map(md5_hex),
                 etag,
                 listed_ms: None,
+                dir: None,
             }))
         }
     }
@@ -273,5 +274,6 @@ async fn copy(run: &Run, local: &LocalEntry) -> Result<Option<Line>> {
         md5: Some(md5_hex(&up.md5)),
         etag: up.etag,
         listed_ms: None,
+        dir: dir.then(|| DirMeta::of(&local.meta)),
     }))
 }

@@ -189,6 +189,19 @@ impl Remote {
                     source: Box::new(err),
                 };
             }
+            // MinIO keeps each `/`-separated part of a key as a file name on its disks,
+            // so it refuses parts over 255 bytes, and a directory marker's part gains 9
+            // bytes there (a symlink's gains `.rclonelink` everywhere). AWS S3 refuses
+            // keys over 1,024 bytes.
+            Some("XMinioInvalidObjectName" | "KeyTooLongError") => {
+                return Error::Unsupported {
+                    key: key.to_owned(),
+                    problem: format!(
+                        "the server refuses this key ({}): it takes at most 1,024 bytes in all, and MinIO at most 255 bytes per path part, less 9 for a directory and 11 for a symlink; shorten the name",
+                        code.as_deref().unwrap_or_default()
+                    ),
+                };
+            }
             Some("AuthorizationHeaderMalformed" | "InvalidRegion") => {
                 return Error::Config {
                     setting: self.config.name(Setting::Region),

@@ -69,8 +69,9 @@ pub fn write_tree(dir: &Path, seed: u64) -> anyhow::Result<()> {
 }
 
 /// Writes what a database volume holds and restores depend on: empty directories (nested
-/// too) with their own modes, like PostgreSQL's `pg_tblspc`, and files and a directory
-/// whose names are 255 bytes long (ASCII and multi-byte UTF-8), the most Linux allows.
+/// too) with their own modes, like PostgreSQL's `pg_tblspc`, and files whose names are 255
+/// bytes long (ASCII and multi-byte UTF-8), the most Linux allows, one of them in a
+/// directory with the longest name MinIO holds as a marker (246 bytes).
 pub fn write_edge_tree(dir: &Path) -> anyhow::Result<()> {
     let ascii = format!("{}.txt", "n".repeat(251));
     let utf8 = format!("{}x", "é".repeat(127));
@@ -79,7 +80,13 @@ pub fn write_edge_tree(dir: &Path) -> anyhow::Result<()> {
         debug_assert_eq!(name.len(), 255);
         write_file(dir, name, name.as_bytes(), TREE_MTIME + 10)?;
     }
-    write_file(dir, &format!("{utf8}/{ascii}"), b"nested", TREE_MTIME + 11)?;
+    let long_dir = format!("{}dd", "é".repeat(122));
+    write_file(
+        dir,
+        &format!("{long_dir}/{ascii}"),
+        b"nested",
+        TREE_MTIME + 11,
+    )?;
     write_file(dir, "pgdata/PG_VERSION", b"17\n", TREE_MTIME + 12)?;
     let dirs: [(&str, u32); 7] = [
         ("pgdata/pg_tblspc", 0o700),
@@ -88,7 +95,7 @@ pub fn write_edge_tree(dir: &Path) -> anyhow::Result<()> {
         ("empty/a/b", 0o750),
         ("empty/a", 0o711),
         ("pgdata", 0o700),
-        (utf8.as_str(), 0o750),
+        (long_dir.as_str(), 0o750),
     ];
     for (i, (rel, mode)) in (0u64..).zip(dirs) {
         let path = dir.join(rel);

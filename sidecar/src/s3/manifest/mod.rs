@@ -13,7 +13,7 @@ pub mod writer;
 
 use serde::{Deserialize, Serialize};
 
-use super::entry::{Known, RemoteEntry, md5_hex, parse_md5_hex};
+use super::entry::{DirMeta, Known, RemoteEntry, md5_hex, parse_md5_hex};
 use super::remote::Remote;
 
 /// The version written in the header line.
@@ -49,6 +49,9 @@ pub struct Line {
     /// The listing's `LastModified` (ms) once seen; absent right after an upload.
     #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
     pub listed_ms: Option<i64>,
+    /// A directory marker's mode and owner.
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<DirMeta>,
 }
 
 impl Line {
@@ -61,6 +64,7 @@ impl Line {
             md5: known.md5.as_ref().map(md5_hex),
             etag: entry.etag.clone(),
             listed_ms: Some(entry.last_modified_ms),
+            dir: known.dir,
         }
     }
 
@@ -73,6 +77,7 @@ impl Line {
         agrees.then(|| Known {
             mtime: self.mtime,
             md5: self.md5.as_deref().and_then(parse_md5_hex),
+            dir: self.dir,
         })
     }
 }
@@ -115,12 +120,14 @@ mod tests {
             md5: None,
             etag: "\"x\"".into(),
             listed_ms: None,
+            dir: None,
         };
         assert_eq!(
             line.trusted_for(&entry("\"x\"", 9)),
             Some(Known {
                 mtime: 5,
-                md5: None
+                md5: None,
+                dir: None,
             })
         );
         assert_eq!(line.trusted_for(&entry("\"y\"", 9)), None);
@@ -132,5 +139,20 @@ mod tests {
         assert_eq!(seen.trusted_for(&entry("\"x\"", 10)), None);
         let json = serde_json::to_string(&seen).unwrap();
         assert_eq!(json, r#"{"k":"a","s":3,"m":5,"e":"\"x\"","l":9}"#);
+        let dir = Line {
+            key: "a/".into(),
+            dir: Some(DirMeta {
+                mode: Some(0o40700),
+                uid: Some(1000),
+                gid: None,
+            }),
+            ..seen
+        };
+        let json = serde_json::to_string(&dir).unwrap();
+        assert_eq!(
+            json,
+            r#"{"k":"a/","s":3,"m":5,"e":"\"x\"","l":9,"d":{"o":16832,"u":1000}}"#
+        );
+        assert_eq!(serde_json::from_str::<Line>(&json).unwrap(), dir);
     }
 }

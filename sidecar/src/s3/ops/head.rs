@@ -27,6 +27,7 @@ impl Head {
         Known {
             mtime: self.meta.mtime.unwrap_or(self.last_modified_ns),
             md5: self.meta.md5,
+            dir: None,
         }
     }
 }
