@@ -496,7 +496,7 @@ async fn empty_directories_and_the_longest_names_survive_a_destination_and_a_res
     let dest_path = format!("{bucket}/db");
 
     let data = fx.volume(&src, "data").await?;
-    tree::write_edge_tree(&data)?;
+    tree::write_edge_tree(&data, manifests::POD_USER as u32)?;
     let source_tree = Tree::of(&data)?;
     ensure!(
         source_tree.dirs.contains_key("empty/a/b/c"),

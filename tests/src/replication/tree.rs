@@ -71,11 +71,13 @@ pub fn write_tree(dir: &Path, seed: u64) -> anyhow::Result<()> {
 /// Writes what a database volume holds and restores depend on: empty directories (nested
 /// too) with their own modes, like PostgreSQL's `pg_tblspc`, and files whose names are 255
 /// bytes long (ASCII and multi-byte UTF-8), the most Linux allows, one of them in a
-/// directory with the longest name MinIO holds as a marker (246 bytes).
-pub fn write_edge_tree(dir: &Path) -> anyhow::Result<()> {
+/// directory with the longest name MinIO holds as a marker (246 bytes). Everything is
+/// owned by `owner` (uid and gid), as an app's files are its own: the sidecar runs as the
+/// app's user, and a directory of mode 0700 is readable to its owner only.
+pub fn write_edge_tree(dir: &Path, owner: u32) -> anyhow::Result<()> {
     let ascii = format!("{}.txt", "n".repeat(251));
     let utf8 = format!("{}x", "é".repeat(127));
-    let cjk = "日本語".repeat(28).chars().take(85).collect::<String>();
+    let cjk = "日本語".repeat(29).chars().take(85).collect::<String>();
     for name in [&ascii, &utf8, &cjk] {
         debug_assert_eq!(name.len(), 255);
         write_file(dir, name, name.as_bytes(), TREE_MTIME + 10)?;
@@ -103,6 +105,19 @@ pub fn write_edge_tree(dir: &Path) -> anyhow::Result<()> {
         fs::set_permissions(&path, fs::Permissions::from_mode(mode))?;
         fs::File::open(&path)?
             .set_modified(UNIX_EPOCH + Duration::from_secs(TREE_MTIME + 20 + i))?;
+    }
+    chown_tree(dir, owner)
+}
+
+/// Gives everything below `dir` (not `dir` itself) to `owner`, keeping mtimes.
+fn chown_tree(dir: &Path, owner: u32) -> anyhow::Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if fs::symlink_metadata(&path)?.is_dir() {
+            chown_tree(&path, owner)?;
+        }
+        std::os::unix::fs::lchown(&path, Some(owner), Some(owner))
+            .with_context(|| format!("chown {}", path.display()))?;
     }
     Ok(())
 }
