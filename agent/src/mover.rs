@@ -248,7 +248,7 @@ async fn mover(engine: super::engine::Runner) -> Result<bool> {
     let cancel = CancellationToken::new();
     let canceller = cancel.clone();
     tokio::spawn(async move {
-        super::run::terminated().await;
+        ferry_kube::shutdown::signalled().await;
         canceller.cancel();
     });
     let report = match super::resource::fetch(&client, &who).await {

@@ -42,23 +42,6 @@ const RETRY_MAX: Duration = Duration::from_secs(300);
 /// How long a sync may take to stop after SIGTERM before the sidecar exits anyway.
 const STOP_GRACE: Duration = Duration::from_secs(20);
 
-/// Resolves when SIGTERM (or SIGINT) arrives; never, if the handlers cannot be installed.
-pub async fn terminated() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        _ => std::future::pending::<()>().await,
-    }
-}
-
 /// The sidecar's state while it acts for the CR.
 struct Agent {
     ctx: Ctx,
@@ -74,7 +57,7 @@ struct Agent {
     last_end: Option<Timestamp>,
     last_error: Option<String>,
     retry_at: Option<Timestamp>,
-    retry_delay: Duration,
+    retry: ferry_kube::Backoff,
 }
 
 /// Runs the sidecar until SIGTERM or until its CR is deleted.
@@ -92,7 +75,7 @@ pub async fn run(who: Identity) -> Result<()> {
     let stop = CancellationToken::new();
     let stopper = stop.clone();
     tokio::spawn(async move {
-        terminated().await;
+        ferry_kube::shutdown::signalled().await;
         tracing::info!("SIGTERM: stopping");
         stopper.cancel();
     });
@@ -180,7 +163,7 @@ pub async fn run(who: Identity) -> Result<()> {
         last_end: None,
         last_error: None,
         retry_at: None,
-        retry_delay: RETRY_FIRST,
+        retry: ferry_kube::Backoff::new(RETRY_FIRST, RETRY_MAX),
     };
     agent.model.sync.bound_pod = Some(who.pod_name.clone());
     agent.model.set_condition(
@@ -208,7 +191,7 @@ async fn prepare(
     metrics: &Metrics,
     stop: &CancellationToken,
 ) -> Result<Option<(super::pod::PodFacts, Replication)>> {
-    let mut delay = Duration::from_secs(5);
+    let mut backoff = ferry_kube::Backoff::new(Duration::from_secs(5), Duration::from_secs(60));
     let mut said_missing = false;
     loop {
         let attempt = async {
@@ -223,17 +206,17 @@ async fn prepare(
                     tracing::warn!(error = %e, "waiting for the CR");
                     said_missing = true;
                 }
-                delay = Duration::from_secs(5);
+                backoff.reset();
             }
             Err(e @ (Error::Forbidden { .. } | Error::Api { .. })) => {
-                tracing::error!(error = %e, "cannot start; retrying in {delay:?}");
+                tracing::error!(error = %e, "cannot start; retrying in {:?}", backoff.current());
                 metrics.sync_finished(false, 0.0, 0, 0);
-                delay = (delay * 2).min(Duration::from_secs(60));
+                backoff.advance();
             }
             Err(e) => return Err(e),
         }
         tokio::select! {
-            () = tokio::time::sleep(delay) => {}
+            () = tokio::time::sleep(backoff.current()) => {}
             () = stop.cancelled() => return Ok(None),
         }
     }
@@ -468,7 +451,7 @@ impl Agent {
                 }
                 self.last_error = None;
                 self.retry_at = None;
-                self.retry_delay = RETRY_FIRST;
+                self.retry.reset();
                 if let Some(next) = trigger.and_then(|t| schedule::next_fire(t, end)) {
                     self.model.sync.next_sync_time = Some(Time(next));
                 }
@@ -512,9 +495,9 @@ impl Agent {
                 self.metrics.sync_finished(false, seconds, 0, 0);
                 self.last_error = Some(message.clone());
                 self.retry_at = Some(
-                    end + jiff::SignedDuration::try_from(self.retry_delay).unwrap_or_default(),
+                    end + jiff::SignedDuration::try_from(self.retry.current()).unwrap_or_default(),
                 );
-                self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
+                self.retry.advance();
                 self.apply().await;
                 if matches!(e, Error::Interrupted) {
                     self.events.warning(reason::INTERRUPTED, message).await;

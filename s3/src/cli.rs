@@ -128,17 +128,7 @@ pub fn run(args: SyncArgs) -> ExitCode {
 /// On SIGTERM or SIGINT, asks the sync to stop; if it has not within the grace period,
 /// exits anyway.
 async fn stop_on_signal(canceller: super::cancel::Canceller) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    ferry_kube::shutdown::signalled().await;
     tracing::warn!("stopping: aborting uploads in flight, deleting nothing");
     canceller.cancel();
     tokio::time::sleep(STOP_GRACE).await;

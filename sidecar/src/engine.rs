@@ -188,7 +188,7 @@ pub fn main() -> ExitCode {
                 let cancel = CancellationToken::new();
                 let canceller = cancel.clone();
                 tokio::spawn(async move {
-                    ferry_agent::run::terminated().await;
+                    ferry_kube::shutdown::signalled().await;
                     canceller.cancel();
                 });
                 Reply::of(execute(job, cancel).await)

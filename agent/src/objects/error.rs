@@ -158,13 +158,8 @@ impl Error {
     }
 }
 
-/// Whether an API error is worth another try: anything that is not a refusal by the server.
-pub(crate) fn retryable(error: &kube::Error) -> bool {
-    match error {
-        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
-        _ => true,
-    }
-}
+/// Whether an API error is worth another try: Ferry's one policy.
+pub(crate) use ferry_kube::retry::is_retryable as retryable;
 
 /// Whether `error` is the server saying the object does not exist.
 pub(crate) fn is_not_found(error: &kube::Error) -> bool {

@@ -33,7 +33,7 @@ where
     Fut: Future<Output = Result<Poll<T>>>,
 {
     let start = Instant::now();
-    let mut pause = FIRST;
+    let mut backoff = ferry_kube::Backoff::new(FIRST, LONGEST);
     let mut last = None;
     loop {
         match check().await {
@@ -50,8 +50,8 @@ where
                 last,
             });
         }
-        tokio::time::sleep(pause.min(timeout - elapsed)).await;
-        pause = (pause * 2).min(LONGEST);
+        tokio::time::sleep(backoff.current().min(timeout - elapsed)).await;
+        backoff.advance();
     }
 }
 

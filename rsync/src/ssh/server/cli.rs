@@ -77,22 +77,7 @@ async fn serve(args: ServeArgs) -> crate::ssh::Result<()> {
     };
     let server = Server::bind(config).await?;
     tracing::info!(address = %server.local_addr()?, "listening");
-    server.run(shutdown_signal()).await?;
+    server.run(ferry_kube::shutdown::signalled()).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }

@@ -1,4 +1,6 @@
-//! Leader election over a `coordination.k8s.io/v1` Lease.
+//! Leader election over a `coordination.k8s.io/v1` Lease: the one elector of Ferry, used by
+//! the webhook's self-managed certificates (one renewing instance) and by the agent (one
+//! acting sidecar per CR).
 //!
 //! Expiry is judged by when this instance last saw the record change, on its own monotonic
 //! clock, not by the holder's `renewTime`, so clock skew between nodes cannot make two
@@ -15,9 +17,14 @@ use tokio::time::Instant;
 
 use crate::{Error, Result};
 
+/// What the API said while a lease was read or written.
+fn failed(action: &'static str) -> impl FnOnce(kube::Error) -> Error {
+    move |source| Error::Api { action, source }
+}
+
 /// What to do about the lease this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Step {
+pub enum Step {
     /// No lease yet: create it, holding it.
     Create,
     /// We hold it: write a fresh renewTime.
@@ -29,7 +36,7 @@ pub(crate) enum Step {
 }
 
 /// Decides from the lease, our identity, and how long the record has looked the same to us.
-pub(crate) fn step(
+pub fn step(
     spec: Option<&LeaseSpec>,
     identity: &str,
     unchanged_for: Duration,
@@ -52,7 +59,8 @@ pub(crate) fn step(
 }
 
 /// One instance's view of the lease.
-pub(crate) struct LeaseKeeper {
+#[derive(Debug)]
+pub struct LeaseKeeper {
     name: String,
     identity: String,
     duration: Duration,
@@ -61,27 +69,37 @@ pub(crate) struct LeaseKeeper {
     /// Until when this instance may act as holder: our last successful write's start plus
     /// the lease duration, which is never later than another instance's expiry estimate.
     held_until: Option<Instant>,
+    /// The holder the record named when last read (ourselves after a write).
+    holder: Option<String>,
 }
 
 impl LeaseKeeper {
-    pub(crate) fn new(name: String, identity: String, duration: Duration) -> Self {
+    /// The keeper of Lease `name`, held as `identity`, for `duration` without renewal.
+    pub fn new(name: String, identity: String, duration: Duration) -> Self {
         LeaseKeeper {
             name,
             identity,
             duration,
             observed: None,
             held_until: None,
+            holder: None,
         }
     }
 
+    /// Who held the lease when it was last read or written: an empty name when nobody did.
+    /// What a standby tells its users about who acts instead of it.
+    pub fn holder(&self) -> &str {
+        self.holder.as_deref().unwrap_or_default()
+    }
+
     /// Whether we hold the lease right now.
-    pub(crate) fn holds(&self) -> bool {
+    pub fn holds(&self) -> bool {
         self.held_until.is_some_and(|until| Instant::now() < until)
     }
 
     /// Acquires or renews the lease if due; returns whether we hold it. After an API error
     /// the caller may still consult [`LeaseKeeper::holds`], which stays true until expiry.
-    pub(crate) async fn try_hold(&mut self, api: &Api<Lease>) -> Result<bool> {
+    pub async fn try_hold(&mut self, api: &Api<Lease>) -> Result<bool> {
         let now = Instant::now();
         // Renew at a third of the duration, not on every tick.
         if self
@@ -90,10 +108,7 @@ impl LeaseKeeper {
         {
             return Ok(true);
         }
-        let current = api
-            .get_opt(&self.name)
-            .await
-            .map_err(Error::kube("get Lease"))?;
+        let current = api.get_opt(&self.name).await.map_err(failed("get Lease"))?;
         let version = current
             .as_ref()
             .and_then(|l| l.metadata.resource_version.clone());
@@ -107,6 +122,7 @@ impl LeaseKeeper {
         }
         let since = self.observed.as_ref().map_or(now, |(_, at)| *at);
         let spec = current.as_ref().and_then(|l| l.spec.as_ref());
+        self.holder = spec.and_then(|s| s.holder_identity.clone());
         let step = step(spec, &self.identity, now - since, self.duration);
         let written = match step {
             Step::Wait => {
@@ -133,9 +149,10 @@ impl LeaseKeeper {
         match written {
             Ok(lease) => {
                 if step != Step::Renew {
-                    tracing::info!(lease = %self.name, identity = %self.identity, "acquired the certificate lease");
+                    tracing::info!(lease = %self.name, identity = %self.identity, "acquired the lease");
                 }
                 self.held_until = Some(now + self.duration);
+                self.holder = Some(self.identity.clone());
                 self.observed = lease.metadata.resource_version.map(|v| (v, now));
                 Ok(true)
             }
@@ -144,7 +161,34 @@ impl LeaseKeeper {
                 self.held_until = None;
                 Ok(false)
             }
-            Err(e) => Err(Error::kube("write Lease")(e)),
+            Err(e) => Err(failed("write Lease")(e)),
+        }
+    }
+
+    /// Gives the lease up, if we hold it, so that a standby takes over at once instead of
+    /// after the duration (a clean shutdown). Failures are logged: the lease then expires.
+    pub async fn release(&mut self, api: &Api<Lease>) {
+        self.held_until = None;
+        let Ok(Some(mut lease)) = api.get_opt(&self.name).await else {
+            return;
+        };
+        let ours = lease
+            .spec
+            .as_ref()
+            .and_then(|s| s.holder_identity.as_deref())
+            == Some(self.identity.as_str());
+        if !ours {
+            return;
+        }
+        if let Some(spec) = lease.spec.as_mut() {
+            spec.holder_identity = None;
+            spec.renew_time = None;
+        }
+        if let Err(e) = api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
+            tracing::warn!(error = %e, lease = %self.name, "could not release the Lease");
         }
     }
 
