@@ -31,7 +31,7 @@ use crate::objects;
 use tokio_util::sync::CancellationToken;
 
 /// The port the SSH server listens on in the pod.
-pub const SSH_PORT: u16 = 2222;
+pub use ferry_api::contract::SSH_PORT;
 
 /// Pulls the CR's S3 path into the volume.
 pub async fn pull_rclone(

@@ -6,36 +6,9 @@ use std::path::PathBuf;
 
 use super::{Error, Result};
 
-/// The port of the sidecar's Prometheus endpoint: one the apps we know do not use, and
-/// bound to the pod IP only.
-pub const DEFAULT_METRICS_PORT: u16 = 9811;
-
-/// Which side of a replication this sidecar serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Bound to a ReplicationSource: pushes.
-    Source,
-    /// Bound to a ReplicationDestination: receives or pulls, then snapshots.
-    Destination,
-}
-
-impl Role {
-    /// The role as written in `FERRY_ROLE` and metric labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Source => "source",
-            Role::Destination => "destination",
-        }
-    }
-
-    /// The kind of CR this role binds.
-    pub fn kind(self) -> &'static str {
-        match self {
-            Role::Source => "ReplicationSource",
-            Role::Destination => "ReplicationDestination",
-        }
-    }
-}
+pub use ferry_api::contract::METRICS_PORT as DEFAULT_METRICS_PORT;
+pub use ferry_api::contract::Role;
+use ferry_api::contract::env;
 
 /// Everything the sidecar knows about itself before talking to the API.
 #[derive(Debug, Clone)]
@@ -82,55 +55,52 @@ impl Identity {
                     problem: "is not set".to_owned(),
                 })
         };
-        let role = match required("FERRY_ROLE")?.as_str() {
-            "source" => Role::Source,
-            "destination" => Role::Destination,
-            other => {
-                return Err(Error::Env {
-                    name: "FERRY_ROLE",
-                    problem: format!("\"{other}\" is neither \"source\" nor \"destination\""),
-                });
-            }
-        };
-        let pod_ip = match var("POD_IP").filter(|v| !v.is_empty()) {
+        let role = required(env::FERRY_ROLE)?;
+        let role = Role::parse(&role).ok_or_else(|| Error::Env {
+            name: env::FERRY_ROLE,
+            problem: format!("\"{role}\" is neither \"source\" nor \"destination\""),
+        })?;
+        let pod_ip = match var(env::POD_IP).filter(|v| !v.is_empty()) {
             None => None,
             Some(text) => Some(text.parse::<IpAddr>().map_err(|_| Error::Env {
-                name: "POD_IP",
+                name: env::POD_IP,
                 problem: format!("\"{text}\" is not an IP address"),
             })?),
         };
-        let metrics_port = match var("FERRY_METRICS_PORT").filter(|v| !v.is_empty()) {
+        let metrics_port = match var(env::FERRY_METRICS_PORT).filter(|v| !v.is_empty()) {
             None => DEFAULT_METRICS_PORT,
             Some(text) => text.parse::<u16>().map_err(|_| Error::Env {
-                name: "FERRY_METRICS_PORT",
+                name: env::FERRY_METRICS_PORT,
                 problem: format!("\"{text}\" is not a port number"),
             })?,
         };
-        let pod_uid = required("POD_UID")?;
-        let scratch = var("FERRY_SCRATCH_DIR")
+        let pod_uid = required(env::POD_UID)?;
+        let scratch = var(env::FERRY_SCRATCH_DIR)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| std::env::temp_dir().join(format!("ferry-{pod_uid}")));
-        let volume = required("FERRY_VOLUME")?;
+        let volume = required(env::FERRY_VOLUME)?;
         Ok(Identity {
-            pod_name: required("POD_NAME")?,
-            namespace: required("POD_NAMESPACE")?,
+            pod_name: required(env::POD_NAME)?,
+            namespace: required(env::POD_NAMESPACE)?,
             pod_uid,
             pod_ip,
-            service_account: var("SERVICE_ACCOUNT")
+            service_account: var(env::SERVICE_ACCOUNT)
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| "default".to_owned()),
             role,
-            object: required("FERRY_OBJECT")?,
-            volume_path: var("FERRY_VOLUME_PATH")
+            object: required(env::FERRY_OBJECT)?,
+            volume_path: var(env::FERRY_VOLUME_PATH)
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(format!("/ferry/volumes/{volume}"))),
+                .unwrap_or_else(|| {
+                    PathBuf::from(format!("{}/{volume}", ferry_api::contract::VOLUMES_DIR))
+                }),
             volume,
-            schedule: var("FERRY_SCHEDULE").filter(|v| !v.trim().is_empty()),
-            time_zone: var("FERRY_TIME_ZONE").filter(|v| !v.trim().is_empty()),
+            schedule: var(env::FERRY_SCHEDULE).filter(|v| !v.trim().is_empty()),
+            time_zone: var(env::FERRY_TIME_ZONE).filter(|v| !v.trim().is_empty()),
             metrics_port,
-            rsync: var("FERRY_RSYNC")
+            rsync: var(env::FERRY_RSYNC)
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("rsync")),

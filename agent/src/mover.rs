@@ -195,13 +195,17 @@ fn mover_env(who: &Identity) -> Vec<EnvVar> {
         value: Some(value),
         value_from: None,
     };
+    use ferry_api::contract::env;
     vec![
-        var("FERRY_ROLE", who.role.as_str().to_owned()),
-        var("FERRY_OBJECT", who.object.clone()),
-        var("FERRY_VOLUME", "data".to_owned()),
-        var("FERRY_VOLUME_PATH", objects::mover::VOLUME_PATH.to_owned()),
-        var("FERRY_SCRATCH_DIR", "/tmp/ferry".to_owned()),
-        var("SERVICE_ACCOUNT", who.service_account.clone()),
+        var(env::FERRY_ROLE, who.role.as_str().to_owned()),
+        var(env::FERRY_OBJECT, who.object.clone()),
+        var(env::FERRY_VOLUME, "data".to_owned()),
+        var(
+            env::FERRY_VOLUME_PATH,
+            objects::mover::VOLUME_PATH.to_owned(),
+        ),
+        var(env::FERRY_SCRATCH_DIR, "/tmp/ferry".to_owned()),
+        var(env::SERVICE_ACCOUNT, who.service_account.clone()),
     ]
 }
 

@@ -27,7 +27,7 @@ pub const RESULT_ANNOTATION: &str = "ferry.dev/mover-result";
 /// Where the mover sees the temporary PVC.
 pub const VOLUME_PATH: &str = "/ferry/volumes/data";
 /// The mover's container.
-pub const CONTAINER: &str = "ferry-mover";
+pub const CONTAINER: &str = ferry_api::contract::MOVER_CONTAINER;
 const KIND: &str = "Pod";
 
 /// What a mover pod is made of.

@@ -11,7 +11,7 @@ pub mod tuning;
 pub use error::{Error, Result};
 
 /// The port the destination's server listens on.
-pub const DEFAULT_SERVER_PORT: u16 = 2222;
+pub use ferry_api::contract::SSH_PORT as DEFAULT_SERVER_PORT;
 
 /// The environment variable (sent as an SSH `env` request) naming the sync a transfer
 /// belongs to, so the destination can pair it with the completion signal.

@@ -1,10 +1,11 @@
 //! The mover pod's manifest: a pure function of [`Spec`], so every field is unit-tested.
 
 use ferry_api::annotations::MOVER_LABEL;
+use ferry_api::contract::env;
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ObjectFieldSelector,
-    PersistentVolumeClaimVolumeSource, Pod, PodSpec, SeccompProfile, SecretVolumeSource,
-    SecurityContext, Volume, VolumeMount,
+    Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ObjectFieldSelector,
+    PersistentVolumeClaimVolumeSource, Pod, PodSpec, SecretVolumeSource, SecurityContext, Volume,
+    VolumeMount,
 };
 use kube::api::ObjectMeta;
 
@@ -14,15 +15,6 @@ use super::{CONTAINER, Spec, VOLUME_PATH};
 const DATA_VOLUME: &str = "data";
 /// A writable `/tmp`, since the root filesystem is read-only.
 const TMP_VOLUME: &str = "tmp";
-/// Capabilities of a root mover (namespaces labelled `ferry.dev/privileged-movers`): enough
-/// to read every file and keep ownership, as the injected sidecar gets.
-const ROOT_CAPABILITIES: [&str; 5] = [
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-];
 
 /// The name of the volume of the `index`th Secret.
 fn secret_volume(index: usize) -> String {
@@ -60,10 +52,10 @@ pub fn pod(spec: &Spec) -> Pod {
 fn container(spec: &Spec) -> Container {
     let mut env = spec.env.clone();
     env.extend([
-        field_env("POD_NAME", "metadata.name"),
-        field_env("POD_NAMESPACE", "metadata.namespace"),
-        field_env("POD_UID", "metadata.uid"),
-        field_env("POD_IP", "status.podIP"),
+        field_env(env::POD_NAME, "metadata.name"),
+        field_env(env::POD_NAMESPACE, "metadata.namespace"),
+        field_env(env::POD_UID, "metadata.uid"),
+        field_env(env::POD_IP, "status.podIP"),
     ]);
     let mut mounts = vec![
         VolumeMount {
@@ -127,22 +119,8 @@ fn security_context(spec: &Spec) -> SecurityContext {
             .as_ref()
             .and_then(|c| c.run_as_user)
     });
-    let root = user == Some(0);
-    SecurityContext {
-        run_as_user: spec.run_as_user,
-        run_as_non_root: Some(!root),
-        allow_privilege_escalation: Some(false),
-        read_only_root_filesystem: Some(true),
-        capabilities: Some(Capabilities {
-            drop: Some(vec!["ALL".to_owned()]),
-            add: root.then(|| ROOT_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect()),
-        }),
-        seccomp_profile: Some(SeccompProfile {
-            type_: "RuntimeDefault".to_owned(),
-            localhost_profile: None,
-        }),
-        ..SecurityContext::default()
-    }
+    // The injected sidecar's security context (the contract's one definition).
+    ferry_api::contract::security_context(spec.run_as_user, user == Some(0))
 }
 
 fn volumes(spec: &Spec) -> Vec<Volume> {
