@@ -21,11 +21,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, PostParams};
 
-use super::engine::{Direction, Job, Layout};
+use super::context::{Ctx, SNAPSHOT_TIMEOUT};
 use super::env::Identity;
+use super::job::{Direction, Job, Layout, Outcome};
 use super::resource::Replication;
 use super::secrets::{self, SecretData};
-use super::source::{Ctx, Outcome, SNAPSHOT_TIMEOUT, rclone_secret};
+use super::source::rclone_secret;
 use super::{Error, Result};
 use crate::objects;
 use tokio_util::sync::CancellationToken;

@@ -134,6 +134,25 @@ pub fn sibling(name: &str) -> Result<PathBuf> {
     Ok(exe.with_file_name(name))
 }
 
+// The API errors the agent reports name this pod's service account, so the constructor
+// lives here, beside `Identity`, and the error module needs nothing from above it.
+impl Error {
+    /// An API error, turned into [`Error::Forbidden`] when the API said 403.
+    pub fn api(action: impl Into<String>, source: kube::Error, who: &Identity) -> Error {
+        let action = action.into();
+        if let kube::Error::Api(status) = &source
+            && status.code == 403
+        {
+            return Error::Forbidden {
+                service_account: who.service_account.clone(),
+                namespace: who.namespace.clone(),
+                action,
+            };
+        }
+        Error::Api { action, source }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

@@ -125,26 +125,5 @@ impl From<crate::objects::Error> for Error {
     }
 }
 
-impl Error {
-    /// An API error, turned into [`Error::Forbidden`] when the API said 403.
-    pub fn api(
-        action: impl Into<String>,
-        source: kube::Error,
-        who: &crate::env::Identity,
-    ) -> Error {
-        let action = action.into();
-        if let kube::Error::Api(status) = &source
-            && status.code == 403
-        {
-            return Error::Forbidden {
-                service_account: who.service_account.clone(),
-                namespace: who.namespace.clone(),
-                action,
-            };
-        }
-        Error::Api { action, source }
-    }
-}
-
 /// Results of the agent.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -12,14 +12,32 @@
 //! This crate never depends on the S3 engine (`ferry-s3`): the agent hands S3 work to a
 //! `ferry-sidecar engine` child ([`engine`]), and `make lint` checks that `cargo tree -p
 //! ferry-agent` holds no aws-sdk-s3.
+//!
+//! # Layers
+//!
+//! Modules import only modules of lower layers (or of their own layer, never back):
+//!
+//! 1. [`error`], [`objects`]: the failures, and the Kubernetes objects of a sync.
+//! 2. [`env`]: who this pod is, from the environment.
+//! 3. [`schedule`], [`status`], [`events`], [`metrics`], [`lease`], [`pod`], [`secrets`],
+//!    [`resource`]: one concern each (events reads the status condition names).
+//! 4. [`job`]: the S3 engine's job, its reply, a sync's [`job::Outcome`].
+//! 5. [`engine`] (a job in a child process) and [`context`] (what every sync needs).
+//! 6. [`mover`]: a push through a snapshot or clone and a mover pod.
+//! 7. [`source`] (uses the mover), then [`destination`] (uses the source's Secret reader).
+//! 8. [`run`]: the injected sidecar's state machine.
+//! 9. [`entry`]: the process entry points.
 
 #![forbid(unsafe_code)]
 
+pub mod context;
 pub mod destination;
 pub mod engine;
+pub mod entry;
 pub mod env;
 pub mod error;
 pub mod events;
+pub mod job;
 pub mod lease;
 pub mod metrics;
 pub mod mover;

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     match std::env::args_os().nth(1) {
-        Some(arg) if arg == "run" => ferry_agent::run::main(),
+        Some(arg) if arg == "run" => ferry_agent::entry::agent(),
         _ => {
             eprintln!(
                 "usage: ferry-agent run\n\

@@ -3,16 +3,15 @@
 //! removes the temporary objects afterwards, whatever happened. The mover reports its
 //! result in an annotation on its own pod, which the sidecar reads when the pod ends.
 
-use std::process::ExitCode;
-
 use ferry_api::types::SyncStats;
 use ferry_api::types::{SourceCopyMethod, VolumeOptions};
 use k8s_openapi::api::core::v1::EnvVar;
 use serde::{Deserialize, Serialize};
 
+use super::context::{Ctx, MOVER_TIMEOUT, MoverPlan, SNAPSHOT_TIMEOUT};
 use super::env::Identity;
+use super::job::Outcome;
 use super::resource::Replication;
-use super::source::{Ctx, MOVER_TIMEOUT, MoverPlan, Outcome, SNAPSHOT_TIMEOUT};
 use super::{Error, Result};
 use crate::objects;
 use tokio_util::sync::CancellationToken;
@@ -207,79 +206,4 @@ fn mover_env(who: &Identity) -> Vec<EnvVar> {
         var(env::FERRY_SCRATCH_DIR, "/tmp/ferry".to_owned()),
         var(env::SERVICE_ACCOUNT, who.service_account.clone()),
     ]
-}
-
-/// `ferry-sidecar mover`: push the mounted copy once, report, exit. `engine` runs its S3
-/// job: `ferry-sidecar` passes its in-process engine, which this crate does not link.
-pub fn main(engine: super::engine::Runner) -> ExitCode {
-    ferry_rsync::ssh::init_logging("info");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("ferry-sidecar mover: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    runtime.block_on(async {
-        match mover(engine).await {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(e) => {
-                eprintln!("ferry-sidecar mover: {e}");
-                ExitCode::from(2)
-            }
-        }
-    })
-}
-
-async fn mover(engine: super::engine::Runner) -> Result<bool> {
-    let who = Identity::from_env()?;
-    let client = kube::Client::try_default()
-        .await
-        .map_err(|source| Error::Api {
-            action: "connecting to the API server".to_owned(),
-            source,
-        })?;
-    let ctx = Ctx {
-        client: client.clone(),
-        who: who.clone(),
-        // The mover exits after this one push: no child needed.
-        engine,
-    };
-    let cancel = CancellationToken::new();
-    let canceller = cancel.clone();
-    tokio::spawn(async move {
-        ferry_kube::shutdown::signalled().await;
-        canceller.cancel();
-    });
-    let report = match super::resource::fetch(&client, &who).await {
-        Ok(cr) => match super::source::push_from(&ctx, &cr, &who.volume_path, cancel).await {
-            Ok(outcome) => MoverReport {
-                succeeded: true,
-                stats: outcome.stats,
-                logs: outcome.logs,
-            },
-            Err(e) => MoverReport {
-                succeeded: false,
-                stats: SyncStats::default(),
-                logs: e.to_string(),
-            },
-        },
-        Err(e) => MoverReport {
-            succeeded: false,
-            stats: SyncStats::default(),
-            logs: e.to_string(),
-        },
-    };
-    if report.succeeded {
-        tracing::info!(logs = %report.logs, "push done");
-    } else {
-        tracing::error!(error = %report.logs, "push failed");
-    }
-    let value = serde_json::to_value(&report).unwrap_or_default();
-    objects::mover::report(&client, &who.namespace, &who.pod_name, &value).await?;
-    Ok(report.succeeded)
 }

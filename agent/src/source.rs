@@ -10,43 +10,12 @@ use ferry_api::types::SyncStats;
 use ferry_api::types::{RcloneOptions, SourceCopyMethod};
 use ferry_api::types::{ReplicationSourceRclone, ReplicationSourceRsync};
 
-use super::engine::{Direction, Job, Layout};
-use super::env::Identity;
+use super::context::{Ctx, MoverPlan, clamp};
+use super::job::{Direction, Job, Layout, Outcome};
 use super::resource::{Mover, Replication};
 use super::secrets::{self, SecretData};
 use super::{Error, Result};
 use tokio_util::sync::CancellationToken;
-
-/// How long a snapshot may take to become ready before the sync fails.
-pub const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(300);
-/// How long a mover pod may run.
-pub const MOVER_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
-
-/// What a sync did.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Outcome {
-    /// The counts for `lastSyncStats`.
-    pub stats: SyncStats,
-    /// The log tail for `latestMoverStatus.logs`.
-    pub logs: String,
-}
-
-/// What a sync needs besides the CR.
-#[derive(Clone)]
-pub struct Ctx {
-    /// The API client.
-    pub client: kube::Client,
-    /// This pod.
-    pub who: Identity,
-    /// How the S3 engine runs.
-    pub engine: super::engine::Runner,
-}
-
-impl std::fmt::Debug for Ctx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("who", &self.who).finish()
-    }
-}
 
 /// Runs one sync of a source: Direct from `who.volume_path`, else through a mover.
 pub async fn sync(
@@ -120,17 +89,6 @@ pub async fn push_from(
     }
 }
 
-/// What the mover pod needs from the sidecar's pod.
-#[derive(Debug, Clone, Default)]
-pub struct MoverPlan {
-    /// The image (the sidecar's own).
-    pub image: String,
-    /// The service account.
-    pub service_account: Option<String>,
-    /// The user.
-    pub run_as_user: Option<i64>,
-}
-
 /// Pushes `dir` to the CR's S3 remote.
 pub async fn push_rclone(
     ctx: &Ctx,
@@ -148,11 +106,6 @@ pub async fn push_rclone(
     };
     let job = Job::new(Direction::Push, dir, &spec.rclone, layout, &secret);
     (ctx.engine)(job, cancel).await
-}
-
-/// A count for `lastSyncStats`, which holds `i64`s.
-pub fn clamp(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The Secret the CR's `rclone` options name.

@@ -54,8 +54,8 @@ pub fn run(cli: Cli) -> ExitCode {
             ferry_rsync::ssh::init_logging("warn");
             ferry_s3::cli::run(args)
         }
-        Command::Run(_) => ferry_agent::run::exec_agent(),
-        Command::Mover(_) => ferry_agent::mover::main(crate::engine::in_process),
+        Command::Run(_) => ferry_agent::entry::exec_agent(),
+        Command::Mover(_) => ferry_agent::entry::mover(crate::engine::in_process),
         Command::Engine(_) => crate::engine::main(),
     }
 }

@@ -2,7 +2,7 @@
 //! starts for each S3 sync), and the in-process runner of `ferry-sidecar mover`. Both turn
 //! the CR's `rclone` options and the Secret the agent read into the engine's remote and
 //! options. This lives in the binary, not in the agent, so that `ferry-agent` never links
-//! the S3 engine (see `ferry_agent::engine`).
+//! the S3 engine (see `ferry_agent::job`).
 
 // `ferry_agent::Error` is large (it carries `kube::Error`); these functions return it as the
 // agent does, where clippy leaves a library's public API alone.
@@ -12,9 +12,11 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use ferry_agent::engine::{Direction, Job, MAX_MESSAGE, PARENT_VAR, Reply, Running, SECRET_FIELD};
+use ferry_agent::context::clamp;
+use ferry_agent::job::{
+    Direction, Job, MAX_MESSAGE, Outcome, PARENT_VAR, Reply, Running, SECRET_FIELD,
+};
 use ferry_agent::secrets::SecretData;
-use ferry_agent::source::{Outcome, clamp};
 use ferry_agent::{Error, Result};
 use ferry_api::rules::glob::Pattern;
 use ferry_api::rules::rate::BandwidthLimit;
