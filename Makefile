@@ -15,7 +15,7 @@ test: deps tools
 
 ## deps: the Debian packages the tests talk to (idempotent).
 deps:
-	sidecar/tests/support/install-deps.sh
+	rsync/tests/support/install-deps.sh
 
 ## unit: the tests that need no server (the API crate: types, CRDs, validation).
 unit:
@@ -42,9 +42,15 @@ docs:
 fmt:
 	$(CARGO) fmt --all
 
+## lint: formatting, clippy, and the agent's promise: ferry-agent never depends on the S3
+## engine (aws-sdk-s3), which runs in a `ferry-sidecar engine` child instead.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	@if $(CARGO) tree --locked -p ferry-agent --prefix none | grep -q '^aws-sdk-s3 '; then \
+		echo "make lint: ferry-agent depends on aws-sdk-s3 (cargo tree -i aws-sdk-s3 -p ferry-agent shows how); the S3 engine belongs in ferry-sidecar engine"; \
+		exit 1; \
+	fi
 
 cluster-up:
 	tests/cluster/up $(CLUSTER_STATE)
@@ -64,20 +70,22 @@ bench-webhook:
 ## (1 GiB file, 10,000 small files, 1% delta; release build). FERRY_BENCH_TUNE=1 adds
 ## the russh tuning variants.
 bench-ssh: deps
-	$(CARGO) bench --locked -p ferry-sidecar --bench ssh
+	$(CARGO) build --release --locked -p ferry-sidecar --bins
+	$(CARGO) bench --locked -p ferry-rsync --bench ssh
 
 ## bench-s3: ferry-sidecar sync vs rclone (defaults, and --transfers 32 --checkers 32) on one
 ## MinIO: 10,000 small files (initial, no change, 1% changed), 4 x 256 MiB, and a 100,000-file
 ## tree; wall time, S3 requests, peak RSS (release build).
 bench-s3: deps tools
-	$(CARGO) bench --locked -p ferry-sidecar --bench s3
+	$(CARGO) build --release --locked -p ferry-sidecar --bins
+	$(CARGO) bench --locked -p ferry-s3 --bench s3
 
 ## bench-sidecar: the `ferry-sidecar run` loop as a local process bound to a ReplicationSource
 ## on the test cluster: idle RSS and CPU (60 s, fresh and after a sync), and peak RSS and wall
 ## time of the S3 benchmark's case (a) (10,000 files of 1-64 KiB, initial push to MinIO) next
 ## to the standalone `ferry-sidecar sync` of the same tree (release build).
 bench-sidecar: tools
-	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-e2e --bins
+	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-agent -p ferry-e2e --bins
 	target/release/bench-sidecar
 
 ## images: the webhook and sidecar container images (docker/*.Dockerfile), tagged with the

@@ -18,7 +18,7 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p ferry-sidecar --bins \
+    cargo build --release --locked -p ferry-sidecar -p ferry-agent --bins \
     && install -D -m 0755 target/release/ferry-sidecar /out/ferry-sidecar \
     && install -D -m 0755 target/release/ferry-agent /out/ferry-agent
 

@@ -6,6 +6,7 @@
 //! every problem comes back at once so a user fixes a manifest in one round trip.
 
 pub mod annotations;
+pub mod contract;
 pub mod crd;
 pub mod docs;
 pub mod rules;

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::Value;
 
 #[expect(
@@ -21,8 +20,7 @@ fn manifests() -> Vec<(PathBuf, Value)> {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "yaml") {
                 let text = std::fs::read_to_string(&path).expect("read manifest");
-                for doc in serde_yaml::Deserializer::from_str(&text) {
-                    let value = Value::deserialize(doc).expect("parse yaml");
+                for value in serde_saphyr::from_multiple::<Value>(&text).expect("parse yaml") {
                     if !value.is_null() {
                         out.push((path.clone(), value));
                     }

@@ -94,7 +94,11 @@ impl Error {
     /// Whether trying the same thing again later may succeed (an API or file-system hiccup),
     /// as opposed to bad input that will fail the same way every time.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Kube { .. } | Error::Io { .. })
+        match self {
+            Error::Kube { source, .. } => ferry_kube::retry::is_retryable(source),
+            Error::Io { .. } => true,
+            _ => false,
+        }
     }
 
     /// Whether this is an apiserver conflict (HTTP 409): someone else wrote first.

@@ -20,7 +20,6 @@ pub mod plan;
 mod apply;
 mod config;
 mod instance;
-mod lease;
 mod material;
 mod webhooks;
 mod write;

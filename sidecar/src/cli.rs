@@ -20,23 +20,23 @@ pub enum Command {
     /// Print the version and exit.
     Version,
     /// The SSH transport for `rsync -e` (russh, destination host key pinned).
-    Ssh(crate::ssh::client::cli::SshArgs),
+    Ssh(ferry_rsync::ssh::client::cli::SshArgs),
     /// The destination's SSH server: rsync into the volume, nothing else.
-    Serve(crate::ssh::server::cli::ServeArgs),
+    Serve(ferry_rsync::ssh::server::cli::ServeArgs),
     /// Push a directory with rsync over `ferry-sidecar ssh`, then signal completion.
-    Push(crate::rsync::cli::PushArgs),
+    Push(ferry_rsync::rsync::cli::PushArgs),
     /// Generate the ed25519 keys of a replication, as Secret files (VolSync key names).
-    Keygen(crate::keys::cli::KeygenArgs),
+    Keygen(ferry_rsync::keys::cli::KeygenArgs),
     /// Sync a local directory and an S3 prefix, either way, in rclone's format.
-    Sync(crate::s3::cli::SyncArgs),
+    Sync(ferry_s3::cli::SyncArgs),
     /// The injected sidecar: bind the CR, schedule, sync, snapshot, report (env from the
     /// webhook).
-    Run(crate::agent::cli::RunArgs),
+    Run(crate::agent_cli::RunArgs),
     /// The mover pod of copyMethod Snapshot/Clone: push the mounted copy once and report.
-    Mover(crate::agent::cli::MoverArgs),
+    Mover(crate::agent_cli::MoverArgs),
     /// The S3 sync of `run`, in its own process (internal: started by `run`).
     #[command(hide = true)]
-    Engine(crate::agent::cli::EngineArgs),
+    Engine(crate::agent_cli::EngineArgs),
 }
 
 /// Runs the chosen subcommand and maps its outcome to the process exit code.
@@ -46,13 +46,16 @@ pub fn run(cli: Cli) -> ExitCode {
             println!("ferry-sidecar {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::Ssh(args) => crate::ssh::client::cli::run(args),
-        Command::Serve(args) => crate::ssh::server::cli::run(args),
-        Command::Push(args) => crate::rsync::cli::run(args),
-        Command::Keygen(args) => crate::keys::cli::run(args),
-        Command::Sync(args) => crate::s3::cli::run(args),
-        Command::Run(_) => crate::agent::run::exec_agent(),
-        Command::Mover(_) => crate::agent::mover::main(),
-        Command::Engine(_) => crate::agent::engine::main(),
+        Command::Ssh(args) => ferry_rsync::ssh::client::cli::run(args),
+        Command::Serve(args) => ferry_rsync::ssh::server::cli::run(args),
+        Command::Push(args) => ferry_rsync::rsync::cli::run(args),
+        Command::Keygen(args) => ferry_rsync::keys::cli::run(args),
+        Command::Sync(args) => {
+            ferry_rsync::ssh::init_logging("warn");
+            ferry_s3::cli::run(args)
+        }
+        Command::Run(_) => ferry_agent::entry::exec_agent(),
+        Command::Mover(_) => ferry_agent::entry::mover(crate::engine::in_process),
+        Command::Engine(_) => crate::engine::main(),
     }
 }

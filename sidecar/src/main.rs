@@ -2,11 +2,15 @@
 
 #![forbid(unsafe_code)]
 
+mod agent_cli;
+mod cli;
+mod engine;
+
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = ferry_sidecar::cli::Cli::parse();
-    ferry_sidecar::cli::run(cli)
+    let cli = cli::Cli::parse();
+    cli::run(cli)
 }

@@ -1,6 +1,5 @@
 //! The manifests of `examples/`, for tests that apply them to the real apiserver.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::cluster::repo_root;
@@ -17,8 +16,7 @@ pub fn all() -> anyhow::Result<Vec<(String, Value)>> {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "yaml") {
                 let text = std::fs::read_to_string(&path)?;
-                for doc in serde_yaml::Deserializer::from_str(&text) {
-                    let mut value = Value::deserialize(doc)?;
+                for mut value in serde_saphyr::from_multiple::<Value>(&text)? {
                     if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
                         meta.remove("namespace");
                     }

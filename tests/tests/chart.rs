@@ -99,12 +99,12 @@ async fn lint_is_strict_clean_for_every_certificate_mode() -> anyhow::Result<()>
 #[test]
 fn chart_images_and_dockerfiles_agree() -> anyhow::Result<()> {
     let root = ferry_e2e::cluster::repo_root();
-    let chart: Value = serde_yaml::from_str(&std::fs::read_to_string(
+    let chart: Value = serde_saphyr::from_str(&std::fs::read_to_string(
         root.join("charts/ferry/Chart.yaml"),
     )?)?;
     assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"));
     assert_eq!(chart["kubeVersion"], ">=1.29.0-0");
-    let values: Value = serde_yaml::from_str(&std::fs::read_to_string(
+    let values: Value = serde_saphyr::from_str(&std::fs::read_to_string(
         root.join("charts/ferry/values.yaml"),
     )?)?;
     assert_eq!(

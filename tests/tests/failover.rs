@@ -162,7 +162,7 @@ fn named_block(page: &str, name: &str) -> anyhow::Result<String> {
 
 /// A one-document YAML manifest as JSON.
 fn manifest(text: &str, what: &str) -> anyhow::Result<Value> {
-    serde_yaml::from_str(text).with_context(|| format!("parsing {what}"))
+    serde_saphyr::from_str(text).with_context(|| format!("parsing {what}"))
 }
 
 /// `examples/<name>` as JSON.

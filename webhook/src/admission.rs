@@ -1,5 +1,9 @@
 //! The AdmissionReview v1 wire format: just enough typed structure to route a request, with
 //! the object kept as raw JSON so nothing newer than our types is dropped.
+//!
+//! Not `kube::core::admission` (kube 5.0): its response serialises the patch bytes as a JSON
+//! array of numbers where the API wants a base64 string (the test below), and its request
+//! reads the object's metadata through the typed `ObjectMeta`.
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};

@@ -152,18 +152,7 @@ async fn spawn_cert_source(
 
 /// Waits for SIGTERM or Ctrl-C, then stops accepting and lets in-flight requests finish.
 async fn drain_on_signal(handle: Handle<std::net::SocketAddr>, grace: Duration) {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = terminate => {},
-        _ = tokio::signal::ctrl_c() => {},
-    }
+    ferry_kube::shutdown::signalled().await;
     info!(?grace, "draining");
     handle.graceful_shutdown(Some(grace));
 }

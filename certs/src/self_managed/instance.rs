@@ -1,6 +1,7 @@
 //! One instance's tick: hold the lease if possible, keep the Secret current if holding,
 //! and serve the leaf in the Secret either way.
 
+use ferry_kube::lease::LeaseKeeper;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -8,7 +9,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::apply::{Spec, apply};
-use super::lease::LeaseKeeper;
 use super::material::{Material, TLS_CERT, TLS_KEY};
 use super::write::write_secret;
 use super::{SelfManagedConfig, plan, webhooks};

@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use ferry_e2e::cluster::repo_root;
 use ferry_e2e::{Cluster, Output, TestNamespace};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// The chart under test.
@@ -91,8 +90,7 @@ pub fn template(
 /// Every document of a multi-document YAML stream, as JSON.
 pub fn documents(yaml: &str) -> anyhow::Result<Vec<Value>> {
     let mut out = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(yaml) {
-        let value = Value::deserialize(doc)?;
+    for value in serde_saphyr::from_multiple::<Value>(yaml)? {
         if !value.is_null() {
             out.push(value);
         }

@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 use super::*;
 use crate::admission::Request;
 
+mod contract;
+
 fn request(pod: &Value) -> Request {
     serde_json::from_value(json!({
         "uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},

@@ -1,0 +1,142 @@
+//! The agent's process entry points, in one place: `ferry-sidecar run` (which execs
+//! `ferry-agent run`), the agent itself, and `ferry-sidecar mover`. Each builds a runtime,
+//! reads its identity from the environment, runs, and maps the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use ferry_api::types::SyncStats;
+use tokio_util::sync::CancellationToken;
+
+use super::context::Ctx;
+use super::env::Identity;
+use super::job::Runner;
+use super::mover::MoverReport;
+use super::{Error, Result};
+use crate::objects;
+
+/// `ferry-sidecar run`, the injected container's command: execs `ferry-agent run` from the
+/// same directory (same pid, same environment), so the long-lived process maps only the
+/// agent's code. Should `ferry-agent` be missing, it runs here instead, and says so.
+pub fn exec_agent() -> std::process::ExitCode {
+    use std::os::unix::process::CommandExt;
+    match super::env::sibling(super::env::AGENT_BINARY) {
+        Ok(agent) => {
+            let error = std::process::Command::new(&agent).arg("run").exec();
+            eprintln!(
+                "ferry-sidecar run: cannot start {}: {error}; running in this process instead, \
+                 which keeps more memory while idle: ship ferry-agent next to ferry-sidecar",
+                agent.display()
+            );
+        }
+        Err(e) => eprintln!("ferry-sidecar run: {e}; running in this process instead"),
+    }
+    agent()
+}
+
+/// The injected container's work (`ferry-agent run`).
+pub fn agent() -> std::process::ExitCode {
+    ferry_rsync::ssh::init_logging("info");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferry-sidecar run: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async {
+        let who = match Identity::from_env() {
+            Ok(who) => who,
+            Err(e) => {
+                eprintln!("ferry-sidecar run: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        };
+        tracing::info!(role = who.role.as_str(), object = %who.object, pod = %who.pod_name, "starting");
+        match super::run::run(who).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ferry-sidecar run: {e}");
+                std::process::ExitCode::from(1)
+            }
+        }
+    })
+}
+
+/// `ferry-sidecar mover`: push the mounted copy once, report, exit. `engine` runs its S3
+/// job: `ferry-sidecar` passes its in-process engine, which this crate does not link.
+pub fn mover(engine: Runner) -> ExitCode {
+    ferry_rsync::ssh::init_logging("info");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferry-sidecar mover: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async {
+        match push_and_report(engine).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("ferry-sidecar mover: {e}");
+                ExitCode::from(2)
+            }
+        }
+    })
+}
+
+async fn push_and_report(engine: Runner) -> Result<bool> {
+    let who = Identity::from_env()?;
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|source| Error::Api {
+            action: "connecting to the API server".to_owned(),
+            source,
+        })?;
+    let ctx = Ctx {
+        client: client.clone(),
+        who: who.clone(),
+        // The mover exits after this one push: no child needed.
+        engine,
+    };
+    let cancel = CancellationToken::new();
+    let canceller = cancel.clone();
+    tokio::spawn(async move {
+        ferry_kube::shutdown::signalled().await;
+        canceller.cancel();
+    });
+    let report = match super::resource::fetch(&client, &who).await {
+        Ok(cr) => match super::source::push_from(&ctx, &cr, &who.volume_path, cancel).await {
+            Ok(outcome) => MoverReport {
+                succeeded: true,
+                stats: outcome.stats,
+                logs: outcome.logs,
+            },
+            Err(e) => MoverReport {
+                succeeded: false,
+                stats: SyncStats::default(),
+                logs: e.to_string(),
+            },
+        },
+        Err(e) => MoverReport {
+            succeeded: false,
+            stats: SyncStats::default(),
+            logs: e.to_string(),
+        },
+    };
+    if report.succeeded {
+        tracing::info!(logs = %report.logs, "push done");
+    } else {
+        tracing::error!(error = %report.logs, "push failed");
+    }
+    let value = serde_json::to_value(&report).unwrap_or_default();
+    objects::mover::report(&client, &who.namespace, &who.pod_name, &value).await?;
+    Ok(report.succeeded)
+}

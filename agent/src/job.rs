@@ -1,0 +1,232 @@
+//! The S3 engine's jobs: what the agent hands the engine (a [`Job`], the Secret included),
+//! what the engine answers (a [`Reply`]), and the [`Outcome`] of any sync. Both processes
+//! read these: the agent writes a job to its `ferry-sidecar engine` child (`engine`)
+//! and the child, in `ferry-sidecar`, runs it. The mover runs a job in its own process
+//! through the same [`Runner`].
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use ferry_api::types::{RcloneOptions, SyncStats};
+use k8s_openapi::ByteString;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+pub use ferry_api::contract::engine::Layout;
+
+use super::secrets::SecretData;
+use super::{Error, Result};
+
+/// The variable that tells the child its parent's pid, so it can tell whether the parent
+/// died before the parent-death signal was armed.
+pub const PARENT_VAR: &str = "FERRY_ENGINE_PARENT";
+/// The largest job or reply read from a pipe (a job is an rclone.conf and a few options).
+pub const MAX_MESSAGE: u64 = 16 * 1024 * 1024;
+/// The field that names the rclone Secret, for the child's error messages.
+pub const SECRET_FIELD: &str = "spec.rclone.rcloneConfig";
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// The counts for `lastSyncStats`.
+    pub stats: SyncStats,
+    /// The log tail for `latestMoverStatus.logs`.
+    pub logs: String,
+}
+
+/// How a sync's S3 job runs, chosen by the entry point: the mover runs it in its own
+/// process (`ferry-sidecar`'s in-process engine), the long-lived sidecar in a child
+/// ([`in_child_process`]). A function rather than a flag, so that this crate, and with it
+/// `ferry-agent`, does not depend on the S3 engine at all: its code, even untouched, would
+/// share pages with what the idle agent runs.
+pub type Runner = fn(Job, CancellationToken) -> Running;
+
+/// A job under way.
+pub type Running = Pin<Box<dyn Future<Output = Result<Outcome>> + Send>>;
+
+/// Which way the data goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Direction {
+    /// The directory to the remote.
+    Push,
+    /// The remote to the directory.
+    Pull,
+}
+
+/// One S3 sync: everything the engine needs, Secret included.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    /// Push or pull.
+    pub direction: Direction,
+    /// The local directory.
+    pub dir: PathBuf,
+    /// The CR's `rclone` options.
+    pub rclone: RcloneOptions,
+    /// Plain, or `timestampPrefix` with its `retain` (pushes only).
+    #[serde(default)]
+    pub layout: Layout,
+    /// The namespace of the Secret.
+    pub secret_namespace: String,
+    /// The Secret's name.
+    pub secret_name: String,
+    /// Its data.
+    pub secret_data: BTreeMap<String, ByteString>,
+}
+
+impl std::fmt::Debug for Job {
+    // The Secret's values never reach a log: only its key names.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("direction", &self.direction)
+            .field("dir", &self.dir)
+            .field("secret_name", &self.secret_name)
+            .field("secret_keys", &self.secret_data.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Job {
+    /// A job for `dir` with the Secret the sidecar read.
+    pub fn new(
+        direction: Direction,
+        dir: &Path,
+        rclone: &RcloneOptions,
+        layout: Layout,
+        secret: &SecretData,
+    ) -> Job {
+        Job {
+            direction,
+            dir: dir.to_path_buf(),
+            rclone: rclone.clone(),
+            layout,
+            secret_namespace: secret.namespace().to_owned(),
+            secret_name: secret.name().to_owned(),
+            secret_data: secret
+                .entries()
+                .map(|(k, v)| (k.to_owned(), ByteString(v.to_vec())))
+                .collect(),
+        }
+    }
+}
+
+/// What the child answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum Reply {
+    /// The sync ended without errors.
+    Done {
+        /// Its counts.
+        stats: SyncStats,
+        /// Its summary.
+        logs: String,
+    },
+    /// SIGTERM stopped it.
+    Interrupted,
+    /// Some files failed; nothing was deleted.
+    Partial {
+        /// How many.
+        errors: u64,
+    },
+    /// It failed; the message says what to fix.
+    Failed {
+        /// The error's text.
+        message: String,
+    },
+}
+
+impl Reply {
+    /// The answer for what the engine did.
+    pub fn of(result: Result<Outcome>) -> Reply {
+        match result {
+            Ok(outcome) => Reply::Done {
+                stats: outcome.stats,
+                logs: outcome.logs,
+            },
+            Err(Error::Interrupted) => Reply::Interrupted,
+            Err(Error::S3Partial { errors }) => Reply::Partial { errors },
+            Err(e) => Reply::Failed {
+                message: e.to_string(),
+            },
+        }
+    }
+
+    /// What the answer means to the sidecar.
+    pub fn into_result(self) -> Result<Outcome> {
+        match self {
+            Reply::Done { stats, logs } => Ok(Outcome { stats, logs }),
+            Reply::Interrupted => Err(Error::Interrupted),
+            Reply::Partial { errors } => Err(Error::S3Partial { errors }),
+            Reply::Failed { message } => Err(Error::Engine(message)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_round_trip_and_map_to_errors() {
+        let done = Reply::Done {
+            stats: SyncStats {
+                bytes_transferred: 10,
+                ..SyncStats::default()
+            },
+            logs: "ok".to_owned(),
+        };
+        let text = serde_json::to_string(&done).unwrap();
+        assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), done);
+        assert!(matches!(
+            Reply::Interrupted.into_result(),
+            Err(Error::Interrupted)
+        ));
+        assert!(matches!(
+            Reply::Partial { errors: 3 }.into_result(),
+            Err(Error::S3Partial { errors: 3 })
+        ));
+        let failed = Reply::of(Err(Error::Spec {
+            field: "spec.rclone.exclude",
+            problem: "bad".to_owned(),
+        }));
+        assert_eq!(
+            failed,
+            Reply::Failed {
+                message: "spec.rclone.exclude: bad".to_owned()
+            }
+        );
+        match failed.into_result() {
+            Err(e) => assert_eq!(e.to_string(), "spec.rclone.exclude: bad"),
+            Ok(_) => panic!("a failure became a success"),
+        }
+    }
+
+    #[test]
+    fn a_job_never_shows_its_secret() {
+        let mut data = BTreeMap::new();
+        data.insert(
+            "rclone.conf".to_owned(),
+            b"secret_access_key = hush".to_vec(),
+        );
+        let secret = SecretData::new(SECRET_FIELD, "ns", "creds", data);
+        let job = Job::new(
+            Direction::Push,
+            Path::new("/data"),
+            &RcloneOptions::default(),
+            Layout::Timestamped { retain: Some(3) },
+            &secret,
+        );
+        let shown = format!("{job:?}");
+        assert!(shown.contains("rclone.conf"), "{shown}");
+        assert!(!shown.contains("hush"), "{shown}");
+        let back: Job = serde_json::from_slice(&serde_json::to_vec(&job).unwrap()).unwrap();
+        assert_eq!(
+            back.secret_data["rclone.conf"].0,
+            b"secret_access_key = hush"
+        );
+        assert_eq!(back.layout, Layout::Timestamped { retain: Some(3) });
+    }
+}

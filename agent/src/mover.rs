@@ -1,0 +1,209 @@
+//! `copyMethod: Snapshot` and `Clone`: the sidecar makes a point-in-time copy of the source
+//! PVC, mounts it in a mover pod (same image, `ferry-sidecar mover`) that pushes it, and
+//! removes the temporary objects afterwards, whatever happened. The mover reports its
+//! result in an annotation on its own pod, which the sidecar reads when the pod ends.
+
+use ferry_api::types::SyncStats;
+use ferry_api::types::{SourceCopyMethod, VolumeOptions};
+use k8s_openapi::api::core::v1::EnvVar;
+use serde::{Deserialize, Serialize};
+
+use super::context::{Ctx, MOVER_TIMEOUT, MoverPlan, SNAPSHOT_TIMEOUT};
+use super::env::Identity;
+use super::job::Outcome;
+use super::resource::Replication;
+use super::{Error, Result};
+use crate::objects;
+use tokio_util::sync::CancellationToken;
+
+/// How long a temporary PVC may take to bind.
+const BIND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What the mover writes into its pod's result annotation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoverReport {
+    /// Whether the push succeeded.
+    pub succeeded: bool,
+    /// Its counts.
+    #[serde(default)]
+    pub stats: SyncStats,
+    /// The log tail, or the error.
+    #[serde(default)]
+    pub logs: String,
+}
+
+/// Runs one push through a snapshot or a clone and a mover pod.
+pub async fn through_mover(
+    ctx: &Ctx,
+    cr: &Replication,
+    method: SourceCopyMethod,
+    volume: &VolumeOptions,
+    plan: &MoverPlan,
+    events: &super::events::Events,
+    cancel: CancellationToken,
+) -> Result<Outcome> {
+    use super::events::reason;
+    let owner = cr.owner();
+    // Leftovers of a run that was killed go first, so names and quotas are free.
+    let cleaned = objects::cleanup::temporaries(&ctx.client, &cr.namespace, &owner.uid).await?;
+    if cleaned.pods + cleaned.claims + cleaned.snapshots > 0 {
+        tracing::info!(?cleaned, "deleted leftovers of an interrupted sync");
+        events
+            .normal(
+                reason::CLEANED_UP,
+                format!(
+                    "deleted what an interrupted sync left: {} mover pod(s), {} PVC(s), {} VolumeSnapshot(s)",
+                    cleaned.pods, cleaned.claims, cleaned.snapshots
+                ),
+            )
+            .await;
+    }
+    let result = tokio::select! {
+        result = push_through(ctx, cr, method, volume, plan, events) => result,
+        () = cancel.cancelled() => Err(Error::Interrupted),
+    };
+    if let Err(e) = objects::cleanup::temporaries(&ctx.client, &cr.namespace, &owner.uid).await {
+        tracing::warn!(error = %e, "could not delete the temporary objects; the next sync retries");
+    }
+    result
+}
+
+async fn push_through(
+    ctx: &Ctx,
+    cr: &Replication,
+    method: SourceCopyMethod,
+    volume: &VolumeOptions,
+    plan: &MoverPlan,
+    events: &super::events::Events,
+) -> Result<Outcome> {
+    let client = &ctx.client;
+    let ns = cr.namespace.as_str();
+    let owner = cr.owner();
+    let labels = owner.temporary_labels();
+    let source_pvc = cr.source_pvc.clone().unwrap_or_default();
+    let source = objects::claim::get(client, ns, &source_pvc).await?;
+    let base = temporary_name(&cr.name, jiff::Timestamp::now());
+    let template = match method {
+        SourceCopyMethod::Snapshot => {
+            let class = volume.volume_snapshot_class_name.as_deref();
+            objects::snapshot::check_class(client, class).await?;
+            objects::snapshot::create(client, ns, &base, &source_pvc, class, &labels, Some(&owner))
+                .await?;
+            let ready = objects::snapshot::wait_ready(client, ns, &base, SNAPSHOT_TIMEOUT).await?;
+            events
+                .normal(
+                    super::events::reason::SNAPSHOT_READY,
+                    format!("VolumeSnapshot {} of PVC {source_pvc} is ready", ready.name),
+                )
+                .await;
+            let template = objects::claim::template(&source, volume, ready.restore_size.as_deref());
+            objects::claim::create_from_snapshot(
+                client,
+                ns,
+                &base,
+                &base,
+                &template,
+                &labels,
+                Some(&owner),
+            )
+            .await?;
+            template
+        }
+        _ => {
+            let template = objects::claim::template(&source, volume, None);
+            objects::claim::create_clone(
+                client,
+                ns,
+                &base,
+                &source_pvc,
+                &template,
+                &labels,
+                Some(&owner),
+            )
+            .await?;
+            template
+        }
+    };
+    tracing::debug!(?template, claim = %base, "temporary claim created");
+    // With an `Immediate` class the claim binds now; with `WaitForFirstConsumer` it binds only
+    // once the mover pod uses it, so a claim still pending after the wait is not an error.
+    match objects::claim::wait_bound(client, ns, &base, BIND_TIMEOUT).await {
+        Ok(()) => {}
+        Err(objects::Error::Timeout { .. }) => {
+            tracing::info!(claim = %base, "claim not bound yet; the mover pod binds it (WaitForFirstConsumer)");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let spec = objects::mover::Spec {
+        name: format!("{base}-mover"),
+        namespace: ns.to_owned(),
+        image: plan.image.clone(),
+        service_account: plan.service_account.clone(),
+        claim: base.clone(),
+        read_only: true,
+        env: mover_env(&ctx.who),
+        secrets: Vec::new(),
+        run_as_user: plan.run_as_user,
+        pod_security_context: volume.mover_security_context.clone(),
+        resources: volume.mover_resources.clone(),
+        labels,
+        owner: Some(owner),
+    };
+    events
+        .normal(
+            super::events::reason::MOVER_STARTED,
+            format!(
+                "mover pod {} pushes claim {base} ({method:?} of PVC {source_pvc})",
+                spec.name
+            ),
+        )
+        .await;
+    let outcome = objects::mover::run(client, &spec, MOVER_TIMEOUT).await?;
+    let report: Option<MoverReport> = outcome.result.and_then(|v| serde_json::from_value(v).ok());
+    match report {
+        Some(report) if outcome.succeeded && report.succeeded => Ok(Outcome {
+            stats: report.stats,
+            logs: report.logs,
+        }),
+        Some(report) => Err(Error::Mover {
+            name: spec.name,
+            message: report.logs,
+        }),
+        None => Err(Error::Mover {
+            name: spec.name,
+            message: match outcome.exit_code {
+                Some(code) => format!("exited {code} without a report; see its log"),
+                None => "ended without a report; see its log".to_owned(),
+            },
+        }),
+    }
+}
+
+/// `<cr>-ferry-<unix seconds>`, cut so `-mover` still fits a pod name.
+pub fn temporary_name(cr: &str, at: jiff::Timestamp) -> String {
+    let stamp = at.as_second();
+    let mut base = cr.to_owned();
+    base.truncate(40);
+    format!("{}-ferry-{stamp}", base.trim_end_matches(['-', '.']))
+}
+
+fn mover_env(who: &Identity) -> Vec<EnvVar> {
+    let var = |name: &str, value: String| EnvVar {
+        name: name.to_owned(),
+        value: Some(value),
+        value_from: None,
+    };
+    use ferry_api::contract::env;
+    vec![
+        var(env::FERRY_ROLE, who.role.as_str().to_owned()),
+        var(env::FERRY_OBJECT, who.object.clone()),
+        var(env::FERRY_VOLUME, "data".to_owned()),
+        var(
+            env::FERRY_VOLUME_PATH,
+            objects::mover::VOLUME_PATH.to_owned(),
+        ),
+        var(env::FERRY_SCRATCH_DIR, "/tmp/ferry".to_owned()),
+        var(env::SERVICE_ACCOUNT, who.service_account.clone()),
+    ]
+}

@@ -1,0 +1,568 @@
+//! `ferry-sidecar run`: the injected container's loop.
+//!
+//! 1. Learn who it is (env, own pod), read the CR, serve metrics.
+//! 2. Take the CR's Lease, or wait as a standby while another pod's sidecar holds it.
+//! 3. Source, and rclone destination: decide ([`super::schedule`]), sync, record, repeat.
+//!    rsync destination: ensure keys and Service, serve SSH, and publish an image after each
+//!    completion signal.
+//! 4. On SIGTERM: stop scheduling, abort the sync in flight (the S3 engine aborts multipart
+//!    uploads and deletes nothing; rsync is killed, so no completion is sent), record the
+//!    interruption, release the Lease, exit.
+//!
+//! A failed sync is retried with back-off (30 s doubling to 5 min) or at the next fire time,
+//! whichever the trigger says, and sooner when the CR changes; its error stays in the
+//! `Synchronizing` condition until the next attempt.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_api::types::MoverResult;
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, DynamicObject};
+use tokio::sync::watch;
+
+use super::context::{Ctx, MoverPlan};
+use super::destination::{self, Publish};
+use super::env::Identity;
+use super::events::{Events, reason};
+use super::job::Outcome;
+use super::lease::{self, CrLease, Held};
+use super::metrics::{self, Labels, Metrics};
+use super::resource::{self, Mover, Replication};
+use super::schedule::{self, Decision, Inputs, Trigger, Why};
+use super::source;
+use super::status::{self, Model, RECONCILED, SYNCHRONIZING};
+use super::{Error, Result};
+use tokio_util::sync::CancellationToken;
+
+mod serve;
+
+/// First retry delay after a failed sync.
+const RETRY_FIRST: Duration = Duration::from_secs(30);
+/// Longest retry delay.
+const RETRY_MAX: Duration = Duration::from_secs(300);
+/// How long a sync may take to stop after SIGTERM before the sidecar exits anyway.
+const STOP_GRACE: Duration = Duration::from_secs(20);
+
+/// The sidecar's state while it acts for the CR.
+struct Agent {
+    ctx: Ctx,
+    api: Api<DynamicObject>,
+    events: Events,
+    metrics: Arc<Metrics>,
+    model: Model,
+    applied: Option<Model>,
+    plan: MoverPlan,
+    pod_claim: Option<String>,
+    stop: CancellationToken,
+    started: Timestamp,
+    last_end: Option<Timestamp>,
+    last_error: Option<String>,
+    retry_at: Option<Timestamp>,
+    retry: ferry_kube::Backoff,
+}
+
+/// Runs the sidecar until SIGTERM or until its CR is deleted.
+pub async fn run(who: Identity) -> Result<()> {
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|source| Error::Api {
+            action: "connecting to the API server (in-cluster config)".to_owned(),
+            source,
+        })?;
+    std::fs::create_dir_all(&who.scratch).map_err(|source| Error::Io {
+        context: format!("creating the scratch directory {}", who.scratch.display()),
+        source,
+    })?;
+    let stop = CancellationToken::new();
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        ferry_kube::shutdown::signalled().await;
+        tracing::info!("SIGTERM: stopping");
+        stopper.cancel();
+    });
+    let metrics = Arc::new(Metrics::new(Labels {
+        name: who.object.clone(),
+        namespace: who.namespace.clone(),
+        role: who.role.as_str().to_owned(),
+        method: "unknown".to_owned(),
+    }));
+    let ip = who.pod_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let addr = SocketAddr::new(ip, who.metrics_port);
+    let served = Arc::clone(&metrics);
+    tokio::spawn(async move {
+        if let Err(e) = metrics::serve(addr, served).await {
+            tracing::error!(%addr, error = %e, "metrics cannot listen");
+        }
+    });
+    let Some((facts, cr)) = prepare(&client, &who, &metrics, &stop).await? else {
+        return Ok(());
+    };
+    metrics.set_method(cr.mover.method());
+    let (tx, mut rx) = watch::channel(Some(cr.clone()));
+    tokio::spawn(resource::watch_cr(client.clone(), who.clone(), tx));
+    let events = Events::new(client.clone(), &who.pod_name, cr.reference());
+    let lease = CrLease::new(
+        client.clone(),
+        &who.namespace,
+        lease::lease_name(who.role, &who.object),
+        who.pod_name.clone(),
+    );
+    if !acquire(&lease, &events, &who, &stop).await? {
+        return Ok(());
+    }
+    // Keep the Lease; losing it (the API unreachable for its whole duration) ends this
+    // sidecar's turn: a standby takes over and this one exits for a clean restart.
+    // A child of `stop`: it fires on SIGTERM too, and its own cancel (the Lease lost) stops
+    // the work without touching `stop`.
+    let lost = stop.child_token();
+    let lost_tx = lost.clone();
+    let renewing = lease.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(lease::RENEW_EVERY).await;
+            match renewing.try_acquire().await {
+                Ok(Held::ByUs) => {}
+                Ok(Held::By(other)) => {
+                    tracing::error!(holder = %other, "lost the Lease");
+                    lost_tx.cancel();
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not renew the Lease"),
+            }
+        }
+    });
+    events
+        .normal(
+            reason::BOUND,
+            format!(
+                "sidecar of pod {} acts for this {}",
+                who.pod_name,
+                who.role.kind()
+            ),
+        )
+        .await;
+    let mut agent = Agent {
+        ctx: Ctx {
+            client: client.clone(),
+            who: who.clone(),
+            // The long-lived sidecar syncs in a child so that it stays small while idle.
+            engine: super::engine::in_child_process,
+        },
+        api: resource::api(&client, who.role, &who.namespace),
+        events,
+        metrics,
+        model: Model::from_status(cr.status.as_ref()),
+        applied: None,
+        plan: MoverPlan {
+            image: facts.image.clone(),
+            service_account: facts.service_account.clone(),
+            run_as_user: facts.run_as_user,
+        },
+        pod_claim: facts.claim.clone(),
+        stop: lost,
+        started: Timestamp::now(),
+        last_end: None,
+        last_error: None,
+        retry_at: None,
+        retry: ferry_kube::Backoff::new(RETRY_FIRST, RETRY_MAX),
+    };
+    agent.model.sync.bound_pod = Some(who.pod_name.clone());
+    agent.model.set_condition(
+        RECONCILED,
+        true,
+        "Bound",
+        &format!("pod {} acts for it", who.pod_name),
+        cr.generation,
+    );
+    agent.apply().await;
+    let result = match cr.mover {
+        Mover::DestinationRsync(_) => agent.serve_rsync(&mut rx).await,
+        _ => agent.schedule_loop(&mut rx).await,
+    };
+    lease.release().await;
+    result
+}
+
+/// Reads the pod's facts and the CR, waiting while the CR does not exist yet (a pod may be
+/// created before its CR) or the API refuses (RBAC not bound yet: each refusal is logged and
+/// counted as a failed sync, since no status or Event can be written); `None` on SIGTERM.
+async fn prepare(
+    client: &kube::Client,
+    who: &Identity,
+    metrics: &Metrics,
+    stop: &CancellationToken,
+) -> Result<Option<(super::pod::PodFacts, Replication)>> {
+    let mut backoff = ferry_kube::Backoff::new(Duration::from_secs(5), Duration::from_secs(60));
+    let mut said_missing = false;
+    loop {
+        let attempt = async {
+            let facts = super::pod::facts(client, who).await?;
+            let cr = resource::fetch(client, who).await?;
+            Ok::<_, Error>((facts, cr))
+        };
+        match attempt.await {
+            Ok(found) => return Ok(Some(found)),
+            Err(e @ Error::MissingResource { .. }) => {
+                if !said_missing {
+                    tracing::warn!(error = %e, "waiting for the CR");
+                    said_missing = true;
+                }
+                backoff.reset();
+            }
+            Err(e @ (Error::Forbidden { .. } | Error::Api { .. })) => {
+                tracing::error!(error = %e, "cannot start; retrying in {:?}", backoff.current());
+                metrics.sync_finished(false, 0.0, 0, 0);
+                backoff.advance();
+            }
+            Err(e) => return Err(e),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff.current()) => {}
+            () = stop.cancelled() => return Ok(None),
+        }
+    }
+}
+
+/// Takes the Lease, waiting as a standby meanwhile; `false` on SIGTERM.
+async fn acquire(
+    lease: &CrLease,
+    events: &Events,
+    who: &Identity,
+    stop: &CancellationToken,
+) -> Result<bool> {
+    let mut standby_said = false;
+    loop {
+        match lease.try_acquire().await {
+            Ok(Held::ByUs) => return Ok(true),
+            Ok(Held::By(other)) => {
+                if !standby_said {
+                    tracing::info!(holder = %other, "standby: another pod's sidecar acts for the CR");
+                    events
+                        .normal(
+                            reason::STANDBY,
+                            format!(
+                                "pod {} waits: pod {other} acts for this {}",
+                                who.pod_name,
+                                who.role.kind()
+                            ),
+                        )
+                        .await;
+                    standby_said = true;
+                }
+            }
+            Err(e) => {
+                let e = Error::api("taking the Lease", e, who);
+                tracing::error!(error = %e, "cannot take the Lease; retrying");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(lease::RENEW_EVERY) => {}
+            () = stop.cancelled() => return Ok(false),
+        }
+    }
+}
+
+impl Agent {
+    /// Writes the status if it changed since the last write. A failed write is logged and
+    /// retried with the next one.
+    async fn apply(&mut self) {
+        if self.applied.as_ref() == Some(&self.model) {
+            return;
+        }
+        let who = &self.ctx.who;
+        match status::apply(&self.api, who.role.kind(), &who.object, &self.model).await {
+            Ok(()) => self.applied = Some(self.model.clone()),
+            Err(e) => {
+                let e = Error::api("writing the status", e, who);
+                tracing::warn!(error = %e, "status not written");
+            }
+        }
+    }
+
+    fn waiting(&mut self, reason: &str, message: &str, generation: Option<i64>) {
+        match &self.last_error {
+            Some(error) if reason != "Paused" => {
+                let message = format!("{error} (waiting: {message})");
+                self.model
+                    .set_condition(SYNCHRONIZING, false, "Error", &message, generation);
+            }
+            _ => self
+                .model
+                .set_condition(SYNCHRONIZING, false, reason, message, generation),
+        }
+    }
+
+    /// The loop of a source or an rclone destination.
+    async fn schedule_loop(&mut self, rx: &mut watch::Receiver<Option<Replication>>) -> Result<()> {
+        let mut seen_generation = None;
+        loop {
+            let Some(cr) = rx.borrow_and_update().clone() else {
+                tracing::info!("the CR was deleted; exiting");
+                return Ok(());
+            };
+            if seen_generation != cr.generation {
+                // A changed spec may have fixed what failed: retry without waiting.
+                seen_generation = cr.generation;
+                self.retry_at = None;
+            }
+            let who = self.ctx.who.clone();
+            let trigger_spec = cr.trigger.clone().unwrap_or_default();
+            let built = Trigger::build(&Inputs {
+                paused: cr.paused,
+                schedule: trigger_spec.schedule.as_deref(),
+                time_zone: trigger_spec.time_zone.as_deref(),
+                manual: trigger_spec.manual.as_deref(),
+                last_manual: self.model.sync.last_manual_sync.as_deref(),
+                pod_schedule: who.schedule.as_deref(),
+                pod_time_zone: who.time_zone.as_deref(),
+            });
+            let now = Timestamp::now();
+            let anchor = self
+                .last_end
+                .or(self.model.sync.last_sync_time.as_ref().map(|t| t.0))
+                .unwrap_or(self.started);
+            let (trigger, decision) = match built {
+                Ok(trigger) => {
+                    let decision = schedule::decide(&trigger, anchor, now);
+                    (Some(trigger), decision)
+                }
+                Err(e) => {
+                    self.model.set_condition(
+                        SYNCHRONIZING,
+                        false,
+                        "Error",
+                        &format!("{e}; fix it"),
+                        cr.generation,
+                    );
+                    (None, Decision::Paused)
+                }
+            };
+            let wake_at = match (&decision, self.retry_at) {
+                (Decision::Now(_), Some(retry)) if retry > now => Some(retry),
+                (Decision::At(at), _) => Some(*at),
+                _ => None,
+            };
+            if let (Decision::Now(why), None) = (&decision, wake_at) {
+                let outcome = self.sync(&cr, why.clone(), trigger.as_ref()).await;
+                if outcome.is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+            match (&decision, trigger.is_some()) {
+                (_, false) => {}
+                (Decision::Paused, true) => {
+                    self.waiting("Paused", "spec.paused is true", cr.generation)
+                }
+                (Decision::WaitForManual, true) => self.waiting(
+                    "WaitingForManual",
+                    "set spec.trigger.manual to a new value to sync",
+                    cr.generation,
+                ),
+                (Decision::Never, true) => self.model.set_condition(
+                    SYNCHRONIZING,
+                    false,
+                    "Error",
+                    "the schedule never fires; fix spec.trigger.schedule",
+                    cr.generation,
+                ),
+                (Decision::At(at), true) => {
+                    self.model.sync.next_sync_time = Some(Time(*at));
+                    self.waiting(
+                        "WaitingForSchedule",
+                        &format!("next sync at {at}"),
+                        cr.generation,
+                    );
+                }
+                (Decision::Now(_), true) => {
+                    let at = wake_at.unwrap_or(now);
+                    self.waiting("Error", &format!("retrying at {at}"), cr.generation);
+                }
+            }
+            if !matches!(decision, Decision::At(_)) {
+                self.model.sync.next_sync_time = None;
+            }
+            self.apply().await;
+            let sleep = match wake_at {
+                Some(at) => Duration::try_from(at.duration_since(Timestamp::now()))
+                    .unwrap_or(Duration::ZERO),
+                None => Duration::from_secs(24 * 3600),
+            };
+            tokio::select! {
+                () = tokio::time::sleep(sleep) => {}
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                }
+                () = self.stop.cancelled() => return Ok(()),
+            }
+        }
+    }
+
+    /// One sync with its status, Events and metrics. `Err` means stop (SIGTERM).
+    async fn sync(
+        &mut self,
+        cr: &Replication,
+        why: Why,
+        trigger: Option<&Trigger>,
+    ) -> std::result::Result<(), ()> {
+        let start = Timestamp::now();
+        if let Why::Schedule { missed } = why
+            && missed > 0
+        {
+            self.metrics.missed(missed);
+            self.events
+                .warning(reason::MISSED_INTERVALS, format!("{missed} scheduled sync(s) passed while the previous one ran; counted, not queued"))
+                .await;
+        }
+        self.model.sync.last_sync_start_time = Some(Time(start));
+        self.model.sync.next_sync_time = None;
+        self.model.set_condition(
+            SYNCHRONIZING,
+            true,
+            "SyncInProgress",
+            "syncing",
+            cr.generation,
+        );
+        self.apply().await;
+        self.events
+            .normal(reason::SYNC_STARTED, describe(&why))
+            .await;
+        let result = self.sync_once(cr).await;
+        let end = Timestamp::now();
+        self.last_end = Some(end);
+        let seconds = end.duration_since(start).as_secs_f64().max(0.0);
+        match result {
+            Ok((outcome, image)) => {
+                self.model
+                    .finish(start, end, MoverResult::Successful, &outcome.logs);
+                self.model.sync.last_sync_stats = Some(outcome.stats.clone());
+                if let Some(image) = image {
+                    self.events
+                        .normal(
+                            reason::IMAGE_PUBLISHED,
+                            format!("latestImage is {} {}", image.kind, image.name),
+                        )
+                        .await;
+                    self.model.latest_image = Some(image);
+                }
+                if let Why::Manual(token) = &why {
+                    self.model.sync.last_manual_sync = Some(token.clone());
+                }
+                self.last_error = None;
+                self.retry_at = None;
+                self.retry.reset();
+                if let Some(next) = trigger.and_then(|t| schedule::next_fire(t, end)) {
+                    self.model.sync.next_sync_time = Some(Time(next));
+                }
+                // The waiting state the trigger leads to, written with the result so that no
+                // reader sees a state the next pass of the loop would change.
+                let (reason, message) = match (&why, trigger) {
+                    (_, Some(Trigger::Paused)) => ("Paused", "spec.paused is true".to_owned()),
+                    (Why::Manual(_), _) => (
+                        "WaitingForManual",
+                        "set spec.trigger.manual to a new value to sync".to_owned(),
+                    ),
+                    (_, Some(Trigger::Cron { .. })) => match &self.model.sync.next_sync_time {
+                        Some(next) => ("WaitingForSchedule", format!("next sync at {}", next.0)),
+                        None => ("WaitingForSchedule", "sync done".to_owned()),
+                    },
+                    _ => (
+                        "WaitingForSchedule",
+                        "sync done; continuous: syncing again".to_owned(),
+                    ),
+                };
+                self.model
+                    .set_condition(SYNCHRONIZING, false, reason, &message, cr.generation);
+                self.metrics.sync_finished(
+                    true,
+                    seconds,
+                    u64::try_from(outcome.stats.bytes_transferred).unwrap_or(0),
+                    u64::try_from(outcome.stats.files_transferred).unwrap_or(0),
+                );
+                self.apply().await;
+                self.events
+                    .normal(reason::SYNC_SUCCEEDED, outcome.logs.clone())
+                    .await;
+                Ok(())
+            }
+            Err(e) => {
+                let message = e.to_string();
+                tracing::error!(error = %message, "sync failed");
+                self.model.finish(start, end, MoverResult::Failed, &message);
+                self.model
+                    .set_condition(SYNCHRONIZING, false, "Error", &message, cr.generation);
+                self.metrics.sync_finished(false, seconds, 0, 0);
+                self.last_error = Some(message.clone());
+                self.retry_at = Some(
+                    end + jiff::SignedDuration::try_from(self.retry.current()).unwrap_or_default(),
+                );
+                self.retry.advance();
+                self.apply().await;
+                if matches!(e, Error::Interrupted) {
+                    self.events.warning(reason::INTERRUPTED, message).await;
+                    return Err(());
+                }
+                self.events.warning(reason::SYNC_FAILED, message).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// The work of one sync, cancelled by SIGTERM within [`STOP_GRACE`].
+    async fn sync_once(
+        &self,
+        cr: &Replication,
+    ) -> Result<(
+        Outcome,
+        Option<k8s_openapi::api::core::v1::TypedLocalObjectReference>,
+    )> {
+        let stop = self.stop.clone();
+        let work = async {
+            match &cr.mover {
+                Mover::DestinationRclone(spec) => {
+                    let how = Publish::of(cr, self.pod_claim.as_deref(), &self.ctx.who)?;
+                    let outcome = destination::pull_rclone(&self.ctx, spec, stop.clone()).await?;
+                    if stop.is_cancelled() {
+                        return Err(Error::Interrupted);
+                    }
+                    let image = destination::publish(&self.ctx, cr, &how, &self.events).await?;
+                    Ok((outcome, Some(image)))
+                }
+                _ => {
+                    let outcome = source::sync(
+                        &self.ctx,
+                        cr,
+                        &self.plan,
+                        self.pod_claim.as_deref(),
+                        &self.events,
+                        stop.clone(),
+                    )
+                    .await?;
+                    Ok((outcome, None))
+                }
+            }
+        };
+        tokio::pin!(work);
+        tokio::select! {
+            result = &mut work => result,
+            () = self.stop.cancelled() => {
+                // Give the work its grace period to abort cleanly, then give up on it.
+                let _ = tokio::time::timeout(STOP_GRACE, &mut work).await;
+                Err(Error::Interrupted)
+            }
+        }
+    }
+}
+
+fn describe(why: &Why) -> String {
+    match why {
+        Why::Manual(token) => format!("manual trigger \"{token}\""),
+        Why::Schedule { .. } => "scheduled sync".to_owned(),
+        Why::Continuous => "continuous sync".to_owned(),
+    }
+}

@@ -1,0 +1,298 @@
+//! `ferry-sidecar sync SRC DST`: the S3 engine on the command line, with rclone's flags.
+//! Exit codes: 0 done, 1 done with errors (nothing deleted), 2 bad settings or a fatal
+//! error (one line naming the setting and the fix), 130 stopped by SIGTERM or SIGINT.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_api::rules::glob::Pattern;
+use ferry_api::rules::rate::BandwidthLimit;
+
+use super::config::{self, S3Config};
+use super::entry::Links;
+use super::error::{Error, Result};
+use super::list::Filter;
+use super::location::{self, Location};
+use super::options::{Compare, Layout, Mode, SyncOptions};
+use super::pipeline::{End, sync};
+use super::progress::Progress;
+use super::remote::Remote;
+use super::stats::Stats;
+
+/// Arguments of `ferry-sidecar sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Source: a local directory or `remote:bucket/prefix`.
+    pub src: String,
+    /// Destination: a local directory or `remote:bucket/prefix`.
+    pub dst: String,
+    /// rclone.conf to read remotes from (the section is the remote's name).
+    #[arg(long, env = "FERRY_RCLONE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Read the remote from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+    /// BUCKET_HOST, BUCKET_PORT, BUCKET_NAME and TLS_HOST instead.
+    #[arg(long, env = "FERRY_ENV_CONFIG", conflicts_with = "config")]
+    pub env_config: bool,
+    /// Show what would be copied and deleted; change nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Compare size and MD5 instead of size and mtime.
+    #[arg(long, short = 'c')]
+    pub checksum: bool,
+    /// Files copied at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub transfers: u16,
+    /// HEADs and hashes at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub checkers: u16,
+    /// Exclude files matching PATTERN (rclone glob; repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Delete nothing if more than N files would be deleted.
+    #[arg(long, value_name = "N")]
+    pub max_delete: Option<u64>,
+    /// Keep symlinks as `.rclonelink` objects.
+    #[arg(long, short = 'l')]
+    pub links: bool,
+    /// Bandwidth limit, e.g. `10M` (rclone syntax, one rate) or `off`.
+    #[arg(long, default_value = "off", value_name = "RATE")]
+    pub bwlimit: String,
+    /// Push each sync into a new YYYY-MM-DD-HHMMSS/ below the prefix; pull the newest.
+    #[arg(long)]
+    pub timestamp_prefix: bool,
+    /// Keep this many timestamped copies (with --timestamp-prefix).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain: Option<u32>,
+    /// After a successful push, abort incomplete multipart uploads below the prefix older
+    /// than this (left by crashes and lost answers), e.g. `24h`; `off` for none.
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub abort_uploads_older_than: String,
+    /// PEM bundle of extra CAs to trust (also AWS_CA_BUNDLE).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Interval of the status line when stderr is not a terminal (0 = none).
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub stats: String,
+    /// Print the final summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the sync and maps the outcome to an exit code. Logging is the binary's to set up
+/// (`ferry-sidecar sync` starts at level `warn`).
+pub fn run(args: SyncArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferry-sidecar sync: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let json = args.json;
+    let result = runtime.block_on(async move {
+        let (src, dst, opts, progress) = prepare(args).await?;
+        let stats = Arc::new(Stats::default());
+        let shown = progress.start(Arc::clone(&stats));
+        let (canceller, cancel) = super::cancel::pair();
+        tokio::spawn(stop_on_signal(canceller));
+        let outcome = sync(src, dst, opts, stats, cancel).await;
+        progress.finish(shown);
+        outcome
+    });
+    match result {
+        Ok(summary) => {
+            if json {
+                println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+            } else {
+                println!("{summary}");
+            }
+            if summary.errors == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            let line = e.to_string().replace(['\n', '\r'], " ");
+            eprintln!("ferry-sidecar sync: {line}");
+            ExitCode::from(if matches!(e, Error::Cancelled) {
+                130
+            } else {
+                2
+            })
+        }
+    }
+}
+
+/// On SIGTERM or SIGINT, asks the sync to stop; if it has not within the grace period,
+/// exits anyway.
+async fn stop_on_signal(canceller: super::cancel::Canceller) {
+    ferry_kube::shutdown::signalled().await;
+    tracing::warn!("stopping: aborting uploads in flight, deleting nothing");
+    canceller.cancel();
+    tokio::time::sleep(STOP_GRACE).await;
+    eprintln!("ferry-sidecar sync: did not stop within {STOP_GRACE:?}; exiting");
+    std::process::exit(130);
+}
+
+/// How long a stopping sync may take to abort what is in flight.
+const STOP_GRACE: Duration = Duration::from_secs(20);
+
+/// Turns the arguments into the two ends and the options.
+async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
+    let bwlimit = BandwidthLimit::parse(&args.bwlimit).map_err(|e| {
+        Error::config(
+            format!("--bwlimit \"{}\"", args.bwlimit),
+            e.to_string(),
+            "see --help",
+        )
+    })?;
+    let mut patterns = Vec::new();
+    for text in &args.exclude {
+        let p = Pattern::parse(text).map_err(|e| {
+            Error::config(
+                format!("--exclude \"{text}\""),
+                e.to_string(),
+                "see rclone's filtering docs",
+            )
+        })?;
+        patterns.push(p);
+    }
+    let interval = parse_duration(&args.stats).ok_or_else(|| {
+        Error::config(
+            format!("--stats \"{}\"", args.stats),
+            "is not a duration",
+            "write e.g. 10s, 500ms or 1m",
+        )
+    })?;
+    let abort_uploads_older_than = match args.abort_uploads_older_than.trim() {
+        "off" => None,
+        text => Some(parse_duration(text).ok_or_else(|| {
+            Error::config(
+                format!("--abort-uploads-older-than \"{text}\""),
+                "is not a duration",
+                "write e.g. 24h, 30m or off",
+            )
+        })?),
+    };
+    let layout = match (args.timestamp_prefix, args.retain) {
+        (true, retain) => Layout::Timestamped {
+            retain: retain.map(|r| r as usize),
+        },
+        (false, None) => Layout::Plain,
+        (false, Some(_)) => {
+            return Err(Error::config(
+                "--retain",
+                "only applies to timestamped copies",
+                "add --timestamp-prefix or drop --retain",
+            ));
+        }
+    };
+    let opts = SyncOptions {
+        compare: if args.checksum {
+            Compare::Checksum
+        } else {
+            Compare::SizeAndMtime
+        },
+        mode: if args.dry_run {
+            Mode::DryRun
+        } else {
+            Mode::Apply
+        },
+        transfers: usize::from(args.transfers),
+        checkers: usize::from(args.checkers),
+        filter: Filter::new(patterns),
+        max_delete: args.max_delete,
+        links: if args.links { Links::Keep } else { Links::Skip },
+        bwlimit,
+        layout,
+        abort_uploads_older_than,
+        ..SyncOptions::default()
+    };
+    let src = end(&args, "SRC", &args.src).await?;
+    let dst = end(&args, "DST", &args.dst).await?;
+    Ok((src, dst, opts, Progress::detect(interval)))
+}
+
+/// One end: a local path, or a remote resolved through the configuration.
+async fn end(args: &SyncArgs, which: &str, arg: &str) -> Result<End> {
+    let (remote, path) = match Location::parse(arg) {
+        Location::Local(path) => return Ok(End::Local(path)),
+        Location::Remote { remote, path } => (remote, path),
+    };
+    let mut config = load_config(args, &remote)?;
+    if let Some(ca) = &args.ca_cert {
+        config.ca_bundle = Some(ca.clone());
+    } else if config.ca_bundle.is_none() {
+        config.ca_bundle = std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from);
+    }
+    let place = location::resolve(which, &path, &config)?;
+    let client = super::client::build(&config).await?;
+    Ok(End::Remote(Remote {
+        client,
+        bucket: place.bucket,
+        prefix: place.prefix,
+        config: Arc::new(config),
+        arg: format!("{which} \"{arg}\""),
+    }))
+}
+
+fn load_config(args: &SyncArgs, remote: &str) -> Result<S3Config> {
+    if args.env_config {
+        return config::env::from_vars(|k| std::env::var(k).ok());
+    }
+    let path = match (&args.config, std::env::var_os("RCLONE_CONFIG")) {
+        (Some(path), _) => path.clone(),
+        (None, Some(path)) => PathBuf::from(path),
+        (None, None) => {
+            return Err(Error::config(
+                format!("remote \"{remote}:\""),
+                "no configuration given",
+                "pass --config FILE (an rclone.conf) or --env-config",
+            ));
+        }
+    };
+    let (config, warnings) = config::rclone::load(&path, remote)?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(config)
+}
+
+/// `10s`, `500ms`, `1m`, `0`.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("x"), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! The arguments of `ferry-sidecar run`, `mover` and `engine`: none; everything comes
+//! from the environment the webhook (or the sidecar, for a mover) sets, see
+//! `ferry_agent::env`.
+
+/// `ferry-sidecar run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {}
+
+/// `ferry-sidecar mover`.
+#[derive(Debug, clap::Args)]
+pub struct MoverArgs {}
+
+/// `ferry-sidecar engine` (started by `run`; the job comes on stdin).
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {}
