@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod budget;
 pub mod cancel;
 pub mod check;
 pub mod cli;

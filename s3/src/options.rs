@@ -37,7 +37,8 @@ pub struct UploadTuning {
     pub part_size: u64,
     /// Parts of one file in flight at once.
     pub part_concurrency: usize,
-    /// Bytes of file data held in memory at once, across all transfers.
+    /// Bytes of file data held in memory at once, across all transfers; lowered to fit the
+    /// container's memory limit ([`crate::budget`]).
     pub memory: u64,
 }
 
@@ -47,7 +48,7 @@ impl Default for UploadTuning {
             cutoff: 16 << 20,
             part_size: 8 << 20,
             part_concurrency: 4,
-            memory: 256 << 20,
+            memory: crate::budget::DEFAULT,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Per-object operations: upload (single part or parallel multipart), download with mtime,
 //! mode and owner restored, HEAD, mtime-only updates, deletions, local hashing.
 
+pub mod buffers;
 pub mod delete;
 pub mod download;
 pub mod hash;
@@ -16,6 +17,8 @@ use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption, StorageClass};
 use ferry_api::rules::rate::BandwidthLimit;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
+use self::buffers::Buffers;
+use super::budget::{budget, cgroup_limit};
 use super::cancel::Cancel;
 use super::error::{Error, Result};
 use super::options::SyncOptions;
@@ -40,6 +43,8 @@ pub struct Ctx {
     pub backoff: Backoff,
     /// Fires when the sync must stop.
     pub cancel: Cancel,
+    /// Part buffers, reused.
+    pub buffers: Buffers,
     throttle: Option<Throttle>,
     memory: Arc<Semaphore>,
     memory_units: u32,
@@ -48,8 +53,8 @@ pub struct Ctx {
 impl Ctx {
     /// The context of a sync with `remote` as its S3 side.
     pub fn new(remote: Remote, opts: SyncOptions, stats: Arc<Stats>, cancel: Cancel) -> Ctx {
-        let memory_units =
-            u32::try_from((opts.upload.memory / MEMORY_UNIT).max(1)).unwrap_or(u32::MAX >> 4);
+        let memory = budget(opts.upload.memory, cgroup_limit());
+        let memory_units = u32::try_from((memory / MEMORY_UNIT).max(1)).unwrap_or(u32::MAX >> 4);
         Ctx {
             throttle: match opts.bwlimit {
                 BandwidthLimit::Off => None,
@@ -62,6 +67,7 @@ impl Ctx {
             stats,
             backoff: Backoff::default(),
             cancel,
+            buffers: Buffers::default(),
         }
     }
 
@@ -79,6 +85,11 @@ impl Ctx {
             .acquire_many_owned(self.units(bytes))
             .await
             .map_err(|_| Error::Cancelled)
+    }
+
+    /// The memory budget in bytes: no part may be larger.
+    pub fn budget(&self) -> u64 {
+        u64::from(self.memory_units) * MEMORY_UNIT
     }
 
     fn units(&self, bytes: u64) -> u32 {

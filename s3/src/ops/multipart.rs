@@ -117,7 +117,8 @@ async fn send_parts(
     entry: &LocalEntry,
 ) -> Result<Vec<CompletedPart>> {
     let size = entry.size;
-    let part = part_size(size, ctx.opts.upload.part_size);
+    // A part never outgrows the budget (a small container's), unless 10,000 parts need it.
+    let part = part_size(size, ctx.opts.upload.part_size.min(ctx.budget()));
     let count = size.div_ceil(part).max(1);
     let mut inflight: JoinSet<Result<CompletedPart>> = JoinSet::new();
     let mut parts = Vec::new();
@@ -130,9 +131,9 @@ async fn send_parts(
         }
         let len = part.min(size.saturating_sub(offset));
         let memory = ctx.reserve_owned(len).await?;
-        let (file, path) = (Arc::clone(file), entry.path.clone());
+        let (file, path, pool) = (Arc::clone(file), entry.path.clone(), Arc::clone(ctx));
         let body = blocking(move || {
-            let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
+            let mut buf = pool.buffers.take(usize::try_from(len).unwrap_or(0));
             file.read_exact_at(&mut buf, offset)
                 .map_err(|e| match e.kind() {
                     std::io::ErrorKind::UnexpectedEof => {
@@ -140,7 +141,7 @@ async fn send_parts(
                     }
                     _ => Error::local("read", &path, e),
                 })?;
-            Ok(Bytes::from(buf))
+            Ok(buf.freeze())
         })
         .await?;
         let (ctx, key, id) = (Arc::clone(ctx), key.to_owned(), id.to_owned());
@@ -185,10 +186,11 @@ async fn upload_part(
                 .await
                 .map_err(|e| ctx.remote.error("UploadPart", key, e))
         })
-        .await?;
+        .await;
+    ctx.buffers.give(body);
     Ok(CompletedPart::builder()
         .part_number(number)
-        .set_e_tag(out.e_tag)
+        .set_e_tag(out?.e_tag)
         .build())
 }
 
