@@ -93,6 +93,7 @@ stop_component() {
 
 # node_paths STATE: the node's paths and names for STATE (NODE_DIR, NODE_NETNS,
 # NODE_CONTAINERD_SOCK, NODE_SHIMS, CGROOT).
+# shellcheck disable=SC2034 # NODE_NETNS, NODE_SHIMS: used by up and node.sh
 node_paths() {
     NODE_DIR=$1/node
     NODE_NETNS=$NODE_DIR/netns

@@ -225,6 +225,7 @@ node_start() {
     local t=$SECONDS archives a
     # What the node makes (image snapshots, pod and volume directories) must be
     # readable by the pods' users, not only by root as up's umask would have it.
+    # shellcheck disable=SC2034 # read by up's start
     local UMASK=022
     node_netns
     node_cgroups
