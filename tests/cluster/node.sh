@@ -147,7 +147,10 @@ serializeImagePulls: false
 # Imported images are never pulled again: never collect them.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
-evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}
+# The disk is the machine's, shared with builds that fill and free gigabytes:
+# evict only when it is truly full, and recover soon after.
+evictionHard: {memory.available: 100Mi, nodefs.available: 256Mi, imagefs.available: 256Mi, nodefs.inodesFree: 1%}
+evictionPressureTransitionPeriod: 30s
 maxPods: 50
 rotateCertificates: false
 serverTLSBootstrap: false
