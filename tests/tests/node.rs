@@ -83,10 +83,13 @@ async fn succeeded(client: &kube::Client, ns: &str, name: &str) -> anyhow::Resul
         Ok(matches!(phase.as_deref(), Some("Succeeded" | "Failed")).then_some(pod))
     })
     .await?;
-    let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
-    if phase.as_deref() != Some("Succeeded") {
+    let status = pod.status.clone().unwrap_or_default();
+    if status.phase.as_deref() != Some("Succeeded") {
         bail!(
-            "pod {ns}/{name} ended {phase:?}; logs:\n{}",
+            "pod {ns}/{name} ended {:?} ({}: {}); logs:\n{}",
+            status.phase,
+            status.reason.unwrap_or_default(),
+            status.message.unwrap_or_default(),
             logs(ns, name).unwrap_or_default()
         );
     }
@@ -97,8 +100,15 @@ async fn succeeded(client: &kube::Client, ns: &str, name: &str) -> anyhow::Resul
 async fn ready(client: &kube::Client, ns: &str, name: &str) -> anyhow::Result<()> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     eventually(LIMIT, &format!("pod {ns}/{name} to be Ready"), || async {
-        let pod = pods.get(name).await?;
-        let conditions = pod.status.and_then(|s| s.conditions).unwrap_or_default();
+        let status = pods.get(name).await?.status.unwrap_or_default();
+        if status.phase.as_deref() == Some("Failed") {
+            bail!(
+                "pod {ns}/{name} failed ({}: {})",
+                status.reason.unwrap_or_default(),
+                status.message.unwrap_or_default()
+            );
+        }
+        let conditions = status.conditions.unwrap_or_default();
         Ok(conditions
             .iter()
             .any(|c| c.type_ == "Ready" && c.status == "True")
