@@ -32,6 +32,11 @@ CLUSTER_DNS_IP=10.0.0.10
 CNI_BIN_DIR=/usr/lib/cni
 NODE_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
     kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+# Test nodes running on this machine (one file per node, named for its cgroup
+# root), and the sysctls as they were before the first of them started: when
+# clusters overlap, the last node to go puts them back. /run is emptied at
+# boot, as the sysctls are.
+NODE_REGISTRY=/run/ferry-test-nodes
 # Marker that says a directory is a cluster state dir we may delete.
 STATE_MARKER=.ferry-cluster-state
 
@@ -104,6 +109,42 @@ node_paths() {
     CGROOT=ferry-node-$(printf '%s' "$1" | sha256sum | cut -c1-8)
 }
 
+# node_register STATE: record the node of STATE as running, and the sysctls
+# as they are if it is the first one.
+node_register() {
+    node_paths "$1"
+    mkdir -p "$NODE_REGISTRY"
+    if [[ ! -f $NODE_REGISTRY/sysctls ]]; then
+        sysctl -n "${NODE_SYSCTLS[@]}" >"$NODE_REGISTRY/sysctls.tmp" || die "reading sysctls failed"
+        mv "$NODE_REGISTRY/sysctls.tmp" "$NODE_REGISTRY/sysctls"
+    fi
+    printf '%s\n' "$1" >"$NODE_REGISTRY/$CGROOT"
+}
+
+# node_unregister STATE: forget the node of STATE; if no other node runs, put
+# the sysctls back.
+node_unregister() {
+    node_paths "$1"
+    [[ -d $NODE_REGISTRY ]] || return 0
+    rm -f "$NODE_REGISTRY/$CGROOT"
+    local other
+    for other in "$NODE_REGISTRY"/ferry-node-*; do
+        [[ -f $other ]] || continue
+        # Another node's kubelet still runs: the sysctls stay as it set them.
+        pid_alive "$(<"$other")" kubelet && return 0
+        rm -f "$other" # a node that died without down
+    done
+    if [[ -f $NODE_REGISTRY/sysctls ]]; then
+        local vals i=0 name
+        mapfile -t vals <"$NODE_REGISTRY/sysctls"
+        for name in "${NODE_SYSCTLS[@]}"; do
+            [[ -z ${vals[i]:-} ]] || sysctl -q -w "$name=${vals[i]}" >/dev/null
+            i=$((i + 1))
+        done
+    fi
+    rm -rf "$NODE_REGISTRY"
+}
+
 # node_shims: pids of the containerd shims serving this node's containerd
 # (their command line names its socket).
 node_shims() {
@@ -163,15 +204,7 @@ node_stop() {
         find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
         [[ ! -d $c ]] || log "warning: cgroup $c is still there"
     done
-    if [[ -f $NODE_DIR/sysctl-before ]]; then
-        local vals i=0 name
-        mapfile -t vals <"$NODE_DIR/sysctl-before"
-        for name in "${NODE_SYSCTLS[@]}"; do
-            [[ -n ${vals[i]:-} ]] && sysctl -q -w "$name=${vals[i]}" >/dev/null
-            i=$((i + 1))
-        done
-        rm -f "$NODE_DIR/sysctl-before"
-    fi
+    node_unregister "$state"
     # Paths the kubelet and containerd write whatever they are told: the device
     # plugin socket (a constant), /var/log/containers links, libcni's cache.
     find /var/log/containers -maxdepth 1 -type l -lname "$state/*" -delete 2>/dev/null || true

@@ -270,7 +270,7 @@ node_start() {
     # The kubelet rewrites a few VM-wide sysctls, and serves a device plugin
     # socket at a fixed path; down puts the first back and removes the second.
     [[ ! -S /var/lib/kubelet/device-plugins/kubelet.sock ]] || touch "$NODE_DIR/had-device-plugins"
-    sysctl -n "${NODE_SYSCTLS[@]}" >"$NODE_DIR/sysctl-before" || die "reading sysctls failed"
+    node_register "$STATE"
     log "starting the kubelet ($NODE_NAME_REAL, $NODE_IP)"
     IN_NODE=1 start kubelet -- "$BIN/kubelet" \
         --config="$NODE_DIR/kubelet.yaml" \
