@@ -89,21 +89,32 @@ bench-sidecar: tools
 	target/release/bench-sidecar
 
 ## images: the webhook and sidecar container images (docker/*.Dockerfile), tagged with the
-## workspace version, where a container engine answers `docker info`; otherwise it says so
-## and builds nothing.
+## workspace version. With a Docker engine (`docker info` answers), `docker build` runs the
+## Dockerfiles whole. Without one, buildah (chroot isolation) runs their runtime stages on the
+## binaries cargo builds here (IMAGE_PROFILE: release, or debug as `make test` does), with
+## base images made from Debian packages, and the images go into the test node's containerd
+## when CLUSTER_STATE runs one (tests/cluster/images/build; docker/README.md says why).
 IMAGE_REGISTRY ?= ghcr.io/ferry-dev
 IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+IMAGE_PROFILE ?= release
+# The debug images take the binaries `make test` built (the same workspace build, so nothing
+# is rebuilt); release builds only the two crates.
+IMAGE_CARGO_ARGS = $(if $(filter debug,$(IMAGE_PROFILE)),--workspace --bins,--profile $(IMAGE_PROFILE) -p ferry-webhook -p ferry-sidecar --bins)
 DOCKER ?= docker
 images:
-	@if ! $(DOCKER) info >/dev/null 2>&1; then \
-		echo "make images: no container engine available ('$(DOCKER) info' failed); no images were built."; \
-		exit 0; \
-	fi; \
-	set -e; \
-	for image in webhook sidecar; do \
-		echo "building $(IMAGE_REGISTRY)/ferry-$$image:$(IMAGE_TAG)"; \
-		DOCKER_BUILDKIT=1 $(DOCKER) build -f docker/$$image.Dockerfile -t $(IMAGE_REGISTRY)/ferry-$$image:$(IMAGE_TAG) .; \
-	done
+	@set -e; \
+	if $(DOCKER) info >/dev/null 2>&1; then \
+		for image in webhook sidecar; do \
+			echo "building $(IMAGE_REGISTRY)/ferry-$$image:$(IMAGE_TAG)"; \
+			DOCKER_BUILDKIT=1 $(DOCKER) build -f docker/$$image.Dockerfile -t $(IMAGE_REGISTRY)/ferry-$$image:$(IMAGE_TAG) .; \
+		done; \
+	else \
+		echo "make images: no Docker engine ('$(DOCKER) info' failed); building with buildah from $(IMAGE_PROFILE) binaries"; \
+		$(CARGO) build --locked $(IMAGE_CARGO_ARGS); \
+		archives=$$(tests/cluster/images/build ferry $(IMAGE_PROFILE) $(IMAGE_REGISTRY) $(IMAGE_TAG)); \
+		printf 'image archive: %s\n' $$archives; \
+		tests/cluster/images/build import $(CLUSTER_STATE) $$archives; \
+	fi
 
 ## demo: the local control plane with MinIO, Ferry built and installed with Helm, an annotated
 ## Deployment replicating its volume to MinIO every minute, and a restore checked against the
