@@ -12,19 +12,12 @@ use super::plan::{Identity, Plan};
 use super::settings::Settings;
 
 pub use ferry_api::contract::{CONTAINER, VOLUMES_DIR};
-/// Where the bound CR's Secrets are mounted in the sidecar.
-pub const SECRETS_DIR: &str = "/ferry/secrets";
 /// Name of the projected token volume added when the pod turns automount off.
 pub const TOKEN_VOLUME: &str = "ferry-sa-token";
 /// Name of the sidecar's scratch volume.
 pub const SCRATCH_VOLUME: &str = "ferry-scratch";
 /// Where Kubernetes clients look for the service-account token.
 const TOKEN_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/// The name of the volume for the `index`th Secret.
-pub fn secret_volume(index: usize) -> String {
-    format!("ferry-secret-{index}")
-}
 
 /// The sidecar container, built by the contract's builder and serialised for the patch.
 pub fn container(plan: &Plan, settings: &Settings) -> Value {
@@ -60,10 +53,6 @@ pub fn container(plan: &Plan, settings: &Settings) -> Value {
         let path = format!("{VOLUMES_DIR}/{}", m.volume);
         built = built.mount(&m.volume, &path, Some(m.read_only));
     }
-    for (i, secret) in plan.secrets.iter().enumerate() {
-        let path = format!("{SECRETS_DIR}/{secret}");
-        built = built.mount(&secret_volume(i), &path, Some(true));
-    }
     built = built.mount(SCRATCH_VOLUME, contract::SCRATCH_DIR, None);
     if plan.token_volume {
         built = built.mount(TOKEN_VOLUME, TOKEN_DIR, Some(true));
@@ -96,20 +85,13 @@ pub fn container(plan: &Plan, settings: &Settings) -> Value {
     json!(container)
 }
 
-/// The volumes the sidecar brings: its Secrets and, when needed, its own token.
+/// The volumes the sidecar brings: its scratch space and, when needed, its own token. No
+/// Secret volumes: the sidecar reads the CR's Secrets through the API, where a missing one
+/// becomes a status message that names it.
 pub fn volumes(plan: &Plan) -> Vec<Value> {
-    let mut volumes: Vec<Value> = plan
-        .secrets
-        .iter()
-        .enumerate()
-        .map(|(i, secret)| {
-            // Optional so a missing Secret delays the sidecar's work, not the app's start.
-            json!({"name": secret_volume(i), "secret": {"secretName": secret, "defaultMode": 0o444, "optional": true}})
-        })
-        .collect();
-    volumes.push(
+    let mut volumes = vec![
         json!({"name": SCRATCH_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}),
-    );
+    ];
     if plan.token_volume {
         volumes.push(json!({"name": TOKEN_VOLUME, "projected": {"defaultMode": 0o444, "sources": [
             {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
