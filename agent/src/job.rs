@@ -38,9 +38,9 @@ pub struct Outcome {
 
 /// How a sync's S3 job runs, chosen by the entry point: the mover runs it in its own
 /// process (`ferry-sidecar`'s in-process engine), the long-lived sidecar in a child
-/// ([`in_child_process`]). A function rather than a flag, so that this crate, and with it
-/// `ferry-agent`, does not depend on the S3 engine at all: its code, even untouched, would
-/// share pages with what the idle agent runs.
+/// ([`in_child_process`](super::engine::in_child_process)). A function rather than a flag,
+/// so that this crate, and with it `ferry-agent`, does not depend on the S3 engine at all:
+/// its code, even untouched, would share pages with what the idle agent runs.
 pub type Runner = fn(Job, CancellationToken) -> Running;
 
 /// A job under way.

@@ -18,7 +18,7 @@
 //! Modules import only modules of lower layers (or of their own layer, never back):
 //!
 //! 1. [`error`], [`objects`]: the failures, and the Kubernetes objects of a sync.
-//! 2. [`env`]: who this pod is, from the environment.
+//! 2. [`env`](mod@env): who this pod is, from the environment.
 //! 3. [`schedule`], [`status`], [`events`], [`metrics`], [`lease`], [`pod`], [`secrets`],
 //!    [`resource`]: one concern each (events reads the status condition names).
 //! 4. [`job`]: the S3 engine's job, its reply, a sync's [`job::Outcome`].

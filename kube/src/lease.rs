@@ -156,9 +156,13 @@ impl LeaseKeeper {
                 self.observed = lease.metadata.resource_version.map(|v| (v, now));
                 Ok(true)
             }
-            // 409: another instance wrote first (create or update); it holds the lease.
+            // 409: another instance wrote first (create or update); it holds the lease. Read
+            // who, so a standby can name the holder (a failed read keeps the last one seen).
             Err(kube::Error::Api(status)) if status.code == 409 => {
                 self.held_until = None;
+                if let Ok(Some(lease)) = api.get_opt(&self.name).await {
+                    self.holder = lease.spec.and_then(|s| s.holder_identity);
+                }
                 Ok(false)
             }
             Err(e) => Err(failed("write Lease")(e)),

@@ -127,16 +127,8 @@ impl ClusterView {
                     .sources
                     .as_ref()?
                     .get(&ObjectRef::new(name).within(namespace))?;
-                let spec = &source.spec;
-                let secrets = spec
-                    .rsync
-                    .iter()
-                    .filter_map(|r| r.ssh_keys.clone())
-                    .chain(spec.rclone.iter().map(|r| r.rclone.rclone_config.clone()))
-                    .collect();
                 Some(BoundObject {
-                    pvc: Some(spec.source_pvc.clone()),
-                    secrets,
+                    pvc: Some(source.spec.source_pvc.clone()),
                 })
             }
             Binding::Destination(name) => {
@@ -150,13 +142,7 @@ impl ClusterView {
                     .as_ref()
                     .and_then(|r| r.destination_pvc.clone())
                     .or_else(|| spec.rclone.as_ref().and_then(|r| r.destination_pvc.clone()));
-                let secrets = spec
-                    .rsync
-                    .iter()
-                    .filter_map(|r| r.ssh_keys.clone())
-                    .chain(spec.rclone.iter().map(|r| r.rclone.rclone_config.clone()))
-                    .collect();
-                Some(BoundObject { pvc, secrets })
+                Some(BoundObject { pvc })
             }
         }
     }

@@ -4,10 +4,12 @@
 //! set the injected sidecar and the mover pod share, and what the agent hands its S3 engine
 //! process ([`engine`]).
 
+mod container;
 pub mod engine;
 pub mod env;
 mod security;
 
+pub use container::{PROGRAM, SidecarContainer};
 pub use security::{ROOT_CAPABILITIES, security_context};
 
 /// The injected container's name: the webhook's idempotence check, the pod runner and

@@ -8,7 +8,6 @@ use anyhow::Context as _;
 use clap::Parser;
 use ferry_e2e::runner::{self, Args, Context};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use tokio::signal::unix::{SignalKind, signal};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -26,14 +25,6 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("loading the kubeconfig")?;
     let ctx = Arc::new(Context::new(config, args.settings())?);
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let shutdown = async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    };
-    runner::run(ctx, shutdown).await?;
+    runner::run(ctx, ferry_kube::shutdown::signalled()).await?;
     Ok(())
 }

@@ -131,35 +131,11 @@ fn machine_size(name: &str) -> Result<f64> {
     }
 }
 
-/// A Kubernetes quantity (`500m`, `2`, `1Gi`, `1e3`, `128M`) as a number.
+/// A Kubernetes quantity (`500m`, `2`, `1Gi`, `1e3`, `128M`) as a number, read by Ferry's
+/// one quantity parser ([`ferry_api::rules::quantity::Quantity`]).
 pub fn parse_quantity(text: &str) -> Result<f64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(split);
-    let factor = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        "Ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        "Pi" => 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        "Ei" => 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(Error::Unsupported(format!("quantity {text:?}"))),
-    };
-    number
-        .parse::<f64>()
-        .map(|n| n * factor)
+    ferry_api::rules::quantity::Quantity::parse(text.trim())
+        .map(|quantity| quantity.as_f64())
         .map_err(|_| Error::Unsupported(format!("quantity {text:?}")))
 }
 

@@ -83,8 +83,6 @@ pub struct Plan {
     pub mounts: Vec<Mount>,
     /// The volume that is replicated.
     pub replicated: String,
-    /// Secrets mounted under `/ferry/secrets/<name>`.
-    pub secrets: Vec<String>,
     /// A projected service-account token for the sidecar alone (the pod turned automount off).
     pub token_volume: bool,
     /// The pod's `kube-api-access-*` volume, which the sidecar mounts where clients look for
@@ -199,11 +197,6 @@ pub fn plan(
             })
             .collect(),
         replicated: replicated.unwrap_or_default(),
-        secrets: facts
-            .bound
-            .as_ref()
-            .map(|b| b.secrets.clone())
-            .unwrap_or_default(),
         token_volume,
         api_access_volume,
         identity,

@@ -78,6 +78,4 @@ pub struct Facts {
 pub struct BoundObject {
     /// `spec.sourcePVC` or `spec.*.destinationPVC`.
     pub pvc: Option<String>,
-    /// Secrets to mount: SSH keys or the rclone config.
-    pub secrets: Vec<String>,
 }

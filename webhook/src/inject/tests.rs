@@ -20,7 +20,6 @@ fn facts() -> Facts {
         cluster_supports_native: true,
         bound: Some(BoundObject {
             pvc: Some("data".into()),
-            secrets: vec!["rclone-secret".into()],
         }),
         ..Facts::default()
     }
@@ -163,10 +162,7 @@ fn annotations_are_created_and_escaped_keys_survive() {
     .expect("json");
     assert_eq!(record["container"], CONTAINER);
     assert_eq!(record["native"], true);
-    assert_eq!(
-        record["volumes"],
-        json!(["ferry-secret-0", "ferry-scratch"])
-    );
+    assert_eq!(record["volumes"], json!(["ferry-scratch"]));
 }
 
 #[test]
@@ -221,11 +217,16 @@ fn volumes_secrets_and_tokens() {
         response.warnings.iter().any(|w| w
             == "ReplicationSource \"data-to-s3\" does not exist yet; the sidecar waits for it")
     );
-    // 10. Secrets of the bound CR become optional, read-only volumes.
+    // 10. The bound CR's Secrets are not mounted: the sidecar reads them through the API.
     let (out, _) = mutated(&pod(json!({})), &Settings::default(), &facts());
-    assert_eq!(
-        out["spec"]["volumes"][1],
-        json!({"name": "ferry-secret-0", "secret": {"secretName": "rclone-secret", "defaultMode": 292, "optional": true}})
+    assert!(
+        out["spec"]["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .all(|v| v.get("secret").is_none()),
+        "{:#}",
+        out["spec"]["volumes"]
     );
     // 11. automount off: a projected token for the sidecar alone.
     let no_token = pod(json!({"spec": {"automountServiceAccountToken": false}}));

@@ -1,11 +1,10 @@
 //! The mover pod's manifest: a pure function of [`Spec`], so every field is unit-tested.
 
 use ferry_api::annotations::MOVER_LABEL;
-use ferry_api::contract::env;
+use ferry_api::contract::{SidecarContainer, env};
 use k8s_openapi::api::core::v1::{
-    Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ObjectFieldSelector,
-    PersistentVolumeClaimVolumeSource, Pod, PodSpec, SecretVolumeSource, SecurityContext, Volume,
-    VolumeMount,
+    Container, EmptyDirVolumeSource, PersistentVolumeClaimVolumeSource, Pod, PodSpec,
+    SecretVolumeSource, Volume,
 };
 use kube::api::ObjectMeta;
 
@@ -50,77 +49,32 @@ pub fn pod(spec: &Spec) -> Pod {
 }
 
 fn container(spec: &Spec) -> Container {
-    let mut env = spec.env.clone();
-    env.extend([
-        field_env(env::POD_NAME, "metadata.name"),
-        field_env(env::POD_NAMESPACE, "metadata.namespace"),
-        field_env(env::POD_UID, "metadata.uid"),
-        field_env(env::POD_IP, "status.podIP"),
-    ]);
-    let mut mounts = vec![
-        VolumeMount {
-            name: DATA_VOLUME.to_owned(),
-            mount_path: VOLUME_PATH.to_owned(),
-            read_only: Some(spec.read_only),
-            ..VolumeMount::default()
-        },
-        VolumeMount {
-            name: TMP_VOLUME.to_owned(),
-            mount_path: "/tmp".to_owned(),
-            ..VolumeMount::default()
-        },
-    ];
-    mounts.extend(
-        spec.secrets
-            .iter()
-            .enumerate()
-            .map(|(i, (_, path))| VolumeMount {
-                name: secret_volume(i),
-                mount_path: path.clone(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            }),
-    );
-    Container {
-        name: CONTAINER.to_owned(),
-        image: Some(spec.image.clone()),
-        command: Some(vec!["ferry-sidecar".to_owned()]),
-        args: Some(vec!["mover".to_owned()]),
-        env: Some(env),
-        volume_mounts: Some(mounts),
-        resources: spec.resources.clone(),
-        security_context: Some(security_context(spec)),
-        // On failure the log's tail becomes the termination message, which the sidecar puts
-        // in latestMoverStatus when the mover could not report anything itself.
-        termination_message_policy: Some("FallbackToLogsOnError".to_owned()),
-        ..Container::default()
-    }
-}
-
-fn field_env(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value: None,
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                api_version: None,
-                field_path: path.to_owned(),
-            }),
-            ..EnvVarSource::default()
-        }),
-    }
-}
-
-/// Restricted Pod Security; root (asked for with `run_as_user: Some(0)`, or by the CR's
-/// `moverSecurityContext`) keeps the rest of it and gets only the ownership capabilities.
-fn security_context(spec: &Spec) -> SecurityContext {
+    // Root when asked for with `run_as_user: Some(0)`, or by the CR's `moverSecurityContext`;
+    // it keeps the rest of the restricted context and gets only the ownership capabilities.
     let user = spec.run_as_user.or_else(|| {
         spec.pod_security_context
             .as_ref()
             .and_then(|c| c.run_as_user)
     });
-    // The injected sidecar's security context (the contract's one definition).
-    ferry_api::contract::security_context(spec.run_as_user, user == Some(0))
+    let mut built = SidecarContainer::new(CONTAINER, &spec.image, "mover")
+        .envs(spec.env.iter().cloned())
+        .env_from_field(env::POD_NAME, "metadata.name")
+        .env_from_field(env::POD_NAMESPACE, "metadata.namespace")
+        .env_from_field(env::POD_UID, "metadata.uid")
+        .env_from_field(env::POD_IP, "status.podIP")
+        .mount(DATA_VOLUME, VOLUME_PATH, Some(spec.read_only))
+        .mount(TMP_VOLUME, "/tmp", None);
+    for (i, (_, path)) in spec.secrets.iter().enumerate() {
+        built = built.mount(&secret_volume(i), path, Some(true));
+    }
+    let mut container = built
+        .resources(spec.resources.clone())
+        .security(spec.run_as_user, user == Some(0))
+        .build();
+    // On failure the log's tail becomes the termination message, which the sidecar puts
+    // in latestMoverStatus when the mover could not report anything itself.
+    container.termination_message_policy = Some("FallbackToLogsOnError".to_owned());
+    container
 }
 
 fn volumes(spec: &Spec) -> Vec<Volume> {
