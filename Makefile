@@ -99,7 +99,7 @@ IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 IMAGE_PROFILE ?= release
 # The debug images take the binaries `make test` built (the same workspace build, so nothing
 # is rebuilt); release builds only the two crates.
-IMAGE_CARGO_ARGS = $(if $(filter debug,$(IMAGE_PROFILE)),--workspace --bins,--profile $(IMAGE_PROFILE) -p ferry-webhook -p ferry-sidecar --bins)
+IMAGE_CARGO_ARGS = $(if $(filter debug,$(IMAGE_PROFILE)),--workspace --bins,--profile $(IMAGE_PROFILE) -p ferry-webhook -p ferry-sidecar -p ferry-agent --bins)
 DOCKER ?= docker
 images:
 	@set -e; \
