@@ -9,21 +9,16 @@ mod s3support;
 
 use std::collections::BTreeSet;
 
-use s3support::{bucket, ferry_sync, minio, run, summary, text, tree, write_rclone_conf};
+use s3support::{Fixture, bucket, ferry_sync, run, summary, text, tree};
 
 #[test]
 fn only_the_changed_percent_moves() {
-    let minio = minio::shared();
-    let client = bucket::client(minio, &minio.endpoint);
-    let name = s3support::block_on(bucket::create(&client, "incremental"));
-    let work = tempfile::tempdir().unwrap();
-    let conf = write_rclone_conf(
-        work.path(),
-        "minio",
-        &minio.endpoint,
-        &minio.access,
-        &minio.secret,
-    );
+    let Fixture {
+        client,
+        bucket: name,
+        work,
+        conf,
+    } = Fixture::new("incremental");
     let src = work.path().join("src");
     let mirror = work.path().join("mirror");
     let files = tree::small_files(&src, 30, 1_000, 4 * 1024, 4);

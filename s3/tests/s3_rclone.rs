@@ -34,17 +34,12 @@ fn build(root: &Path, seed: u64) {
 
 #[test]
 fn rclone_accepts_what_ferry_pushed() {
-    let minio = minio::shared();
-    let client = bucket::client(minio, &minio.endpoint);
-    let name = s3support::block_on(bucket::create(&client, "interop-ferry"));
-    let work = tempfile::tempdir().unwrap();
-    let conf = write_rclone_conf(
-        work.path(),
-        "minio",
-        &minio.endpoint,
-        &minio.access,
-        &minio.secret,
-    );
+    let Fixture {
+        bucket: name,
+        work,
+        conf,
+        ..
+    } = Fixture::new("interop-ferry");
     let src = work.path().join("src");
     build(&src, 10);
     let src_arg = src.to_str().unwrap();
@@ -86,17 +81,12 @@ fn rclone_accepts_what_ferry_pushed() {
 
 #[test]
 fn ferry_pulls_what_rclone_pushed() {
-    let minio = minio::shared();
-    let client = bucket::client(minio, &minio.endpoint);
-    let name = s3support::block_on(bucket::create(&client, "interop-rclone"));
-    let work = tempfile::tempdir().unwrap();
-    let conf = write_rclone_conf(
-        work.path(),
-        "minio",
-        &minio.endpoint,
-        &minio.access,
-        &minio.secret,
-    );
+    let Fixture {
+        client,
+        bucket: name,
+        work,
+        conf,
+    } = Fixture::new("interop-rclone");
     let src = work.path().join("src");
     build(&src, 20);
     let src_arg = src.to_str().unwrap();

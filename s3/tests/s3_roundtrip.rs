@@ -10,21 +10,16 @@ mod s3support;
 
 use std::os::unix::fs::symlink;
 
-use s3support::{Fixture, bucket, ferry_sync, minio, run, summary, text, tree, write_rclone_conf};
+use s3support::{Fixture, bucket, ferry_sync, run, summary, text, tree};
 
 #[test]
 fn push_then_pull_reproduces_the_tree() {
-    let minio = minio::shared();
-    let client = bucket::client(minio, &minio.endpoint);
-    let name = s3support::block_on(bucket::create(&client, "roundtrip"));
-    let work = tempfile::tempdir().unwrap();
-    let conf = write_rclone_conf(
-        work.path(),
-        "minio",
-        &minio.endpoint,
-        &minio.access,
-        &minio.secret,
-    );
+    let Fixture {
+        client,
+        bucket: name,
+        work,
+        conf,
+    } = Fixture::new("roundtrip");
     let src = work.path().join("src");
 
     let files = tree::small_files(&src, 1, 1_000, 8 * 1024, 9);
