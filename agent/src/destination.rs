@@ -121,6 +121,7 @@ pub async fn publish(
     cr: &Replication,
     how: &Publish,
     events: &super::events::Events,
+    guards: super::job::Guards,
 ) -> Result<TypedLocalObjectReference> {
     if how.method != DestinationCopyMethod::Snapshot {
         return Ok(TypedLocalObjectReference {
@@ -163,8 +164,14 @@ pub async fn publish(
         )
         .await;
     let selector = format!("{}={}", objects::IMAGE_LABEL, owner.uid);
-    match objects::snapshot::prune(client, ns, &selector, how.retain, &name).await {
-        Ok(pruned) if !pruned.is_empty() => {
+    match objects::snapshot::prune(client, ns, &selector, how.retain, &name, &guards).await {
+        Ok(Err(refusal)) => {
+            tracing::warn!("{refusal}");
+            events
+                .warning(refusal.guard.reason(), refusal.message.clone())
+                .await;
+        }
+        Ok(Ok(pruned)) if !pruned.is_empty() => {
             events
                 .normal(
                     super::events::reason::IMAGES_PRUNED,

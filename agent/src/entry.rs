@@ -112,23 +112,30 @@ async fn push_and_report(engine: Runner) -> Result<bool> {
         ferry_kube::shutdown::signalled().await;
         canceller.cancel();
     });
-    let report = match super::resource::fetch(&client, &who).await {
-        Ok(cr) => match super::source::push_from(&ctx, &cr, &who.volume_path, cancel).await {
-            Ok(outcome) => MoverReport {
-                succeeded: true,
-                stats: outcome.stats,
-                logs: outcome.logs,
-            },
-            Err(e) => MoverReport {
-                succeeded: false,
-                stats: SyncStats::default(),
-                logs: e.to_string(),
-            },
+    let pushed = match super::resource::fetch(&client, &who).await {
+        Ok(cr) => {
+            // The sidecar records the acknowledgement after the sync: until then the
+            // status holds the one used before.
+            let guards = cr.guards(cr.status_text("acknowledgedGuards"));
+            super::source::push_from(&ctx, &cr, &who.volume_path, guards, cancel).await
+        }
+        Err(e) => Err(e),
+    };
+    let report = match pushed {
+        Ok(outcome) => MoverReport {
+            succeeded: true,
+            stats: outcome.stats,
+            logs: outcome.logs,
+            refused: outcome.refused,
+            ..MoverReport::default()
         },
         Err(e) => MoverReport {
             succeeded: false,
             stats: SyncStats::default(),
             logs: e.to_string(),
+            reason: Some(e.reason().to_owned()),
+            needs_change: e.needs_change(),
+            refused: None,
         },
     };
     if report.succeeded {

@@ -75,6 +75,25 @@ pub enum Error {
     /// error, boxed because this crate does not depend on the engine.
     #[error("rclone: {0}")]
     S3(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The S3 engine, in process, failed in a way only a change can fix (refused
+    /// credentials, a missing bucket, a bad setting): the sidecar waits for one.
+    #[error("rclone: {0}")]
+    S3Fatal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The engine process failed in a way only a change can fix; its error's text.
+    #[error("{0}")]
+    EngineFatal(String),
+    /// Paths of the source cannot be read: the sync fails, names them and the fix; what
+    /// could be read was copied, nothing was deleted, nothing partial was published.
+    #[error("{}", ferry_api::contract::guard::unreadable_text(*count, paths))]
+    Unreadable {
+        /// How many paths.
+        count: u64,
+        /// The first of them (up to ten), relative to the volume.
+        paths: Vec<String>,
+    },
+    /// A guard refused the sync before it changed the remote.
+    #[error("{0}")]
+    Refused(ferry_api::contract::guard::Refusal),
     /// The S3 sync finished with errors on some files; nothing was deleted.
     #[error(
         "rclone: {errors} file(s) failed; nothing was deleted on the destination, the next sync retries them"
@@ -99,6 +118,10 @@ pub enum Error {
         name: String,
         /// What it reported.
         message: String,
+        /// The reason word of its failure, when it reported one.
+        reason: Option<String>,
+        /// Whether only a change can fix its failure.
+        needs_change: bool,
     },
     /// SIGTERM arrived during the sync.
     #[error(
@@ -122,6 +145,40 @@ pub enum Error {
 impl From<crate::objects::Error> for Error {
     fn from(e: crate::objects::Error) -> Error {
         Error::Objects(Box::new(e))
+    }
+}
+
+impl Error {
+    /// The reason word of the `Synchronizing` condition, the Event and the failure
+    /// metric: the guard's (`SourceEmpty`, ...), `SourceUnreadable`, `Interrupted`,
+    /// `NeedsChange` for what only a change fixes, else `Error`.
+    pub fn reason(&self) -> &str {
+        match self {
+            Error::Mover {
+                reason: Some(reason),
+                ..
+            } => reason,
+            Error::Refused(refusal) => refusal.guard.reason(),
+            Error::Unreadable { .. } => "SourceUnreadable",
+            Error::Interrupted => "Interrupted",
+            e if e.needs_change() => "NeedsChange",
+            _ => "Error",
+        }
+    }
+
+    /// Whether retrying cannot help until the spec or a Secret changes: a missing or bad
+    /// Secret or setting, credentials the server refused, a missing bucket, a pinned host
+    /// key that does not match. The sidecar then waits for a change instead of retrying.
+    pub fn needs_change(&self) -> bool {
+        match self {
+            Error::Secret { .. }
+            | Error::Spec { .. }
+            | Error::S3Fatal(_)
+            | Error::EngineFatal(_) => true,
+            Error::Mover { needs_change, .. } => *needs_change,
+            Error::Rsync(e) => e.is_host_key_mismatch(),
+            _ => false,
+        }
     }
 }
 

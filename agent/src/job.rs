@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 pub use ferry_api::contract::engine::Layout;
+pub use ferry_api::contract::guard::{Guards, Refusal};
 
 use super::secrets::SecretData;
 use super::{Error, Result};
@@ -34,6 +35,9 @@ pub struct Outcome {
     pub stats: SyncStats,
     /// The log tail for `latestMoverStatus.logs`.
     pub logs: String,
+    /// A guard's refusal that did not fail the sync (the retention limit: this copy is
+    /// complete, the old ones stay): a Warning Event.
+    pub refused: Option<Refusal>,
 }
 
 /// How a sync's S3 job runs, chosen by the entry point: the mover runs it in its own
@@ -69,6 +73,9 @@ pub struct Job {
     /// Plain, or `timestampPrefix` with its `retain` (pushes only).
     #[serde(default)]
     pub layout: Layout,
+    /// The guards of this run (pushes only), acknowledged or not.
+    #[serde(default)]
+    pub guards: Guards,
     /// The namespace of the Secret.
     pub secret_namespace: String,
     /// The Secret's name.
@@ -103,6 +110,7 @@ impl Job {
             dir: dir.to_path_buf(),
             rclone: rclone.clone(),
             layout,
+            guards: Guards::default(),
             secret_namespace: secret.namespace().to_owned(),
             secret_name: secret.name().to_owned(),
             secret_data: secret
@@ -123,6 +131,9 @@ pub enum Reply {
         stats: SyncStats,
         /// Its summary.
         logs: String,
+        /// A guard's refusal that did not fail it (the retention limit).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refused: Option<Refusal>,
     },
     /// SIGTERM stopped it.
     Interrupted,
@@ -131,10 +142,25 @@ pub enum Reply {
         /// How many.
         errors: u64,
     },
+    /// Paths of the source could not be read; nothing was deleted.
+    Unreadable {
+        /// How many.
+        count: u64,
+        /// The first of them.
+        paths: Vec<String>,
+    },
+    /// A guard refused it before it changed the remote.
+    Refused {
+        /// What and why.
+        refusal: Refusal,
+    },
     /// It failed; the message says what to fix.
     Failed {
         /// The error's text.
         message: String,
+        /// Whether only a change (spec, Secret, bucket) can fix it.
+        #[serde(default)]
+        needs_change: bool,
     },
 }
 
@@ -145,11 +171,15 @@ impl Reply {
             Ok(outcome) => Reply::Done {
                 stats: outcome.stats,
                 logs: outcome.logs,
+                refused: outcome.refused,
             },
             Err(Error::Interrupted) => Reply::Interrupted,
             Err(Error::S3Partial { errors }) => Reply::Partial { errors },
+            Err(Error::Unreadable { count, paths }) => Reply::Unreadable { count, paths },
+            Err(Error::Refused(refusal)) => Reply::Refused { refusal },
             Err(e) => Reply::Failed {
                 message: e.to_string(),
+                needs_change: e.needs_change(),
             },
         }
     }
@@ -157,10 +187,24 @@ impl Reply {
     /// What the answer means to the sidecar.
     pub fn into_result(self) -> Result<Outcome> {
         match self {
-            Reply::Done { stats, logs } => Ok(Outcome { stats, logs }),
+            Reply::Done {
+                stats,
+                logs,
+                refused,
+            } => Ok(Outcome {
+                stats,
+                logs,
+                refused,
+            }),
             Reply::Interrupted => Err(Error::Interrupted),
             Reply::Partial { errors } => Err(Error::S3Partial { errors }),
-            Reply::Failed { message } => Err(Error::Engine(message)),
+            Reply::Unreadable { count, paths } => Err(Error::Unreadable { count, paths }),
+            Reply::Refused { refusal } => Err(Error::Refused(refusal)),
+            Reply::Failed {
+                message,
+                needs_change: true,
+            } => Err(Error::EngineFatal(message)),
+            Reply::Failed { message, .. } => Err(Error::Engine(message)),
         }
     }
 }
@@ -177,6 +221,7 @@ mod tests {
                 ..SyncStats::default()
             },
             logs: "ok".to_owned(),
+            refused: None,
         };
         let text = serde_json::to_string(&done).unwrap();
         assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), done);
@@ -195,12 +240,41 @@ mod tests {
         assert_eq!(
             failed,
             Reply::Failed {
-                message: "spec.rclone.exclude: bad".to_owned()
+                message: "spec.rclone.exclude: bad".to_owned(),
+                needs_change: true,
             }
         );
         match failed.into_result() {
-            Err(e) => assert_eq!(e.to_string(), "spec.rclone.exclude: bad"),
+            Err(e) => {
+                assert_eq!(e.to_string(), "spec.rclone.exclude: bad");
+                assert!(e.needs_change(), "a bad spec waits for a change");
+            }
             Ok(_) => panic!("a failure became a success"),
+        }
+        let unreadable = Reply::of(Err(Error::Unreadable {
+            count: 12,
+            paths: vec!["a/secret".to_owned()],
+        }));
+        let text = serde_json::to_string(&unreadable).unwrap();
+        match serde_json::from_str::<Reply>(&text).unwrap().into_result() {
+            Err(e @ Error::Unreadable { .. }) => {
+                let said = e.to_string();
+                assert!(
+                    said.contains("12 path(s)") && said.contains("a/secret and 11 more"),
+                    "{said}"
+                );
+                assert!(said.contains("ferry.dev/privileged-movers"), "{said}");
+                assert_eq!(e.reason(), "SourceUnreadable");
+            }
+            other => panic!("{other:?}"),
+        }
+        let refusal = Refusal {
+            guard: ferry_api::contract::guard::Guard::SourceEmpty,
+            message: "refused".to_owned(),
+        };
+        match Reply::of(Err(Error::Refused(refusal))).into_result() {
+            Err(e) => assert_eq!(e.reason(), "SourceEmpty"),
+            Ok(_) => panic!("a refusal became a success"),
         }
     }
 

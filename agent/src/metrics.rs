@@ -45,6 +45,22 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+/// Labels of the counters by reason (failures, guard refusals).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// The CR's name.
+    pub name: String,
+    /// The CR's namespace.
+    pub namespace: String,
+    /// `source` or `destination`.
+    pub role: String,
+    /// `rsync` or `rclone`.
+    pub method: String,
+    /// The reason word of the condition (`SourceEmpty`, `SourceUnreadable`, `NeedsChange`,
+    /// `Error`, ...).
+    pub reason: String,
+}
+
 /// The metrics of one sidecar.
 #[derive(Debug)]
 pub struct Metrics {
@@ -56,6 +72,9 @@ pub struct Metrics {
     out_of_sync: Family<Labels, Gauge>,
     bytes: Family<Labels, Counter>,
     files: Family<Labels, Counter>,
+    failures: Family<ReasonLabels, Counter>,
+    refusals: Family<ReasonLabels, Counter>,
+    consecutive: Family<Labels, Gauge>,
 }
 
 impl Metrics {
@@ -71,7 +90,25 @@ impl Metrics {
         let out_of_sync = Family::<Labels, Gauge>::default();
         let bytes = Family::<Labels, Counter>::default();
         let files = Family::<Labels, Counter>::default();
+        let failures = Family::<ReasonLabels, Counter>::default();
+        let refusals = Family::<ReasonLabels, Counter>::default();
+        let consecutive = Family::<Labels, Gauge>::default();
         registry.register("syncs", "Syncs by result", syncs.clone());
+        registry.register(
+            "sync_failures",
+            "Failed syncs by reason (SourceEmpty, ShrinkLimit, SourceUnreadable, NeedsChange, Error, ...)",
+            failures.clone(),
+        );
+        registry.register(
+            "guard_refusals",
+            "Syncs or prunings a guard refused, by reason (SourceEmpty, ShrinkLimit, RetentionLimit)",
+            refusals.clone(),
+        );
+        registry.register(
+            "consecutive_failures",
+            "Failed syncs in a row since the last success",
+            consecutive.clone(),
+        );
         registry.register(
             "sync_duration_seconds",
             "Time a sync took",
@@ -97,6 +134,7 @@ impl Metrics {
         let _ = out_of_sync.get_or_create(&labels);
         let _ = bytes.get_or_create(&labels);
         let _ = files.get_or_create(&labels);
+        let _ = consecutive.get_or_create(&labels);
         Metrics {
             registry,
             labels: Mutex::new(labels),
@@ -106,6 +144,9 @@ impl Metrics {
             out_of_sync,
             bytes,
             files,
+            failures,
+            refusals,
+            consecutive,
         }
     }
 
@@ -149,6 +190,30 @@ impl Metrics {
             .set(if success { 0 } else { 1 });
     }
 
+    /// Counts a failed sync by its reason, and sets the failures in a row.
+    pub fn failed(&self, reason: &str, in_a_row: u32) {
+        let labels = self.labels();
+        self.failures
+            .get_or_create(&reason_labels(&labels, reason))
+            .inc();
+        self.consecutive
+            .get_or_create(&labels)
+            .set(i64::from(in_a_row));
+    }
+
+    /// Sets the failures in a row to zero (after a success).
+    pub fn no_failures(&self) {
+        self.consecutive.get_or_create(&self.labels()).set(0);
+    }
+
+    /// Counts a guard's refusal.
+    pub fn refused(&self, reason: &str) {
+        let labels = self.labels();
+        self.refusals
+            .get_or_create(&reason_labels(&labels, reason))
+            .inc();
+    }
+
     /// Counts fire times that passed without a sync.
     pub fn missed(&self, n: u64) {
         if n > 0 {
@@ -175,6 +240,16 @@ fn result_labels(labels: &Labels, result: &str) -> ResultLabels {
         role: labels.role.clone(),
         method: labels.method.clone(),
         result: result.to_owned(),
+    }
+}
+
+fn reason_labels(labels: &Labels, reason: &str) -> ReasonLabels {
+    ReasonLabels {
+        name: labels.name.clone(),
+        namespace: labels.namespace.clone(),
+        role: labels.role.clone(),
+        method: labels.method.clone(),
+        reason: reason.to_owned(),
     }
 }
 
@@ -249,5 +324,11 @@ mod tests {
         let text = m.encode();
         assert!(text.contains("ferry_volume_out_of_sync{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\"} 0"), "{text}");
         assert!(text.contains("ferry_bytes_transferred_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\"} 10"), "{text}");
+        m.failed("SourceEmpty", 3);
+        m.refused("SourceEmpty");
+        let text = m.encode();
+        assert!(text.contains("ferry_sync_failures_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",reason=\"SourceEmpty\"} 1"), "{text}");
+        assert!(text.contains("ferry_guard_refusals_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",reason=\"SourceEmpty\"} 1"), "{text}");
+        assert!(text.contains("ferry_consecutive_failures{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\"} 3"), "{text}");
     }
 }

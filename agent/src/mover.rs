@@ -31,6 +31,15 @@ pub struct MoverReport {
     /// The log tail, or the error.
     #[serde(default)]
     pub logs: String,
+    /// The failure's reason word ([`Error::reason`]), when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Whether only a change (spec, Secret, bucket) can fix the failure.
+    #[serde(default)]
+    pub needs_change: bool,
+    /// A guard's refusal that did not fail the push (the retention limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<super::job::Refusal>,
 }
 
 /// Runs one push through a snapshot or a clone and a mover pod.
@@ -165,12 +174,17 @@ async fn push_through(
         Some(report) if outcome.succeeded && report.succeeded => Ok(Outcome {
             stats: report.stats,
             logs: report.logs,
+            refused: report.refused,
         }),
         Some(report) => Err(Error::Mover {
             name: spec.name,
             message: report.logs,
+            reason: report.reason,
+            needs_change: report.needs_change,
         }),
         None => Err(Error::Mover {
+            reason: None,
+            needs_change: false,
             name: spec.name,
             message: match outcome.exit_code {
                 Some(code) => format!("exited {code} without a report; see its log"),

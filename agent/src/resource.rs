@@ -17,6 +17,7 @@ use kube::runtime::watcher;
 use tokio::sync::watch;
 
 use super::env::{Identity, Role};
+use super::job::Guards;
 use super::{Error, Result};
 
 /// What the CR asks the mover to do.
@@ -65,6 +66,8 @@ pub struct Replication {
     pub mover: Mover,
     /// The raw status.
     pub status: Option<serde_json::Value>,
+    /// The `ferry.dev/acknowledge-guards` annotation's value.
+    pub acknowledgement: Option<String>,
 }
 
 impl Replication {
@@ -78,6 +81,30 @@ impl Replication {
             uid: Some(self.uid.clone()),
             ..ObjectReference::default()
         }
+    }
+
+    /// The guards of the next push: the shrink limit from the spec, and the
+    /// acknowledgement when the annotation carries a value other than `recorded`, the one
+    /// the last acknowledged sync used (`status.acknowledgedGuards`).
+    pub fn guards(&self, recorded: Option<&str>) -> Guards {
+        let max_delete_percent = match &self.mover {
+            Mover::SourceRclone(r) => r.rclone.max_delete_percent,
+            Mover::DestinationRclone(r) => r.rclone.max_delete_percent,
+            _ => None,
+        };
+        Guards {
+            empty_source: true,
+            max_delete_percent: max_delete_percent.and_then(|p| u8::try_from(p).ok()),
+            acknowledged: self
+                .acknowledgement
+                .as_deref()
+                .is_some_and(|a| Some(a) != recorded),
+        }
+    }
+
+    /// A raw status field's text (`acknowledgedGuards`, `lastSyncTime`).
+    pub fn status_text(&self, field: &str) -> Option<&str> {
+        self.status.as_ref()?.get(field)?.as_str()
     }
 
     /// The CR as the owner of temporary objects.
@@ -142,6 +169,12 @@ pub fn decode(role: Role, object: &DynamicObject) -> Result<Replication> {
         source_pvc,
         mover,
         status: object.data.get("status").cloned(),
+        acknowledgement: object
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ferry_api::annotations::ACKNOWLEDGE_GUARDS))
+            .cloned(),
     })
 }
 

@@ -9,9 +9,13 @@
 //!    uploads and deletes nothing; rsync is killed, so no completion is sent), record the
 //!    interruption, release the Lease, exit.
 //!
-//! A failed sync is retried with back-off (30 s doubling to 5 min) or at the next fire time,
-//! whichever the trigger says, and sooner when the CR changes; its error stays in the
-//! `Synchronizing` condition until the next attempt.
+//! A failed sync is retried with back-off (15 s doubling to [`RETRY_MAX`], 30 minutes, each
+//! delay shortened by a jitter of up to a quarter that is fixed per pod) or at the next fire
+//! time, whichever the trigger says, and at once when the spec changes; its error stays in
+//! the `Synchronizing` condition (reason: the error's, e.g. `SourceEmpty`) until the next
+//! attempt, and `status.consecutiveFailures` / `nextRetryTime` show the budget. A failure
+//! only a change can fix (bad credentials, a missing bucket or Secret, a host key mismatch)
+//! is not retried until the spec or the Secret it names changes.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -40,9 +44,11 @@ use tokio_util::sync::CancellationToken;
 mod serve;
 
 /// First retry delay after a failed sync.
-const RETRY_FIRST: Duration = Duration::from_secs(30);
-/// Longest retry delay.
-const RETRY_MAX: Duration = Duration::from_secs(300);
+pub const RETRY_FIRST: Duration = Duration::from_secs(15);
+/// Longest retry delay: a volume that keeps failing is retried at least twice an hour.
+pub const RETRY_MAX: Duration = Duration::from_secs(30 * 60);
+/// How often a failure that waits for a change looks at the Secret it names.
+const CHANGE_POLL: Duration = Duration::from_secs(20);
 /// How long a sync may take to stop after SIGTERM before the sidecar exits anyway.
 const STOP_GRACE: Duration = Duration::from_secs(20);
 
@@ -59,9 +65,31 @@ struct Agent {
     stop: CancellationToken,
     started: Timestamp,
     last_end: Option<Timestamp>,
-    last_error: Option<String>,
+    /// The last failure's reason word and message, until a success.
+    last_error: Option<(String, String)>,
     retry_at: Option<Timestamp>,
     retry: ferry_kube::Backoff,
+    /// Failed syncs in a row.
+    failures: u32,
+    /// Set after a failure only a change can fix.
+    blocked: Option<Blocked>,
+}
+
+/// A failure that waits for a change: of the spec (any new generation), or of the Secret
+/// the spec names, seen by its `resourceVersion`.
+struct Blocked {
+    secret: Option<String>,
+    version: Option<String>,
+}
+
+/// The Secret the CR's mover reads, if any.
+fn secret_of(cr: &Replication) -> Option<String> {
+    match &cr.mover {
+        Mover::SourceRclone(r) => Some(r.rclone.rclone_config.clone()),
+        Mover::DestinationRclone(r) => Some(r.rclone.rclone_config.clone()),
+        Mover::SourceRsync(r) => r.ssh_keys.clone(),
+        Mover::DestinationRsync(_) => None,
+    }
 }
 
 /// Runs the sidecar until SIGTERM or until its CR is deleted.
@@ -168,7 +196,15 @@ pub async fn run(who: Identity) -> Result<()> {
         last_error: None,
         retry_at: None,
         retry: ferry_kube::Backoff::new(RETRY_FIRST, RETRY_MAX),
+        failures: 0,
+        blocked: None,
     };
+    agent.failures = agent
+        .model
+        .sync
+        .consecutive_failures
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(0);
     agent.model.sync.bound_pod = Some(who.pod_name.clone());
     agent.model.set_condition(
         RECONCILED,
@@ -284,10 +320,11 @@ impl Agent {
 
     fn waiting(&mut self, reason: &str, message: &str, generation: Option<i64>) {
         match &self.last_error {
-            Some(error) if reason != "Paused" => {
+            Some((failed, error)) if reason != "Paused" => {
                 let message = format!("{error} (waiting: {message})");
+                let failed = failed.clone();
                 self.model
-                    .set_condition(SYNCHRONIZING, false, "Error", &message, generation);
+                    .set_condition(SYNCHRONIZING, false, &failed, &message, generation);
             }
             _ => self
                 .model
@@ -307,7 +344,9 @@ impl Agent {
                 // A changed spec may have fixed what failed: retry without waiting.
                 seen_generation = cr.generation;
                 self.retry_at = None;
+                self.blocked = None;
             }
+            self.check_secret_changed().await;
             let who = self.ctx.who.clone();
             let trigger_spec = cr.trigger.clone().unwrap_or_default();
             let built = Trigger::build(&Inputs {
@@ -340,7 +379,12 @@ impl Agent {
                     (None, Decision::Paused)
                 }
             };
+            let blocked =
+                self.blocked.is_some() && matches!(decision, Decision::Now(_) | Decision::At(_));
             let wake_at = match (&decision, self.retry_at) {
+                _ if blocked => {
+                    Some(now + jiff::SignedDuration::try_from(CHANGE_POLL).unwrap_or_default())
+                }
                 (Decision::Now(_), Some(retry)) if retry > now => Some(retry),
                 (Decision::At(at), _) => Some(*at),
                 _ => None,
@@ -354,6 +398,17 @@ impl Agent {
             }
             match (&decision, trigger.is_some()) {
                 (_, false) => {}
+                _ if blocked => {
+                    let what = match self.blocked.as_ref().and_then(|b| b.secret.as_deref()) {
+                        Some(secret) => format!("the spec or Secret {secret}"),
+                        None => "the spec".to_owned(),
+                    };
+                    self.waiting(
+                        "Error",
+                        &format!("not retried until {what} changes"),
+                        cr.generation,
+                    );
+                }
                 (Decision::Paused, true) => {
                     self.waiting("Paused", "spec.paused is true", cr.generation)
                 }
@@ -382,7 +437,7 @@ impl Agent {
                     self.waiting("Error", &format!("retrying at {at}"), cr.generation);
                 }
             }
-            if !matches!(decision, Decision::At(_)) {
+            if blocked || !matches!(decision, Decision::At(_)) {
                 self.model.sync.next_sync_time = None;
             }
             self.apply().await;
@@ -432,7 +487,8 @@ impl Agent {
         self.events
             .normal(reason::SYNC_STARTED, describe(&why))
             .await;
-        let result = self.sync_once(cr).await;
+        let guards = cr.guards(self.model.sync.acknowledged_guards.as_deref());
+        let result = self.sync_once(cr, guards).await;
         let end = Timestamp::now();
         self.last_end = Some(end);
         let seconds = end.duration_since(start).as_secs_f64().max(0.0);
@@ -453,9 +509,24 @@ impl Agent {
                 if let Why::Manual(token) = &why {
                     self.model.sync.last_manual_sync = Some(token.clone());
                 }
+                if guards.acknowledged {
+                    // Used once: the same annotation value never lifts the guards again.
+                    self.model.sync.acknowledged_guards = cr.acknowledgement.clone();
+                }
+                if let Some(refusal) = &outcome.refused {
+                    self.metrics.refused(refusal.guard.reason());
+                    self.events
+                        .warning(refusal.guard.reason(), refusal.message.clone())
+                        .await;
+                }
                 self.last_error = None;
                 self.retry_at = None;
                 self.retry.reset();
+                self.failures = 0;
+                self.blocked = None;
+                self.model.sync.consecutive_failures = None;
+                self.model.sync.next_retry_time = None;
+                self.metrics.no_failures();
                 if let Some(next) = trigger.and_then(|t| schedule::next_fire(t, end)) {
                     self.model.sync.next_sync_time = Some(Time(next));
                 }
@@ -492,24 +563,83 @@ impl Agent {
             }
             Err(e) => {
                 let message = e.to_string();
-                tracing::error!(error = %message, "sync failed");
+                let why = e.reason().to_owned();
+                tracing::error!(error = %message, reason = %why, "sync failed");
                 self.model.finish(start, end, MoverResult::Failed, &message);
                 self.model
-                    .set_condition(SYNCHRONIZING, false, "Error", &message, cr.generation);
+                    .set_condition(SYNCHRONIZING, false, &why, &message, cr.generation);
                 self.metrics.sync_finished(false, seconds, 0, 0);
-                self.last_error = Some(message.clone());
-                self.retry_at = Some(
-                    end + jiff::SignedDuration::try_from(self.retry.current()).unwrap_or_default(),
-                );
-                self.retry.advance();
-                self.apply().await;
                 if matches!(e, Error::Interrupted) {
+                    self.last_error = Some((why, message.clone()));
+                    self.apply().await;
                     self.events.warning(reason::INTERRUPTED, message).await;
                     return Err(());
                 }
-                self.events.warning(reason::SYNC_FAILED, message).await;
+                self.failures = self.failures.saturating_add(1);
+                self.model.sync.consecutive_failures =
+                    Some(i32::try_from(self.failures).unwrap_or(i32::MAX));
+                self.metrics.failed(&why, self.failures);
+                if let Error::Refused(refusal) = &e {
+                    self.metrics.refused(refusal.guard.reason());
+                }
+                if e.needs_change() {
+                    let secret = secret_of(cr);
+                    let version = match &secret {
+                        Some(name) => self.secret_version(name).await,
+                        None => None,
+                    };
+                    self.blocked = Some(Blocked { secret, version });
+                    self.retry_at = None;
+                    self.model.sync.next_retry_time = None;
+                } else {
+                    let unit =
+                        ferry_kube::backoff::jitter_unit(&self.ctx.who.pod_name, self.failures);
+                    let delay = self.retry.jittered(unit);
+                    let at = end + jiff::SignedDuration::try_from(delay).unwrap_or_default();
+                    self.retry_at = Some(at);
+                    self.model.sync.next_retry_time = Some(Time(at));
+                    self.retry.advance();
+                }
+                self.last_error = Some((why.clone(), message.clone()));
+                self.apply().await;
+                let event_reason = match why.as_str() {
+                    "Error" | "NeedsChange" => reason::SYNC_FAILED,
+                    _ => why.as_str(),
+                };
+                self.events.warning(event_reason, message).await;
                 Ok(())
             }
+        }
+    }
+
+    /// The `resourceVersion` of Secret `name`, `None` when it is missing or unreadable.
+    async fn secret_version(&self, name: &str) -> Option<String> {
+        let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+            Api::namespaced(self.ctx.client.clone(), &self.ctx.who.namespace);
+        match secrets.get_metadata_opt(name).await {
+            Ok(found) => found.and_then(|m| m.metadata.resource_version),
+            Err(e) => {
+                tracing::debug!(error = %e, secret = name, "reading the Secret's version");
+                None
+            }
+        }
+    }
+
+    /// Lifts the wait of a failure only a change can fix once the Secret it names changed.
+    async fn check_secret_changed(&mut self) {
+        let Some(Blocked {
+            secret: Some(name),
+            version,
+        }) = &self.blocked
+        else {
+            return;
+        };
+        let (name, version) = (name.clone(), version.clone());
+        let now = self.secret_version(&name).await;
+        if now.is_some() && now != version {
+            tracing::info!(secret = %name, "the Secret changed: retrying");
+            self.blocked = None;
+            self.retry_at = None;
         }
     }
 
@@ -517,6 +647,7 @@ impl Agent {
     async fn sync_once(
         &self,
         cr: &Replication,
+        guards: super::job::Guards,
     ) -> Result<(
         Outcome,
         Option<k8s_openapi::api::core::v1::TypedLocalObjectReference>,
@@ -530,7 +661,8 @@ impl Agent {
                     if stop.is_cancelled() {
                         return Err(Error::Interrupted);
                     }
-                    let image = destination::publish(&self.ctx, cr, &how, &self.events).await?;
+                    let image =
+                        destination::publish(&self.ctx, cr, &how, &self.events, guards).await?;
                     Ok((outcome, Some(image)))
                 }
                 _ => {
@@ -540,6 +672,7 @@ impl Agent {
                         &self.plan,
                         self.pod_claim.as_deref(),
                         &self.events,
+                        guards,
                         stop.clone(),
                     )
                     .await?;

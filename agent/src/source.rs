@@ -11,7 +11,7 @@ use ferry_api::types::{RcloneOptions, SourceCopyMethod};
 use ferry_api::types::{ReplicationSourceRclone, ReplicationSourceRsync};
 
 use super::context::{Ctx, MoverPlan, clamp};
-use super::job::{Direction, Job, Layout, Outcome};
+use super::job::{Direction, Guards, Job, Layout, Outcome};
 use super::resource::{Mover, Replication};
 use super::secrets::{self, SecretData};
 use super::{Error, Result};
@@ -24,6 +24,7 @@ pub async fn sync(
     mover_image: &MoverPlan,
     pod_claim: Option<&str>,
     events: &super::events::Events,
+    guards: Guards,
     cancel: CancellationToken,
 ) -> Result<Outcome> {
     let (method, volume) = match &cr.mover {
@@ -42,7 +43,7 @@ pub async fn sync(
         }
         _ => {
             check_direct_claim(ctx, cr, pod_claim).await?;
-            push_from(ctx, cr, &ctx.who.volume_path, cancel).await
+            push_from(ctx, cr, &ctx.who.volume_path, guards, cancel).await
         }
     }
 }
@@ -72,16 +73,29 @@ async fn check_direct_claim(ctx: &Ctx, cr: &Replication, pod_claim: Option<&str>
     }
 }
 
-/// Pushes `dir` as the CR says (Direct, or inside the mover).
+/// Pushes `dir` as the CR says (Direct, or inside the mover), under `guards`.
 pub async fn push_from(
     ctx: &Ctx,
     cr: &Replication,
     dir: &Path,
+    guards: Guards,
     cancel: CancellationToken,
 ) -> Result<Outcome> {
     match &cr.mover {
-        Mover::SourceRclone(r) => push_rclone(ctx, r, dir, cancel).await,
-        Mover::SourceRsync(r) => push_rsync(ctx, r, dir, cancel).await,
+        Mover::SourceRclone(r) => push_rclone(ctx, r, dir, guards, cancel).await,
+        Mover::SourceRsync(r) => {
+            // rsync cannot cheaply tell whether the destination holds data: it holds the
+            // copy of the last successful push, if there was one.
+            let has_copy = cr.status_text("lastSyncTime").is_some();
+            if let Some(refusal) = guards.empty_source(
+                ferry_api::contract::guard::has_files(dir),
+                has_copy,
+                "the rsync destination",
+            ) {
+                return Err(Error::Refused(refusal));
+            }
+            push_rsync(ctx, r, dir, cancel).await
+        }
         _ => Err(Error::Spec {
             field: "spec",
             problem: "a destination mover on a ReplicationSource".to_owned(),
@@ -94,6 +108,7 @@ pub async fn push_rclone(
     ctx: &Ctx,
     spec: &ReplicationSourceRclone,
     dir: &Path,
+    guards: Guards,
     cancel: CancellationToken,
 ) -> Result<Outcome> {
     let secret = rclone_secret(ctx, &spec.rclone).await?;
@@ -104,7 +119,8 @@ pub async fn push_rclone(
     } else {
         Layout::Plain
     };
-    let job = Job::new(Direction::Push, dir, &spec.rclone, layout, &secret);
+    let mut job = Job::new(Direction::Push, dir, &spec.rclone, layout, &secret);
+    job.guards = guards;
     (ctx.engine)(job, cancel).await
 }
 
@@ -181,11 +197,17 @@ pub async fn push_rsync(
         sync_id: ferry_rsync::rsync::cli::new_sync_id(),
     };
     let outcome = tokio::select! {
-        result = ferry_rsync::rsync::push::push(&push) => result?,
+        result = ferry_rsync::rsync::push::push(&push) => match result {
+            Err(ferry_rsync::rsync::Error::Unreadable { count, paths }) => {
+                return Err(Error::Unreadable { count, paths });
+            }
+            other => other?,
+        },
         () = cancel.cancelled() => return Err(Error::Interrupted),
     };
     let stats = outcome.stats.unwrap_or_default();
     Ok(Outcome {
+        refused: None,
         stats: SyncStats {
             bytes_transferred: clamp(stats.bytes_transferred()),
             files_transferred: clamp(stats.files_transferred),

@@ -43,6 +43,14 @@ pub const RUN_AS_USER: &str = "ferry.dev/run-as-user";
 /// carrying it is never injected twice.
 pub const INJECTED: &str = "ferry.dev/injected";
 
+/// Annotation on a ReplicationSource or ReplicationDestination that acknowledges, once, what
+/// a guard refused: an empty source over a non-empty remote (`SourceEmpty`), deletions over
+/// `maxDeletePercent` (`ShrinkLimit`), or pruning more than one copy or snapshot beyond
+/// `retain` (`RetentionLimit`). Set it to the current time (e.g. `date -u +%FT%TZ`); the
+/// next sync runs without those guards and records the value in
+/// `status.acknowledgedGuards`, so the same value never acknowledges twice.
+pub const ACKNOWLEDGE_GUARDS: &str = "ferry.dev/acknowledge-guards";
+
 /// The prefix shared by every Ferry key; an unknown key under it is most likely a typo.
 pub const PREFIX: &str = "ferry.dev/";
 
@@ -59,6 +67,9 @@ pub const ALL: [&str; 10] = [
     RUN_AS_USER,
     INJECTED,
 ];
+
+/// Every annotation key Ferry reads on its CRs (not on pods), for the reference.
+pub const CR_ANNOTATIONS: [&str; 1] = [ACKNOWLEDGE_GUARDS];
 
 /// Every label key Ferry reads or writes (on pods, and `PRIVILEGED_MOVERS_LABEL` on
 /// namespaces), for the reference in `docs/reference/annotations.md`.

@@ -196,12 +196,13 @@ fn invalid_sources_list_exact_messages() {
             "rclone ranges",
             merge(
                 rclone_source(),
-                json!({"spec": {"rclone": {"transfers": 0, "checkers": 5000, "maxDelete": -1}}}),
+                json!({"spec": {"rclone": {"transfers": 0, "checkers": 5000, "maxDelete": -1, "maxDeletePercent": 101}}}),
             ),
             vec![
                 r#"spec.rclone.transfers: "0": must be between 1 and 256"#,
                 r#"spec.rclone.checkers: "5000": must be between 1 and 1024"#,
                 r#"spec.rclone.maxDelete: "-1": must be between 0 and 2147483647"#,
+                r#"spec.rclone.maxDeletePercent: "101": must be between 0 and 100"#,
             ],
         ),
         (

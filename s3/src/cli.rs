@@ -1,6 +1,8 @@
 //! `ferry-sidecar sync SRC DST`: the S3 engine on the command line, with rclone's flags.
-//! Exit codes: 0 done, 1 done with errors (nothing deleted), 2 bad settings or a fatal
-//! error (one line naming the setting and the fix), 130 stopped by SIGTERM or SIGINT.
+//! Exit codes: 0 done, 1 done with errors (nothing deleted; unreadable source paths are
+//! named), 2 bad settings or a fatal error (one line naming the setting and the fix),
+//! 3 refused by a guard (empty source, shrink limit: nothing changed on the remote;
+//! `--acknowledge-guards` lifts them for one run), 130 stopped by SIGTERM or SIGINT.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +15,7 @@ use ferry_api::rules::rate::BandwidthLimit;
 use super::config::{self, S3Config};
 use super::entry::Links;
 use super::error::{Error, Result};
+use super::guard::Guards;
 use super::list::Filter;
 use super::location::{self, Location};
 use super::options::{Compare, Layout, Mode, SyncOptions};
@@ -53,6 +56,13 @@ pub struct SyncArgs {
     /// Delete nothing if more than N files would be deleted.
     #[arg(long, value_name = "N")]
     pub max_delete: Option<u64>,
+    /// Delete nothing if more than PERCENT of the remote's files would be deleted.
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_delete_percent: Option<u8>,
+    /// Lift the guards for this run: push an empty source over a non-empty remote, exceed
+    /// --max-delete-percent, prune more than one copy beyond --retain.
+    #[arg(long)]
+    pub acknowledge_guards: bool,
     /// Keep symlinks as `.rclonelink` objects.
     #[arg(long, short = 'l')]
     pub links: bool,
@@ -111,6 +121,15 @@ pub fn run(args: SyncArgs) -> ExitCode {
             } else {
                 println!("{summary}");
             }
+            if let Some(refusal) = &summary.refused {
+                eprintln!("ferry-sidecar sync: {refusal}");
+            }
+            if summary.unreadable > 0 {
+                eprintln!(
+                    "ferry-sidecar sync: {}",
+                    super::guard::unreadable_text(summary.unreadable, &summary.unreadable_paths)
+                );
+            }
             if summary.errors == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -120,10 +139,10 @@ pub fn run(args: SyncArgs) -> ExitCode {
         Err(e) => {
             let line = e.to_string().replace(['\n', '\r'], " ");
             eprintln!("ferry-sidecar sync: {line}");
-            ExitCode::from(if matches!(e, Error::Cancelled) {
-                130
-            } else {
-                2
+            ExitCode::from(match e {
+                Error::Cancelled => 130,
+                Error::Refused(_) => 3,
+                _ => 2,
             })
         }
     }
@@ -212,6 +231,11 @@ async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
         bwlimit,
         layout,
         abort_uploads_older_than,
+        guards: Guards {
+            empty_source: true,
+            max_delete_percent: args.max_delete_percent,
+            acknowledged: args.acknowledge_guards,
+        },
         ..SyncOptions::default()
     };
     let src = end(&args, "SRC", &args.src).await?;

@@ -161,6 +161,9 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
+    /// A guard refused the sync before it changed the remote ([`crate::guard`]).
+    #[error("{0}")]
+    Refused(#[from] crate::guard::Refusal),
     /// The sync was stopped (SIGTERM or a fatal error elsewhere).
     #[error("stopped by a signal: partial uploads aborted, nothing deleted")]
     Cancelled,
@@ -194,8 +197,33 @@ impl Error {
             Error::Config { .. }
                 | Error::Auth { .. }
                 | Error::NoSuchBucket { .. }
+                | Error::Refused(_)
                 | Error::Cancelled
         )
+    }
+
+    /// Whether retrying without a change (to the spec, the Secret, the bucket) cannot help:
+    /// refused credentials, a missing bucket, a bad setting. The sidecar then waits for a
+    /// change instead of retrying in a loop.
+    pub fn needs_change(&self) -> bool {
+        matches!(
+            self,
+            Error::Config { .. } | Error::Auth { .. } | Error::NoSuchBucket { .. }
+        )
+    }
+
+    /// The path of a local file or directory this process may not read, if that is what
+    /// failed: such a failure fails the sync, and its path is reported.
+    pub fn unreadable_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Error::Local { op, path, source }
+                if source.kind() == std::io::ErrorKind::PermissionDenied
+                    && matches!(*op, "open" | "read" | "stat" | "read directory") =>
+            {
+                Some(path)
+            }
+            _ => None,
+        }
     }
 
     /// Whether a multipart upload was already gone (completed or aborted).

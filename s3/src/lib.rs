@@ -43,3 +43,5 @@ pub mod stats;
 pub mod throttle;
 
 pub use error::{Error, Result};
+/// The guards, shared with the agent through the contract.
+pub use ferry_api::contract::guard;

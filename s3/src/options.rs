@@ -79,6 +79,8 @@ pub struct SyncOptions {
     /// After a successful push, abort incomplete multipart uploads below the prefix that
     /// are older than this (orphans of lost answers and crashes); `None` sweeps nothing.
     pub abort_uploads_older_than: Option<Duration>,
+    /// The guards against mass loss (empty source, shrink limit, retention).
+    pub guards: crate::guard::Guards,
 }
 
 /// The default age past which an incomplete upload below the prefix is an orphan: a day,
@@ -99,6 +101,7 @@ impl Default for SyncOptions {
             layout: Layout::Plain,
             upload: UploadTuning::default(),
             abort_uploads_older_than: Some(ORPHAN_UPLOAD_AGE),
+            guards: crate::guard::Guards::default(),
         }
     }
 }

@@ -103,6 +103,9 @@ impl Run {
             return;
         }
         self.ctx.stats.error();
+        if let Some(path) = error.unreadable_path() {
+            self.ctx.stats.unreadable(path.display().to_string());
+        }
         if error.is_fatal() {
             self.cancelled.store(true, Ordering::SeqCst);
             let mut slot = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
@@ -129,9 +132,10 @@ impl Run {
         self.fatal.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
-    /// Whether `count` deletions may run: never after errors (rclone's rule), never more
-    /// than `--max-delete` (then none at all, and that is an error).
-    pub fn may_delete(&self, count: usize) -> bool {
+    /// Whether `count` deletions of the remote's `remote_files` may run: never after errors
+    /// (rclone's rule), never more than `--max-delete`, never over the shrink limit (then
+    /// none at all, and that is an error). Pulls pass no guard: they delete local files.
+    pub fn may_delete(&self, count: usize, remote_files: Option<u64>) -> bool {
         if count == 0 {
             return false;
         }
@@ -139,13 +143,19 @@ impl Run {
             tracing::error!("not deleting files as there were IO errors");
             return false;
         }
-        match self.ctx.opts.max_delete {
-            Some(limit) if count as u64 > limit => {
-                self.fail(Error::MaxDelete { count, limit });
-                false
-            }
-            _ => true,
+        if let Some(limit) = self.ctx.opts.max_delete
+            && count as u64 > limit
+        {
+            self.fail(Error::MaxDelete { count, limit });
+            return false;
         }
+        if let Some(refusal) =
+            remote_files.and_then(|total| self.ctx.opts.guards.shrink(count as u64, total))
+        {
+            self.fail(Error::Refused(refusal));
+            return false;
+        }
+        true
     }
 
     /// The march's next pair, or `None` once it is over: both listings ended, the run was

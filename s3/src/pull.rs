@@ -113,7 +113,7 @@ pub async fn run(
     if let Some(e) = run.take_fatal() {
         return Err(e);
     }
-    if run.may_delete(deletions.len()) {
+    if run.may_delete(deletions.len(), None) {
         if run.dry() {
             deletions.iter().for_each(|l| run.would("delete", &l.key));
             stats.deleted(deletions.len() as u64);

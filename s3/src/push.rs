@@ -9,6 +9,7 @@ use super::cancel::Cancel;
 use super::check::{Action, decide};
 use super::entry::{DirMeta, Kind, LocalEntry, RemoteEntry, is_dir_key, md5_hex};
 use super::error::{Error, Result};
+use super::guard;
 use super::list::{CHANNEL_DEPTH, local, remote as remote_list};
 use super::manifest::{self, Line, reader::Cursor, writer::Writer};
 use super::march::{March, Pair, Side};
@@ -31,6 +32,13 @@ pub async fn run(
 ) -> Result<Summary> {
     check_source_dir(&root)?;
     remote.preflight().await?;
+    if let Some(refusal) = opts.guards.empty_source(
+        guard::has_files(&root),
+        snapshots::holds_data(&remote).await?,
+        &remote.arg,
+    ) {
+        return Err(Error::Refused(refusal));
+    }
     let base = remote.clone();
     let remote = match opts.layout {
         Layout::Plain => remote,
@@ -70,8 +78,15 @@ pub async fn run(
     let (slot_tx, slot_rx) = mpsc::channel(WINDOW);
     let collector = collect(writer, slot_rx);
     let (mut deletions, mut markers) = (Vec::new(), Vec::new());
+    // The remote's files (not directory markers), for the shrink limit.
+    let mut remote_files = 0u64;
     let mut march = March::new(src_rx, dst_rx);
     while let Some(pair) = run.next_pair(&mut march, &cancel, Side::Dst).await {
+        if let Pair::DstOnly(r) | Pair::Both(_, r) = &pair
+            && !is_dir_key(&r.key)
+        {
+            remote_files += 1;
+        }
         let slot = match pair {
             Pair::DstOnly(r) => {
                 let line = r.known.map(|k| Line::listed(&r, k));
@@ -106,7 +121,7 @@ pub async fn run(
     if let Some(e) = run.take_fatal() {
         return Err(e);
     }
-    if run.may_delete(deletions.len()) {
+    if run.may_delete(deletions.len(), Some(remote_files)) {
         let keys: Vec<String> = deletions.iter().map(|k| remote.key(k)).collect();
         if run.dry() {
             deletions.iter().for_each(|k| run.would("delete", k));
@@ -131,11 +146,23 @@ pub async fn run(
             errors.into_iter().for_each(|e| run.fail(e));
         }
     }
-    if let Some(writer) = writer {
-        stats.request();
-        if let Err(e) = writer.finish().await {
-            tracing::warn!(error = %e, "cannot store the manifest; the next sync will HEAD instead");
+    // A timestamped copy is complete once its manifest is stored: a copy with errors gets
+    // none, so it is never taken for the newest complete one ([`snapshots::latest`]).
+    let incomplete = matches!(opts.layout, Layout::Timestamped { .. }) && stats.errors() > 0;
+    match writer {
+        Some(writer) if incomplete => writer.abort().await,
+        Some(writer) => {
+            stats.request();
+            match writer.finish().await {
+                // Without its manifest a timestamped copy does not count as complete.
+                Err(e) if matches!(opts.layout, Layout::Timestamped { .. }) => run.fail(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot store the manifest; the next sync will HEAD instead");
+                }
+                Ok(()) => {}
+            }
         }
+        None => {}
     }
     if let (Some(age), 0, false) = (opts.abort_uploads_older_than, stats.errors(), run.dry()) {
         match abort_stale_uploads(&base, &stats, age).await {
@@ -143,14 +170,39 @@ pub async fn run(
             Err(e) => tracing::warn!(error = %e, "cannot sweep incomplete multipart uploads"),
         }
     }
-    if let (Layout::Timestamped { retain: Some(keep) }, 0) = (opts.layout, stats.errors())
-        && let Err(e) = snapshots::retain(&base, keep, &run).await
-    {
-        run.fail(e);
+    // Never after a failed sync; a refusal of the retention guard leaves this copy complete
+    // and is reported beside it.
+    let mut retention_refused = None;
+    if let (Layout::Timestamped { retain: Some(keep) }, 0) = (opts.layout, stats.errors()) {
+        match snapshots::retain(&base, keep, &run).await {
+            Ok(()) => {}
+            Err(Error::Refused(refusal)) => {
+                tracing::warn!("{refusal}");
+                retention_refused = Some(refusal);
+            }
+            Err(e) => run.fail(e),
+        }
     }
     match run.take_fatal() {
         Some(e) => Err(e),
-        None => Ok(stats.summary(run.dry())),
+        None => {
+            let mut summary = stats.summary(run.dry());
+            summary.refused = retention_refused;
+            for path in &mut summary.unreadable_paths {
+                if let Some(rel) = std::path::Path::new(path.as_str())
+                    .strip_prefix(&root)
+                    .ok()
+                    .and_then(|p| p.to_str())
+                {
+                    *path = if rel.is_empty() {
+                        ".".to_owned()
+                    } else {
+                        rel.to_owned()
+                    };
+                }
+            }
+            Ok(summary)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Counters of a sync, shared by every task, and the summary printed at the end.
 
 use std::fmt;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,17 @@ pub struct Stats {
     queued_files: AtomicU64,
     uploads_aborted: AtomicU64,
     dirs: AtomicU64,
+    unreadable: Mutex<Unreadable>,
 }
+
+/// How many paths could not be read, and the first [`UNREADABLE_SHOWN`] of them.
+#[derive(Debug, Default)]
+struct Unreadable {
+    count: u64,
+    first: Vec<String>,
+}
+
+pub use crate::guard::{UNREADABLE_SHOWN, unreadable_text};
 
 /// What a sync did, as printed at the end (`--json` prints it as JSON).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -50,6 +61,20 @@ pub struct Summary {
     pub elapsed_ms: u64,
     /// Whether this was a dry run (the counts are then what would have been done).
     pub dry_run: bool,
+    /// Files and directories of the source that could not be read (each also an error).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unreadable: u64,
+    /// The first of them (up to [`UNREADABLE_SHOWN`]), relative to the source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_paths: Vec<String>,
+    /// A guard's refusal that did not fail the sync (the retention limit: the copy is
+    /// complete, the old copies stay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<crate::guard::Refusal>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Default for Stats {
@@ -68,6 +93,7 @@ impl Default for Stats {
             queued_files: AtomicU64::new(0),
             uploads_aborted: AtomicU64::new(0),
             dirs: AtomicU64::new(0),
+            unreadable: Mutex::new(Unreadable::default()),
         }
     }
 }
@@ -102,6 +128,14 @@ impl Stats {
     /// An error was met (and logged by the caller).
     pub fn error(&self) {
         add(&self.errors, 1);
+    }
+    /// A source path could not be read (counted as an error by the caller too).
+    pub fn unreadable(&self, path: String) {
+        let mut u = self.unreadable.lock().unwrap_or_else(|p| p.into_inner());
+        u.count += 1;
+        if u.first.len() < UNREADABLE_SHOWN {
+            u.first.push(path);
+        }
     }
     /// A HEAD request was sent.
     pub fn head(&self) {
@@ -141,6 +175,7 @@ impl Stats {
     /// The counters now.
     pub fn summary(&self, dry_run: bool) -> Summary {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let unreadable = self.unreadable.lock().unwrap_or_else(|p| p.into_inner());
         Summary {
             bytes_transferred: get(&self.bytes),
             files_transferred: get(&self.files),
@@ -153,6 +188,9 @@ impl Stats {
             uploads_aborted: get(&self.uploads_aborted),
             elapsed_ms: u64::try_from(self.elapsed().as_millis()).unwrap_or(u64::MAX),
             dry_run,
+            unreadable: unreadable.count,
+            unreadable_paths: unreadable.first.clone(),
+            refused: None,
         }
     }
 }
@@ -180,6 +218,16 @@ impl fmt::Display for Summary {
         }
         if self.uploads_aborted > 0 {
             write!(f, ", orphaned uploads aborted {}", self.uploads_aborted)?;
+        }
+        if self.unreadable > 0 {
+            write!(
+                f,
+                "; {}",
+                unreadable_text(self.unreadable, &self.unreadable_paths)
+            )?;
+        }
+        if let Some(refusal) = &self.refused {
+            write!(f, "; {refusal}")?;
         }
         Ok(())
     }

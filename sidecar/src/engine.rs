@@ -45,6 +45,7 @@ pub async fn execute(job: Job, cancel: CancellationToken) -> Result<Outcome> {
     let remote = remote_from(&secret, &job.rclone).await?;
     let mut opts = sync_options(&job.rclone)?;
     opts.layout = job.layout;
+    opts.guards = job.guards;
     let (src, dst) = match job.direction {
         Direction::Push => (End::Local(job.dir), End::Remote(remote)),
         Direction::Pull => (End::Remote(remote), End::Local(job.dir)),
@@ -65,10 +66,17 @@ pub async fn run_s3(
         .await
         .map_err(|e| match e {
             ferry_s3::Error::Cancelled => Error::Interrupted,
+            ferry_s3::Error::Refused(refusal) => Error::Refused(refusal),
             other => s3_error(other),
         })?;
     if cancelled.is_set() {
         return Err(Error::Interrupted);
+    }
+    if summary.unreadable > 0 {
+        return Err(Error::Unreadable {
+            count: summary.unreadable,
+            paths: summary.unreadable_paths,
+        });
     }
     if summary.errors > 0 {
         return Err(Error::S3Partial {
@@ -83,6 +91,7 @@ pub async fn run_s3(
             files_checked: clamp(summary.files_checked),
         },
         logs: summary.to_string(),
+        refused: summary.refused,
     })
 }
 
@@ -195,7 +204,10 @@ pub fn main() -> ExitCode {
                 });
                 Reply::of(execute(job, cancel).await)
             }
-            Err(message) => Reply::Failed { message },
+            Err(message) => Reply::Failed {
+                message,
+                needs_change: false,
+            },
         };
         let ok = matches!(reply, Reply::Done { .. });
         let written = match serde_json::to_vec(&reply) {
@@ -240,6 +252,12 @@ async fn read_job() -> std::result::Result<Job, String> {
 
 /// The agent's error for an engine failure: its text is what the agent reported when the
 /// engine was part of it (`rclone: ...`).
+/// Failures only a change can fix (credentials, bucket, settings) say so, so that the
+/// sidecar waits for the change instead of retrying.
 fn s3_error(e: ferry_s3::Error) -> Error {
-    Error::S3(Box::new(e))
+    if e.needs_change() {
+        Error::S3Fatal(Box::new(e))
+    } else {
+        Error::S3(Box::new(e))
+    }
 }

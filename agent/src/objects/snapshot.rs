@@ -230,12 +230,16 @@ pub async fn prune(
     selector: &str,
     keep: usize,
     protect: &str,
-) -> Result<Vec<String>> {
+    guards: &ferry_api::contract::guard::Guards,
+) -> Result<std::result::Result<Vec<String>, ferry_api::contract::guard::Refusal>> {
     let doomed = prunable(&list(client, ns, selector).await?, keep, protect);
+    if let Err(refusal) = guards.may_prune(&doomed, keep) {
+        return Ok(Err(refusal));
+    }
     for name in &doomed {
         delete(client, ns, name).await?;
     }
-    Ok(doomed)
+    Ok(Ok(doomed))
 }
 
 /// The names [`prune`] deletes from `infos` (sorted oldest first).

@@ -143,7 +143,8 @@ impl Agent {
                 ),
             )
             .await;
-        let result = destination::publish(&self.ctx, cr, how, &self.events).await;
+        let guards = cr.guards(self.model.sync.acknowledged_guards.as_deref());
+        let result = destination::publish(&self.ctx, cr, how, &self.events, guards).await;
         let end = Timestamp::now();
         let seconds = end.duration_since(start).as_secs_f64().max(0.0);
         match result {
@@ -166,6 +167,9 @@ impl Agent {
                     .await;
                 self.model.latest_image = Some(image);
                 self.last_error = None;
+                if guards.acknowledged {
+                    self.model.sync.acknowledged_guards = cr.acknowledgement.clone();
+                }
                 self.metrics
                     .sync_finished(true, seconds, completion.bytes_received, 0);
                 self.events.normal(reason::SYNC_SUCCEEDED, logs).await;
@@ -173,7 +177,7 @@ impl Agent {
             Err(e) => {
                 let message = e.to_string();
                 self.model.finish(start, end, MoverResult::Failed, &message);
-                self.last_error = Some(message.clone());
+                self.last_error = Some(("Error".to_owned(), message.clone()));
                 self.model
                     .set_condition(SYNCHRONIZING, false, "Error", &message, cr.generation);
                 self.metrics.sync_finished(false, seconds, 0, 0);

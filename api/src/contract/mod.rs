@@ -7,6 +7,7 @@
 mod container;
 pub mod engine;
 pub mod env;
+pub mod guard;
 mod security;
 
 pub use container::{PROGRAM, SidecarContainer};

@@ -4,7 +4,7 @@
 //! test below fails when a key constant is missed or missing from `ALL` / `LABELS`.
 
 use super::markdown::{code, table};
-use crate::annotations::PREFIX;
+use crate::annotations::{CR_ANNOTATIONS, PREFIX};
 
 /// The source of the annotations module, read for its doc comments.
 const SOURCE: &str = include_str!("../annotations.rs");
@@ -86,9 +86,10 @@ fn parse_decl(decl: &str, doc: &[&str]) -> Option<KeyDoc> {
 /// `docs/reference/annotations.md`, without the generated-file header.
 pub fn render() -> String {
     let docs = key_docs();
-    let rows = |labels: bool| -> Vec<Vec<String>> {
+    let rows = |labels: bool, on_cr: bool| -> Vec<Vec<String>> {
         docs.iter()
             .filter(|d| d.is_label() == labels)
+            .filter(|d| CR_ANNOTATIONS.contains(&d.key.as_str()) == on_cr)
             .map(|d| {
                 vec![
                     code(&d.key),
@@ -107,9 +108,10 @@ pub fn render() -> String {
          `ferry.dev/source` or `ferry.dev/destination`. The webhook validates every `ferry.dev/`\n\
          annotation of an opted-in pod and refuses the pod, listing every problem, when one is\n\
          invalid or unknown. On a Deployment or StatefulSet, put them on the pod template.\n\n\
-         ## Labels\n\n{}\n## Annotations\n\n{}",
-        table(&header, &rows(true)),
-        table(&header, &rows(false)),
+         ## Labels\n\n{}\n## Annotations\n\n{}\n## Annotations on ReplicationSource and ReplicationDestination\n\n{}",
+        table(&header, &rows(true, false)),
+        table(&header, &rows(false, false)),
+        table(&header, &rows(false, true)),
     )
 }
 
@@ -118,7 +120,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::annotations::{ALL, LABELS};
+    use crate::annotations::{ALL, CR_ANNOTATIONS, LABELS};
 
     #[test]
     fn every_key_constant_is_documented_and_listed() {
@@ -131,6 +133,7 @@ mod tests {
             .iter()
             .map(|k| (true, *k))
             .chain(ALL.iter().map(|k| (false, *k)))
+            .chain(CR_ANNOTATIONS.iter().map(|k| (false, *k)))
             .collect();
         assert_eq!(
             found, listed,

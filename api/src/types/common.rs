@@ -180,6 +180,14 @@ pub struct RcloneOptions {
     #[schemars(range(min = 0, max = 2147483647))]
     pub max_delete: Option<i64>,
 
+    /// Refuse a push whose deletions exceed this percentage of the remote's files (the
+    /// shrink guard), checked before any deletion; the sync then fails with reason
+    /// `ShrinkLimit` and deletes nothing. The annotation `ferry.dev/acknowledge-guards`
+    /// lifts it for one sync. Unset means no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_delete_percent: Option<i32>,
+
     /// Exclude patterns in rclone's filter syntax, e.g. `*.tmp`, `/cache/**`, `lost+found/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]

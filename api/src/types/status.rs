@@ -96,6 +96,18 @@ pub struct SyncStatus {
     /// The pod whose sidecar acts for this object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound_pod: Option<String>,
+    /// Failed syncs in a row since the last success (absent after a success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_failures: Option<i32>,
+    /// When a failed sync is retried: the back-off grows with each failure (with jitter)
+    /// up to 30 minutes. Absent when a failure waits for a change to the spec or a Secret
+    /// (bad credentials, a missing bucket, a host key mismatch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_retry_time: Option<Time>,
+    /// The value of the `ferry.dev/acknowledge-guards` annotation last used, so that one
+    /// acknowledgement lifts the guards for one sync only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_guards: Option<String>,
 }
 
 /// Status of a ReplicationSource, written by its bound sidecar.

@@ -317,6 +317,13 @@ pub(super) fn check_rclone(at: &str, rclone: &RcloneOptions, report: &mut Report
         i64::from(i32::MAX),
         report,
     );
+    check_range(
+        &format!("{at}.maxDeletePercent"),
+        rclone.max_delete_percent.map(i64::from),
+        0,
+        100,
+        report,
+    );
     for (i, pattern) in rclone.exclude.iter().flatten().enumerate() {
         if let Err(err) = glob::Pattern::check(pattern) {
             report.error(&format!("{at}.exclude[{i}]"), pattern, err);

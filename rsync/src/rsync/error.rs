@@ -40,6 +40,16 @@ pub enum Error {
         /// The last lines of its standard error.
         stderr_tail: String,
     },
+    /// rsync could not read paths of the source (exit 23 with the sender's "Permission
+    /// denied"): it copied the rest and deleted nothing ("IO error encountered -- skipping
+    /// file deletion"), and no completion was signalled.
+    #[error("{}", ferry_api::contract::guard::unreadable_text(*count, paths))]
+    Unreadable {
+        /// How many paths.
+        count: u64,
+        /// The first of them, relative to the source directory.
+        paths: Vec<String>,
+    },
     /// A path or option cannot be passed to rsync safely.
     #[error("cannot pass {what} to rsync: {reason}")]
     Argument {
@@ -58,6 +68,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the transport refused the destination's host key: only a person can fix
+    /// that (a re-created destination, or an attack), so it is not retried in a loop. The
+    /// transport is a child of rsync, so its error arrives as text on rsync's standard
+    /// error; [`crate::ssh::Error::HOST_KEY_MISMATCH`] is the start of that error's text.
+    pub fn is_host_key_mismatch(&self) -> bool {
+        match self {
+            Error::Failed { stderr_tail, .. } => {
+                stderr_tail.contains(crate::ssh::Error::HOST_KEY_MISMATCH)
+            }
+            Error::Completion { source } => {
+                matches!(source, crate::ssh::Error::HostKeyMismatch { .. })
+            }
+            _ => false,
+        }
+    }
+
     /// Whether running the same push again may succeed without a change of configuration.
     /// rsync's own transient exit codes (network, timeouts, partial transfers, vanished files)
     /// are retryable; usage errors, protocol mismatches and a missing or old rsync are not.
@@ -71,6 +97,7 @@ impl Error {
             },
             Error::Completion { source } => source.is_retryable(),
             Error::Spawn { .. }
+            | Error::Unreadable { .. }
             | Error::VersionUnreadable { .. }
             | Error::VersionTooOld { .. }
             | Error::Argument { .. } => false,

@@ -79,6 +79,12 @@ pub async fn push(push: &Push) -> Result<PushOutcome, Error> {
         source,
     })?;
     let stderr_tail = tail(&stderr);
+    if status.code() == Some(23) {
+        let (count, paths) = unreadable(&String::from_utf8_lossy(&stderr), &push.source_dir);
+        if count > 0 {
+            return Err(Error::Unreadable { count, paths });
+        }
+    }
     if !status.success() {
         return Err(Error::Failed {
             status: status.code(),
@@ -185,7 +191,54 @@ fn destination_arg(push: &Push) -> String {
     format!("{host}:{path}")
 }
 
+/// The source paths rsync's sender could not read, from its standard error: how many, and
+/// the first ten relative to `source_dir` (lines such as `rsync: [sender] send_files failed
+/// to open "/v/a": Permission denied (13)` or `opendir "/v/d" failed: ...`).
+fn unreadable(stderr: &str, source_dir: &std::path::Path) -> (u64, Vec<String>) {
+    let root = source_dir.to_string_lossy();
+    let root = root.trim_end_matches('/');
+    let mut count = 0;
+    let mut paths = Vec::new();
+    for line in stderr.lines() {
+        if !(line.contains("[sender]") && line.contains("Permission denied (13)")) {
+            continue;
+        }
+        let Some(path) = line.split('"').nth(1) else {
+            continue;
+        };
+        count += 1;
+        if paths.len() < ferry_api::contract::guard::UNREADABLE_SHOWN {
+            let rel = path
+                .strip_prefix(root)
+                .map_or(path, |p| p.trim_start_matches('/'));
+            paths.push(if rel.is_empty() { "." } else { rel }.to_owned());
+        }
+    }
+    (count, paths)
+}
+
 fn tail(bytes: &[u8]) -> String {
     let start = bytes.len().saturating_sub(TAIL);
     String::from_utf8_lossy(&bytes[start..]).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unreadable;
+
+    #[test]
+    fn the_senders_permission_errors_name_the_unreadable_paths() {
+        let stderr = r#"rsync: [sender] opendir "/v/data/locked" failed: Permission denied (13)
+rsync: [generator] recv_generator: mkdir "/dst/d" failed: Permission denied (13)
+*** Skipping any contents from this failed directory ***
+rsync: [sender] send_files failed to open "/v/data/secret": Permission denied (13)
+rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394) [sender=3.5.0]"#;
+        let (count, paths) = unreadable(stderr, std::path::Path::new("/v/data/"));
+        assert_eq!(count, 2);
+        assert_eq!(paths, ["locked", "secret"]);
+        assert_eq!(
+            unreadable("rsync: [sender] vanished", std::path::Path::new("/v")).0,
+            0
+        );
+    }
 }

@@ -121,6 +121,10 @@ pub enum Error {
 }
 
 impl Error {
+    /// How the text of [`Error::HostKeyMismatch`] starts: rsync relays the transport's
+    /// error as text, and this is how the push recognises it.
+    pub const HOST_KEY_MISMATCH: &'static str = "host key mismatch for ";
+
     /// Whether the same operation may succeed later: network trouble is retryable, a wrong
     /// key or a host key mismatch is not (it needs a person to look).
     pub fn is_retryable(&self) -> bool {
