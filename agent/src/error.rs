@@ -150,8 +150,8 @@ impl From<crate::objects::Error> for Error {
 
 impl Error {
     /// The reason word of the `Synchronizing` condition, the Event and the failure
-    /// metric: the guard's (`SourceEmpty`, ...), `SourceUnreadable`, `Interrupted`,
-    /// `NeedsChange` for what only a change fixes, else `Error`.
+    /// metric: the guard's (`SourceEmpty`, ...), `SourceUnreadable`, `Interrupted`, else
+    /// `Error` (whether or not only a change fixes it: the message says which).
     pub fn reason(&self) -> &str {
         match self {
             Error::Mover {
@@ -161,7 +161,6 @@ impl Error {
             Error::Refused(refusal) => refusal.guard.reason(),
             Error::Unreadable { .. } => "SourceUnreadable",
             Error::Interrupted => "Interrupted",
-            e if e.needs_change() => "NeedsChange",
             _ => "Error",
         }
     }

@@ -56,8 +56,8 @@ pub struct ReasonLabels {
     pub role: String,
     /// `rsync` or `rclone`.
     pub method: String,
-    /// The reason word of the condition (`SourceEmpty`, `SourceUnreadable`, `NeedsChange`,
-    /// `Error`, ...).
+    /// The reason word of the condition (`SourceEmpty`, `ShrinkLimit`, `SourceUnreadable`,
+    /// `Error`).
     pub reason: String,
 }
 
@@ -96,7 +96,7 @@ impl Metrics {
         registry.register("syncs", "Syncs by result", syncs.clone());
         registry.register(
             "sync_failures",
-            "Failed syncs by reason (SourceEmpty, ShrinkLimit, SourceUnreadable, NeedsChange, Error, ...)",
+            "Failed syncs by reason (SourceEmpty, ShrinkLimit, SourceUnreadable, Error)",
             failures.clone(),
         );
         registry.register(

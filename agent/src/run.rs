@@ -603,7 +603,7 @@ impl Agent {
                 self.last_error = Some((why.clone(), message.clone()));
                 self.apply().await;
                 let event_reason = match why.as_str() {
-                    "Error" | "NeedsChange" => reason::SYNC_FAILED,
+                    "Error" => reason::SYNC_FAILED,
                     _ => why.as_str(),
                 };
                 self.events.warning(event_reason, message).await;

@@ -349,7 +349,7 @@ impl Replication {
 
     /// Waits until `status.lastManualSync` is `token` and returns the status. Fails as soon
     /// as a sync that started after this call fails (condition `Synchronizing` turned False
-    /// with reason `Error`): a test that expects a sync to succeed does not wait out the
+    /// with reason `Error` or a guard's): a test that expects a sync to succeed does not wait out the
     /// retries.
     pub async fn wait_manual(
         &self,
@@ -373,8 +373,14 @@ impl Replication {
                     if s["lastManualSync"] == token {
                         return Some(Ok(s.clone()));
                     }
+                    // A failure has the reason `Error` or a more precise one (`SourceEmpty`,
+                    // `SourceUnreadable`, ...): anything but a waiting or running state.
                     let failed = observe::condition(s, "Synchronizing").is_some_and(|c| {
-                        c["reason"] == "Error"
+                        c["status"] == "False"
+                            && !matches!(
+                                c["reason"].as_str(),
+                                Some("WaitingForSchedule" | "WaitingForManual" | "Paused")
+                            )
                             && observe::time(&c["lastTransitionTime"]).is_some_and(|t| t >= since)
                     });
                     failed.then(|| Err(s.clone()))

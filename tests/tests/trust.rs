@@ -1,0 +1,529 @@
+//! Trust by default (issue 21), end to end on the test cluster with MinIO: an unreadable
+//! file fails the sync and is named, an empty source never empties the remote without the
+//! acknowledgement annotation, a shrink over `maxDeletePercent` is refused before any
+//! deletion (counted at a proxy in front of MinIO), retention prunes at most one copy beyond
+//! `retain` without the acknowledgement, bad credentials wait for the Secret to change, and a
+//! transient fault is retried with growing intervals.
+//!
+//! Results are read as a user reads them: the CR's status, its Events, the sidecar's
+//! metrics, and the bucket's listing.
+
+#[path = "../../s3/tests/s3support/proxy.rs"]
+#[allow(
+    dead_code,
+    reason = "the S3 tests' proxy: only its counters and faults are used here"
+)]
+mod proxy;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use ferry_e2e::replication::manifests::{self, Role};
+use ferry_e2e::replication::observe::{self, condition_is};
+use ferry_e2e::replication::tree;
+use ferry_e2e::replication::{Replication, SYNC_LIMIT};
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::{Value, json};
+
+const SOURCE: &str = "guarded";
+const SECRET: &str = "s3-creds";
+const ACK: &str = "ferry.dev/acknowledge-guards";
+
+/// A source namespace with a seeded volume `data`, and a bucket.
+async fn setup(
+    fx: &Replication,
+    prefix: &str,
+) -> anyhow::Result<(String, String, std::path::PathBuf)> {
+    let ns = fx.namespace(prefix, true).await?;
+    let bucket = fx.minio.bucket(prefix).await?;
+    let data = fx.volume(&ns, "data").await?;
+    tree::write_tree(&data, 7)?;
+    Ok((ns, bucket, data))
+}
+
+/// Creates the Secret (`conf`), binds a Direct source of `data` to `bucket/app` with
+/// `options` added to its `rclone` spec to a pod `web`, and waits for the manual sync "one".
+async fn bind_source(
+    fx: &Replication,
+    ns: &str,
+    bucket: &str,
+    conf: &str,
+    options: Value,
+) -> anyhow::Result<Pod> {
+    fx.create(ns, &manifests::rclone_secret(SECRET, conf))
+        .await?;
+    let mut source = manifests::rclone_source(
+        SOURCE,
+        "data",
+        SECRET,
+        &format!("{bucket}/app"),
+        "Direct",
+        Some(manifests::manual("one")),
+    );
+    for (key, value) in options.as_object().into_iter().flatten() {
+        source["spec"]["rclone"][key] = value.clone();
+    }
+    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
+    let pods = fx
+        .bind(ns, &source, &manifests::pod("web", &template))
+        .await?;
+    fx.wait_manual(Role::Source, ns, SOURCE, "one").await?;
+    pods.into_iter().next().context("no pod")
+}
+
+/// Waits until the last sync failed with `reason` on `Synchronizing`, and returns the
+/// status.
+async fn wait_refused(fx: &Replication, ns: &str, reason: &str) -> anyhow::Result<Value> {
+    fx.wait_status(
+        Role::Source,
+        ns,
+        SOURCE,
+        &format!("a failed sync with reason {reason}"),
+        SYNC_LIMIT,
+        |s| {
+            (s["latestMoverStatus"]["result"] == "Failed"
+                && condition_is(s, "Synchronizing", "False", reason))
+            .then(|| s.clone())
+        },
+    )
+    .await
+}
+
+/// Waits until the manual sync `token` completed, without failing on the refusal just
+/// before it (its condition may carry this second's time).
+async fn wait_synced(fx: &Replication, ns: &str, token: &str) -> anyhow::Result<Value> {
+    fx.wait_status(
+        Role::Source,
+        ns,
+        SOURCE,
+        &format!("the manual sync {token:?} to finish"),
+        SYNC_LIMIT,
+        |s| (s["lastManualSync"] == token).then(|| s.clone()),
+    )
+    .await
+}
+
+/// Starts the S3 tests' proxy in front of the cluster's MinIO (on a thread of its own: the
+/// proxy runs its own runtime).
+fn start_proxy(fx: &Replication, faults: Option<proxy::Faults>) -> anyhow::Result<proxy::Proxy> {
+    let port: u16 = fx
+        .minio
+        .endpoint
+        .rsplit(':')
+        .next()
+        .context("no MinIO port")?
+        .parse()?;
+    std::thread::spawn(move || proxy::Proxy::start(port, faults))
+        .join()
+        .map_err(|_| anyhow::anyhow!("the proxy did not start"))
+}
+
+/// Sets the acknowledgement annotation to a new value; returns it.
+async fn acknowledge(fx: &Replication, ns: &str) -> anyhow::Result<String> {
+    let value = k8s_openapi::jiff::Timestamp::now().to_string();
+    fx.patch(
+        Role::Source,
+        ns,
+        SOURCE,
+        json!({"metadata": {"annotations": {ACK: value}}}),
+    )
+    .await?;
+    Ok(value)
+}
+
+/// The timestamped copies below `app/` of a listing, and which of them have a manifest
+/// (`app/<stamp>.ferry-manifest`: a complete copy).
+fn copies(listed: &BTreeMap<String, i64>) -> (Vec<String>, Vec<String>) {
+    let mut all: Vec<String> = listed
+        .keys()
+        .filter_map(|k| k.split_once('/').map(|(copy, _)| copy.to_owned()))
+        .collect();
+    all.dedup();
+    let complete = listed
+        .keys()
+        .filter_map(|k| k.strip_suffix(".ferry-manifest"))
+        .filter(|k| !k.contains('/'))
+        .map(str::to_owned)
+        .collect();
+    (all, complete)
+}
+
+/// Removes everything inside `dir`, keeping `dir`.
+fn empty_dir(dir: &Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_file_fails_the_sync_is_named_and_the_last_complete_copy_stays_newest()
+-> anyhow::Result<()> {
+    let fx = Replication::start("unreadable").await?;
+    let (ns, bucket, data) = setup(&fx, "unreadable").await?;
+    let conf = fx.minio.rclone_conf();
+    bind_source(&fx, &ns, &bucket, &conf, json!({"timestampPrefix": true})).await?;
+    let before = fx.minio.list_all(&bucket, "app").await?;
+    let (first, complete) = copies(&before);
+    ensure!(
+        first.len() == 1 && complete == first,
+        "one complete copy: {before:?}"
+    );
+
+    // Owned by root, mode 0600: the sidecar (uid 1000) cannot read it.
+    tree::write_file(
+        &data,
+        "private/secret.db",
+        b"not for the sidecar",
+        tree::now_secs(),
+    )?;
+    std::fs::set_permissions(
+        data.join("private/secret.db"),
+        std::fs::Permissions::from_mode(0o600),
+    )?;
+    // Copies are named to the second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    fx.trigger(Role::Source, &ns, SOURCE, "two").await?;
+    let status = wait_refused(&fx, &ns, "SourceUnreadable").await?;
+    let message = observe::condition_message(&status, "Synchronizing");
+    ensure!(
+        message.contains("private/secret.db")
+            && message.contains("1 path(s)")
+            && message.contains("ferry.dev/privileged-movers"),
+        "the status names the path, the count and the fix: {status:#}"
+    );
+    let logs = status["latestMoverStatus"]["logs"]
+        .as_str()
+        .unwrap_or_default();
+    ensure!(logs.contains("private/secret.db"), "{status:#}");
+    ensure!(status["lastManualSync"] == "one", "{status:#}");
+    let event = fx
+        .wait_event(Role::Source, &ns, SOURCE, "SourceUnreadable")
+        .await?;
+    ensure!(event.message.contains("private/secret.db"), "{event:?}");
+
+    let after = fx.minio.list_all(&bucket, "app").await?;
+    for (key, size) in &before {
+        ensure!(
+            after.get(key) == Some(size),
+            "{key} was deleted or changed: {after:?}"
+        );
+    }
+    let (all, complete) = copies(&after);
+    ensure!(
+        complete == first,
+        "the previous copy stays the newest complete one: {after:?}"
+    );
+    // What could be read was copied, into a copy that is not complete.
+    let partial = all
+        .iter()
+        .find(|c| !first.contains(c))
+        .with_context(|| format!("no second copy: {after:?}"))?;
+    ensure!(
+        after.contains_key(&format!("{partial}/data.bin"))
+            && !after.contains_key(&format!("{partial}/private/secret.db")),
+        "{after:?}"
+    );
+    fx.passed();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_source_leaves_the_bucket_unchanged_until_acknowledged_once() -> anyhow::Result<()>
+{
+    let fx = Replication::start("empty").await?;
+    let (ns, bucket, data) = setup(&fx, "empty").await?;
+    let conf = fx.minio.rclone_conf();
+    let pod = bind_source(&fx, &ns, &bucket, &conf, json!({})).await?;
+    let before = fx.minio.list_all(&bucket, "app").await?;
+    ensure!(before.contains_key("data.bin"), "{before:?}");
+
+    empty_dir(&data)?;
+    fx.trigger(Role::Source, &ns, SOURCE, "two").await?;
+    let status = wait_refused(&fx, &ns, "SourceEmpty").await?;
+    ensure!(
+        observe::condition_message(&status, "Synchronizing").contains(ACK),
+        "the message says how to acknowledge: {status:#}"
+    );
+    ensure!(
+        fx.minio.list_all(&bucket, "app").await? == before,
+        "the bucket changed"
+    );
+    fx.wait_event(Role::Source, &ns, SOURCE, "SourceEmpty")
+        .await?;
+    let metrics = fx.metrics(&pod).await?;
+    ensure!(
+        metrics.sum("ferry_sync_failures_total", &[("reason", "SourceEmpty")]) >= Some(1.0)
+            && metrics.sum("ferry_guard_refusals_total", &[("reason", "SourceEmpty")]) >= Some(1.0),
+        "the refusal is counted"
+    );
+
+    // Acknowledged: the retry of "two" empties the remote.
+    let ack = acknowledge(&fx, &ns).await?;
+    let status = wait_synced(&fx, &ns, "two").await?;
+    ensure!(status["acknowledgedGuards"] == ack.as_str(), "{status:#}");
+    ensure!(
+        fx.minio.list(&bucket, "app").await?.is_empty(),
+        "the acknowledged sync mirrors the empty source"
+    );
+
+    // The same annotation does not acknowledge a second time.
+    tree::write_tree(&data, 8)?;
+    fx.trigger(Role::Source, &ns, SOURCE, "three").await?;
+    fx.wait_manual(Role::Source, &ns, SOURCE, "three").await?;
+    let full = fx.minio.list_all(&bucket, "app").await?;
+    empty_dir(&data)?;
+    fx.trigger(Role::Source, &ns, SOURCE, "four").await?;
+    wait_refused(&fx, &ns, "SourceEmpty").await?;
+    ensure!(
+        fx.minio.list_all(&bucket, "app").await? == full,
+        "the bucket changed"
+    );
+    fx.passed();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shrink_over_the_limit_is_refused_before_any_delete() -> anyhow::Result<()> {
+    let fx = Replication::start("shrink").await?;
+    let (ns, bucket, data) = setup(&fx, "shrink").await?;
+    let proxy = start_proxy(&fx, None)?;
+    let conf = fx
+        .minio
+        .rclone_conf()
+        .replace(&fx.minio.endpoint, &proxy.endpoint);
+    bind_source(&fx, &ns, &bucket, &conf, json!({"maxDeletePercent": 50})).await?;
+    let before = fx.minio.list_all(&bucket, "app").await?;
+
+    // 4 of the 6 files go: over 50 %.
+    for rel in ["data.bin", "empty", "with space.txt", "bin/run.sh"] {
+        std::fs::remove_file(data.join(rel))?;
+    }
+    proxy.counters.reset_counts();
+    fx.trigger(Role::Source, &ns, SOURCE, "two").await?;
+    let status = wait_refused(&fx, &ns, "ShrinkLimit").await?;
+    let message = observe::condition_message(&status, "Synchronizing");
+    ensure!(
+        message.contains("4 of the remote's 6 files") && message.contains("maxDeletePercent 50%"),
+        "{status:#}"
+    );
+    let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::SeqCst);
+    let counters = &proxy.counters;
+    ensure!(
+        get(&counters.requests) > 0,
+        "the refused sync went through the proxy"
+    );
+    // DeleteObjects is a POST; DeleteObject a DELETE: neither was sent.
+    ensure!(
+        get(&counters.delete) == 0 && get(&counters.post) == 0,
+        "a deletion was sent: {} DELETE, {} POST",
+        get(&counters.delete),
+        get(&counters.post)
+    );
+    ensure!(
+        fx.minio.list_all(&bucket, "app").await? == before,
+        "the bucket changed"
+    );
+    fx.passed();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_prunes_at_most_one_copy_beyond_retain_without_the_acknowledgement()
+-> anyhow::Result<()> {
+    let fx = Replication::start("retain").await?;
+    let (ns, bucket, _data) = setup(&fx, "retain").await?;
+    let conf = fx.minio.rclone_conf();
+    bind_source(&fx, &ns, &bucket, &conf, json!({"timestampPrefix": true})).await?;
+    for token in ["two", "three", "four"] {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        fx.trigger(Role::Source, &ns, SOURCE, token).await?;
+        fx.wait_manual(Role::Source, &ns, SOURCE, token).await?;
+    }
+    let (_, four) = copies(&fx.minio.list_all(&bucket, "app").await?);
+    ensure!(four.len() == 4, "{four:?}");
+
+    // retain 2 after a fifth copy would prune three at once: refused, the copy kept.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    fx.patch(
+        Role::Source,
+        &ns,
+        SOURCE,
+        json!({"spec": {"rclone": {"retain": 2}, "trigger": {"manual": "five"}}}),
+    )
+    .await?;
+    let status = fx.wait_manual(Role::Source, &ns, SOURCE, "five").await?;
+    ensure!(
+        status["latestMoverStatus"]["result"] == "Successful",
+        "{status:#}"
+    );
+    let event = fx
+        .wait_event(Role::Source, &ns, SOURCE, "RetentionLimit")
+        .await?;
+    ensure!(event.message.contains("3 copies"), "{event:?}");
+    let (_, five) = copies(&fx.minio.list_all(&bucket, "app").await?);
+    ensure!(
+        five.len() == 5 && four.iter().all(|c| five.contains(c)),
+        "{five:?}"
+    );
+
+    // Acknowledged: the next sync prunes down to two.
+    acknowledge(&fx, &ns).await?;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    fx.trigger(Role::Source, &ns, SOURCE, "six").await?;
+    fx.wait_manual(Role::Source, &ns, SOURCE, "six").await?;
+    let (all, kept) = copies(&fx.minio.list_all(&bucket, "app").await?);
+    ensure!(kept.len() == 2 && all.len() == 2, "{all:?}");
+    ensure!(
+        kept.iter().all(|c| !five.contains(c) || c == &five[4]),
+        "the newest kept: {kept:?}"
+    );
+    fx.passed();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_credentials_fail_once_and_wait_for_the_secret_to_change() -> anyhow::Result<()> {
+    let fx = Replication::start("badcreds").await?;
+    let ns = fx.namespace("badcreds", true).await?;
+    let bucket = fx.minio.bucket("badcreds").await?;
+    let data = fx.volume(&ns, "data").await?;
+    tree::write_tree(&data, 3)?;
+    let wrong = fx.minio.rclone_conf_with("nobody", "wrong-secret-key");
+    fx.create(&ns, &manifests::rclone_secret(SECRET, &wrong))
+        .await?;
+    let source = manifests::rclone_source(
+        SOURCE,
+        "data",
+        SECRET,
+        &format!("{bucket}/app"),
+        "Direct",
+        Some(manifests::manual("one")),
+    );
+    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
+    fx.bind(&ns, &source, &manifests::pod("web", &template))
+        .await?;
+    let status = wait_refused(&fx, &ns, "Error").await?;
+    ensure!(status["consecutiveFailures"] == 1, "{status:#}");
+    ensure!(
+        status["nextRetryTime"].is_null(),
+        "no retry is planned: {status:#}"
+    );
+    let started = status["lastSyncStartTime"].clone();
+    // Longer than the first two retry delays (15 s, 30 s): no retry comes.
+    tokio::time::sleep(Duration::from_secs(50)).await;
+    let status = fx.status(Role::Source, &ns, SOURCE).await?;
+    ensure!(
+        status["lastSyncStartTime"] == started && status["consecutiveFailures"] == 1,
+        "retried without a change: {status:#}"
+    );
+    ensure!(
+        observe::condition_message(&status, "Synchronizing").contains("changes"),
+        "the status says it waits for a change: {status:#}"
+    );
+    let events = fx.events(Role::Source, &ns, SOURCE).await?;
+    ensure!(
+        observe::occurrences(&events, "SyncFailed") == 1,
+        "{}",
+        observe::describe(&events)
+    );
+
+    // The Secret fixed: the sync runs.
+    let fixed = manifests::rclone_secret(SECRET, &fx.minio.rclone_conf());
+    fx.cluster
+        .kubectl_stdin(["apply", "-n", ns.as_str(), "-f", "-"], &fixed.to_string())?
+        .ok()
+        .context("replacing the Secret")?;
+    let status = wait_synced(&fx, &ns, "one").await?;
+    ensure!(status["consecutiveFailures"].is_null(), "{status:#}");
+    fx.passed();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transient_fault_is_retried_with_growing_intervals() -> anyhow::Result<()> {
+    let fx = Replication::start("transient").await?;
+    let (ns, bucket, _data) = setup(&fx, "transient").await?;
+    // Every request answered 500 InternalError: a server in trouble.
+    let faults = proxy::Faults {
+        seed: 1,
+        server_error: 1.0,
+        max: u64::MAX,
+        ..proxy::Faults::default()
+    };
+    let proxy = start_proxy(&fx, Some(faults))?;
+    let conf = fx
+        .minio
+        .rclone_conf()
+        .replace(&fx.minio.endpoint, &proxy.endpoint);
+    fx.create(&ns, &manifests::rclone_secret(SECRET, &conf))
+        .await?;
+    let source = manifests::rclone_source(
+        SOURCE,
+        "data",
+        SECRET,
+        &format!("{bucket}/app"),
+        "Direct",
+        Some(manifests::manual("one")),
+    );
+    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
+    fx.bind(&ns, &source, &manifests::pod("web", &template))
+        .await?;
+    // The start of each attempt, as the status shows it, until three failed.
+    let mut starts: Vec<k8s_openapi::jiff::Timestamp> = Vec::new();
+    let mut retries: Vec<k8s_openapi::jiff::Timestamp> = Vec::new();
+    fx.wait_status(
+        Role::Source,
+        &ns,
+        SOURCE,
+        "three failed attempts",
+        Duration::from_secs(240),
+        |s| {
+            let failures = s["consecutiveFailures"].as_i64().unwrap_or(0);
+            if let (Some(start), Some(retry)) = (
+                observe::time(&s["lastSyncStartTime"]),
+                observe::time(&s["nextRetryTime"]),
+            ) && s["latestMoverStatus"]["result"] == "Failed"
+                && usize::try_from(failures).is_ok_and(|n| n == starts.len() + 1)
+            {
+                starts.push(start);
+                retries.push(retry);
+            }
+            (starts.len() >= 3).then_some(())
+        },
+    )
+    .await?;
+    let gaps: Vec<i64> = starts
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).as_secs())
+        .collect();
+    eprintln!("attempts at {starts:?}, {gaps:?} s apart");
+    ensure!(
+        gaps.windows(2).all(|g| g[1] > g[0]),
+        "the intervals between attempts grow: {gaps:?} (starts {starts:?})"
+    );
+    let waits: Vec<i64> = starts
+        .iter()
+        .zip(&retries)
+        .map(|(s, r)| r.duration_since(*s).as_secs())
+        .collect();
+    ensure!(
+        waits.windows(2).all(|w| w[1] > w[0]),
+        "the planned retry delays grow: {waits:?}"
+    );
+    ensure!(
+        proxy.counters.server_errors.load(Ordering::SeqCst) > 0,
+        "the faults were injected"
+    );
+    fx.passed();
+    Ok(())
+}
