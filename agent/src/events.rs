@@ -30,6 +30,10 @@ pub mod reason {
     pub const INTERRUPTED: &str = "Interrupted";
     /// Schedule fire times passed without a sync.
     pub const MISSED_INTERVALS: &str = "MissedIntervals";
+    /// A verification found the newest copy as pushed.
+    pub const VERIFY_PASSED: &str = "VerifyPassed";
+    /// A verification found mismatches, or could not run.
+    pub const VERIFY_FAILED: &str = "VerifyFailed";
 }
 
 /// Records Events on one CR.

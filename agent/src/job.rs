@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 pub use ferry_api::contract::engine::Layout;
+pub use ferry_api::contract::engine::{VerifyJob, VerifyReport};
 pub use ferry_api::contract::guard::{Guards, Refusal};
 
 use super::secrets::SecretData;
@@ -38,6 +39,8 @@ pub struct Outcome {
     /// A guard's refusal that did not fail the sync (the retention limit: this copy is
     /// complete, the old ones stay): a Warning Event.
     pub refused: Option<Refusal>,
+    /// What a verification found ([`Direction::Verify`]).
+    pub verified: Option<VerifyReport>,
 }
 
 /// How a sync's S3 job runs, chosen by the entry point: the mover runs it in its own
@@ -58,6 +61,9 @@ pub enum Direction {
     Push,
     /// The remote to the directory.
     Pull,
+    /// Check the newest complete copy against its manifest ([`Job::verify`]); changes
+    /// nothing.
+    Verify,
 }
 
 /// One S3 sync: everything the engine needs, Secret included.
@@ -76,6 +82,9 @@ pub struct Job {
     /// The guards of this run (pushes only), acknowledged or not.
     #[serde(default)]
     pub guards: Guards,
+    /// How to verify ([`Direction::Verify`] only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyJob>,
     /// The namespace of the Secret.
     pub secret_namespace: String,
     /// The Secret's name.
@@ -111,6 +120,7 @@ impl Job {
             rclone: rclone.clone(),
             layout,
             guards: Guards::default(),
+            verify: None,
             secret_namespace: secret.namespace().to_owned(),
             secret_name: secret.name().to_owned(),
             secret_data: secret
@@ -134,6 +144,9 @@ pub enum Reply {
         /// A guard's refusal that did not fail it (the retention limit).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         refused: Option<Refusal>,
+        /// What a verification found.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verified: Option<VerifyReport>,
     },
     /// SIGTERM stopped it.
     Interrupted,
@@ -172,6 +185,7 @@ impl Reply {
                 stats: outcome.stats,
                 logs: outcome.logs,
                 refused: outcome.refused,
+                verified: outcome.verified,
             },
             Err(Error::Interrupted) => Reply::Interrupted,
             Err(Error::S3Partial { errors }) => Reply::Partial { errors },
@@ -191,10 +205,12 @@ impl Reply {
                 stats,
                 logs,
                 refused,
+                verified,
             } => Ok(Outcome {
                 stats,
                 logs,
                 refused,
+                verified,
             }),
             Reply::Interrupted => Err(Error::Interrupted),
             Reply::Partial { errors } => Err(Error::S3Partial { errors }),
@@ -222,6 +238,7 @@ mod tests {
             },
             logs: "ok".to_owned(),
             refused: None,
+            verified: None,
         };
         let text = serde_json::to_string(&done).unwrap();
         assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), done);

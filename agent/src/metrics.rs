@@ -75,6 +75,8 @@ pub struct Metrics {
     failures: Family<ReasonLabels, Counter>,
     refusals: Family<ReasonLabels, Counter>,
     consecutive: Family<Labels, Gauge>,
+    verified_at: Family<Labels, Gauge>,
+    verifications: Family<ResultLabels, Counter>,
 }
 
 impl Metrics {
@@ -93,6 +95,18 @@ impl Metrics {
         let failures = Family::<ReasonLabels, Counter>::default();
         let refusals = Family::<ReasonLabels, Counter>::default();
         let consecutive = Family::<Labels, Gauge>::default();
+        let verified_at = Family::<Labels, Gauge>::default();
+        let verifications = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "last_verified_timestamp_seconds",
+            "Unix time of the last verification of the newest copy (spec.rclone.verify), any result",
+            verified_at.clone(),
+        );
+        registry.register(
+            "verifications",
+            "Verifications of the newest copy by result: passed, failed (mismatches) or error",
+            verifications.clone(),
+        );
         registry.register("syncs", "Syncs by result", syncs.clone());
         registry.register(
             "sync_failures",
@@ -135,6 +149,7 @@ impl Metrics {
         let _ = bytes.get_or_create(&labels);
         let _ = files.get_or_create(&labels);
         let _ = consecutive.get_or_create(&labels);
+        let _ = verified_at.get_or_create(&labels);
         Metrics {
             registry,
             labels: Mutex::new(labels),
@@ -147,6 +162,8 @@ impl Metrics {
             failures,
             refusals,
             consecutive,
+            verified_at,
+            verifications,
         }
     }
 
@@ -204,6 +221,15 @@ impl Metrics {
     /// Sets the failures in a row to zero (after a success).
     pub fn no_failures(&self) {
         self.consecutive.get_or_create(&self.labels()).set(0);
+    }
+
+    /// Records a verification: its `result` (`passed`, `failed`, `error`) at `unix` seconds.
+    pub fn verified(&self, result: &str, unix: i64) {
+        let labels = self.labels();
+        self.verifications
+            .get_or_create(&result_labels(&labels, result))
+            .inc();
+        self.verified_at.get_or_create(&labels).set(unix);
     }
 
     /// Counts a guard's refusal.

@@ -175,6 +175,7 @@ async fn push_through(
             stats: report.stats,
             logs: report.logs,
             refused: report.refused,
+            verified: None,
         }),
         Some(report) => Err(Error::Mover {
             name: spec.name,

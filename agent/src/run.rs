@@ -389,6 +389,13 @@ impl Agent {
                 (Decision::At(at), _) => Some(*at),
                 _ => None,
             };
+            let verify_at = self.verify_next(&cr);
+            if let Some(at) = verify_at
+                && at <= now
+            {
+                self.verify(&cr).await;
+                continue;
+            }
             if let (Decision::Now(why), None) = (&decision, wake_at) {
                 let outcome = self.sync(&cr, why.clone(), trigger.as_ref()).await;
                 if outcome.is_err() {
@@ -441,7 +448,7 @@ impl Agent {
                 self.model.sync.next_sync_time = None;
             }
             self.apply().await;
-            let sleep = match wake_at {
+            let sleep = match [wake_at, verify_at].into_iter().flatten().min() {
                 Some(at) => Duration::try_from(at.duration_since(Timestamp::now()))
                     .unwrap_or(Duration::ZERO),
                 None => Duration::from_secs(24 * 3600),
@@ -610,6 +617,105 @@ impl Agent {
                 Ok(())
             }
         }
+    }
+
+    /// When the next verification is due (`spec.rclone.verify`), from the last one (or the
+    /// sidecar's start); `None` without verification or while paused.
+    fn verify_next(&self, cr: &Replication) -> Option<Timestamp> {
+        let Mover::SourceRclone(spec) = &cr.mover else {
+            return None;
+        };
+        let verify = spec.verify.as_ref().filter(|_| !cr.paused)?;
+        let trigger = Trigger::build(&Inputs {
+            paused: false,
+            schedule: Some(&verify.schedule),
+            time_zone: cr.trigger.as_ref().and_then(|t| t.time_zone.as_deref()),
+            manual: None,
+            last_manual: None,
+            pod_schedule: None,
+            pod_time_zone: None,
+        })
+        .ok()?;
+        let last = self
+            .model
+            .sync
+            .last_verified
+            .as_ref()
+            .and_then(|v| v.time.as_ref())
+            .map_or(self.started, |t| t.0);
+        schedule::next_fire(&trigger, last)
+    }
+
+    /// Verifies the newest complete copy and records the result: `status.lastVerified`, an
+    /// Event (`VerifyFailed` naming the first mismatched objects), the metrics. The remote
+    /// is only read.
+    async fn verify(&mut self, cr: &Replication) {
+        let Mover::SourceRclone(spec) = &cr.mover else {
+            return;
+        };
+        let Some(verify) = spec.verify.clone() else {
+            return;
+        };
+        let deep = verify.mode == ferry_api::types::VerifyMode::Deep;
+        let how = super::job::VerifyJob {
+            deep,
+            sample_percent: verify
+                .sample_percent
+                .and_then(|p| u8::try_from(p).ok())
+                .unwrap_or(100),
+        };
+        let result = source::verify_rclone(&self.ctx, spec, how, self.stop.clone()).await;
+        let now = Timestamp::now();
+        let mode = if deep { "Deep" } else { "Quick" }.to_owned();
+        let last = match result.map(|o| o.verified) {
+            Ok(Some(report)) => {
+                let passed = report.mismatches == 0;
+                let summary = format!(
+                    "{mode} verification of {}: {} object(s) checked, {} mismatch(es)",
+                    report.copy, report.checked, report.mismatches
+                );
+                if passed {
+                    self.metrics.verified("passed", now.as_second());
+                    self.events.normal(reason::VERIFY_PASSED, summary).await;
+                } else {
+                    self.metrics.verified("failed", now.as_second());
+                    let note = format!("{summary}: {}", report.first.join("; "));
+                    tracing::error!("{note}");
+                    self.events.warning(reason::VERIFY_FAILED, note).await;
+                }
+                ferry_api::types::LastVerified {
+                    time: Some(Time(now)),
+                    mode,
+                    copy: Some(report.copy),
+                    objects_checked: i64::try_from(report.checked).unwrap_or(i64::MAX),
+                    mismatches: i64::try_from(report.mismatches).unwrap_or(i64::MAX),
+                    result: if passed { "Passed" } else { "Failed" }.to_owned(),
+                    details: report.first,
+                }
+            }
+            other => {
+                let message = match other {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "the engine returned no report".to_owned(),
+                };
+                self.metrics.verified("error", now.as_second());
+                self.events
+                    .warning(
+                        reason::VERIFY_FAILED,
+                        format!("{mode} verification could not run: {message}"),
+                    )
+                    .await;
+                ferry_api::types::LastVerified {
+                    time: Some(Time(now)),
+                    mode,
+                    result: "Error".to_owned(),
+                    details: vec![message],
+                    ..ferry_api::types::LastVerified::default()
+                }
+            }
+        };
+        self.model.sync.last_verified = Some(last);
+        self.apply().await;
     }
 
     /// The `resourceVersion` of Secret `name`, `None` when it is missing or unreadable.

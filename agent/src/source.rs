@@ -112,15 +112,38 @@ pub async fn push_rclone(
     cancel: CancellationToken,
 ) -> Result<Outcome> {
     let secret = rclone_secret(ctx, &spec.rclone).await?;
-    let layout = if spec.timestamp_prefix.unwrap_or(false) {
+    let mut job = Job::new(Direction::Push, dir, &spec.rclone, layout_of(spec), &secret);
+    job.guards = guards;
+    (ctx.engine)(job, cancel).await
+}
+
+/// Where a source's pushes go: plain, or timestamped copies with their `retain`.
+pub fn layout_of(spec: &ReplicationSourceRclone) -> Layout {
+    if spec.timestamp_prefix.unwrap_or(false) {
         Layout::Timestamped {
             retain: spec.retain.and_then(|r| usize::try_from(r).ok()),
         }
     } else {
         Layout::Plain
-    };
-    let mut job = Job::new(Direction::Push, dir, &spec.rclone, layout, &secret);
-    job.guards = guards;
+    }
+}
+
+/// Verifies the newest complete copy of the CR's S3 remote (`spec.rclone.verify`).
+pub async fn verify_rclone(
+    ctx: &Ctx,
+    spec: &ReplicationSourceRclone,
+    how: super::job::VerifyJob,
+    cancel: CancellationToken,
+) -> Result<Outcome> {
+    let secret = rclone_secret(ctx, &spec.rclone).await?;
+    let mut job = Job::new(
+        Direction::Verify,
+        &ctx.who.volume_path,
+        &spec.rclone,
+        layout_of(spec),
+        &secret,
+    );
+    job.verify = Some(how);
     (ctx.engine)(job, cancel).await
 }
 
@@ -208,6 +231,7 @@ pub async fn push_rsync(
     let stats = outcome.stats.unwrap_or_default();
     Ok(Outcome {
         refused: None,
+        verified: None,
         stats: SyncStats {
             bytes_transferred: clamp(stats.bytes_transferred()),
             files_transferred: clamp(stats.files_transferred),

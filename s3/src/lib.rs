@@ -41,6 +41,7 @@ pub mod retry;
 pub mod snapshots;
 pub mod stats;
 pub mod throttle;
+pub mod verify;
 
 pub use error::{Error, Result};
 /// The guards, shared with the agent through the contract.

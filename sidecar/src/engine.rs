@@ -49,6 +49,23 @@ pub async fn execute(job: Job, cancel: CancellationToken) -> Result<Outcome> {
     let (src, dst) = match job.direction {
         Direction::Push => (End::Local(job.dir), End::Remote(remote)),
         Direction::Pull => (End::Remote(remote), End::Local(job.dir)),
+        Direction::Verify => {
+            let how = job.verify.unwrap_or(ferry_agent::job::VerifyJob {
+                deep: false,
+                sample_percent: 100,
+            });
+            let report = ferry_s3::verify::run(&remote, job.layout, how)
+                .await
+                .map_err(s3_error)?;
+            return Ok(Outcome {
+                logs: format!(
+                    "verified {}: {} object(s) checked, {} mismatch(es)",
+                    report.copy, report.checked, report.mismatches
+                ),
+                verified: Some(report),
+                ..Outcome::default()
+            });
+        }
     };
     run_s3(src, dst, opts, ferry_s3::cancel::Cancel::from(cancel)).await
 }
@@ -92,6 +109,7 @@ pub async fn run_s3(
         },
         logs: summary.to_string(),
         refused: summary.refused,
+        verified: None,
     })
 }
 

@@ -331,8 +331,15 @@ async fn pruning_keeps_the_newest_ready_snapshots_and_the_protected_one() {
     );
     assert!(listed.iter().all(|i| i.created.is_some()));
 
-    let deleted = snapshot::prune(&client, ns, &selector, 1, "img-1")
+    // With retain 0 three ready images would go: more than one at once is refused.
+    let guards = ferry_agent::job::Guards::default();
+    let refused = snapshot::prune(&client, ns, &selector, 0, "img-1", &guards)
         .await
+        .unwrap();
+    assert!(refused.is_err(), "{refused:?}");
+    let deleted = snapshot::prune(&client, ns, &selector, 1, "img-1", &guards)
+        .await
+        .unwrap()
         .unwrap();
     assert_eq!(deleted, ["img-2"]);
     let left = eventually(LIMIT, "img-2 to be gone", || async {

@@ -11,7 +11,8 @@
 #[path = "../../s3/tests/s3support/proxy.rs"]
 #[allow(
     dead_code,
-    reason = "the S3 tests' proxy: only its counters and faults are used here"
+    clippy::unwrap_used,
+    reason = "the S3 tests' proxy, as those tests use it: only its counters and faults are used here"
 )]
 mod proxy;
 
@@ -523,6 +524,88 @@ async fn a_transient_fault_is_retried_with_growing_intervals() -> anyhow::Result
     ensure!(
         proxy.counters.server_errors.load(Ordering::SeqCst) > 0,
         "the faults were injected"
+    );
+    fx.passed();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verification_passes_then_a_deep_one_names_the_object_corrupted_behind_its_back()
+-> anyhow::Result<()> {
+    let fx = Replication::start("verify").await?;
+    let (ns, bucket, _data) = setup(&fx, "verify").await?;
+    let conf = fx.minio.rclone_conf();
+    let every_minute = json!({"verify": {"schedule": "* * * * *", "mode": "Quick"}});
+    let pod = bind_source(&fx, &ns, &bucket, &conf, every_minute).await?;
+    let wait_verified = |mode: &'static str| {
+        let (fx, ns) = (&fx, ns.clone());
+        async move {
+            fx.wait_status(
+                Role::Source,
+                &ns,
+                SOURCE,
+                &format!("a {mode} verification"),
+                Duration::from_secs(150),
+                |s| (s["lastVerified"]["mode"] == mode).then(|| s["lastVerified"].clone()),
+            )
+            .await
+        }
+    };
+    let quick = wait_verified("Quick").await?;
+    ensure!(
+        quick["result"] == "Passed"
+            && quick["mismatches"] == 0
+            && quick["objectsChecked"].as_i64() >= Some(6),
+        "{quick:#}"
+    );
+    fx.wait_event(Role::Source, &ns, SOURCE, "VerifyPassed")
+        .await?;
+
+    // Overwritten behind Ferry's back, same size, other bytes.
+    let key = "app/docs/readme.txt";
+    let original = fx.minio.get(&bucket, key).await?.context("no readme")?;
+    let corrupt: Vec<u8> = original.iter().map(|b| b ^ 0x20).collect();
+    fx.minio.put(&bucket, key, &corrupt).await?;
+    let before = fx.minio.list_all(&bucket, "app").await?;
+    fx.patch(
+        Role::Source,
+        &ns,
+        SOURCE,
+        json!({"spec": {"rclone": {"verify": {"mode": "Deep"}}}}),
+    )
+    .await?;
+    let deep = wait_verified("Deep").await?;
+    ensure!(
+        deep["result"] == "Failed" && deep["mismatches"] == 1,
+        "exactly one mismatch: {deep:#}"
+    );
+    let details = deep["details"].as_array().cloned().unwrap_or_default();
+    ensure!(
+        details.len() == 1
+            && details[0]
+                .as_str()
+                .is_some_and(|d| d.starts_with("docs/readme.txt: MD5")),
+        "the corrupted object is named: {deep:#}"
+    );
+    let event = fx
+        .wait_event(Role::Source, &ns, SOURCE, "VerifyFailed")
+        .await?;
+    ensure!(event.message.contains("docs/readme.txt"), "{event:?}");
+    let metrics = fx.metrics(&pod).await?;
+    ensure!(
+        metrics.sum("ferry_verifications_total", &[("result", "failed")]) >= Some(1.0)
+            && metrics.sum("ferry_verifications_total", &[("result", "passed")]) >= Some(1.0)
+            && metrics.sum("ferry_last_verified_timestamp_seconds", &[]) > Some(0.0),
+        "the metrics count the verifications"
+    );
+    // Verification never changes the remote: the corruption is still there.
+    ensure!(
+        fx.minio.list_all(&bucket, "app").await? == before,
+        "the bucket changed"
+    );
+    ensure!(
+        fx.minio.get(&bucket, key).await?.as_deref() == Some(corrupt.as_slice()),
+        "the object was rewritten"
     );
     fx.passed();
     Ok(())

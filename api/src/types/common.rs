@@ -31,6 +31,35 @@ pub struct Trigger {
     pub manual: Option<String>,
 }
 
+/// How thoroughly a copy is verified.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum VerifyMode {
+    /// The listing's sizes and ETags against the manifest: one listing, no download.
+    #[default]
+    Quick,
+    /// Every object (or `samplePercent` of them) downloaded and its MD5 compared with the
+    /// manifest's.
+    Deep,
+}
+
+/// When and how the newest complete copy is verified.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Verify {
+    /// When to verify: a 5-field cron expression or a macro such as `@daily`, in the
+    /// trigger's time zone.
+    #[schemars(length(min = 1, max = 128))]
+    pub schedule: String,
+    /// `Quick` (default) or `Deep`.
+    #[serde(default)]
+    pub mode: VerifyMode,
+    /// With `Deep`, the share of objects downloaded, chosen by key (the same ones each
+    /// time); default 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub sample_percent: Option<i32>,
+}
+
 /// How a source presents its volume to the mover.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum SourceCopyMethod {

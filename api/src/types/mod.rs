@@ -12,7 +12,7 @@ mod status;
 
 pub use common::{
     DestinationCopyMethod, ExcludePatterns, MoverResult, RcloneOptions, ServiceType,
-    SourceCopyMethod, Trigger, VolumeOptions,
+    SourceCopyMethod, Trigger, Verify, VerifyMode, VolumeOptions,
 };
 pub use destination::{
     ReplicationDestination, ReplicationDestinationRclone, ReplicationDestinationRsync,
@@ -22,8 +22,8 @@ pub use source::{
     ReplicationSource, ReplicationSourceRclone, ReplicationSourceRsync, ReplicationSourceSpec,
 };
 pub use status::{
-    DestinationRsyncStatus, MoverStatus, ReplicationDestinationStatus, ReplicationSourceStatus,
-    SourceRsyncStatus, SyncStats, SyncStatus,
+    DestinationRsyncStatus, LastVerified, MoverStatus, ReplicationDestinationStatus,
+    ReplicationSourceStatus, SourceRsyncStatus, SyncStats, SyncStatus,
 };
 
 /// The plural resource name of [`ReplicationSource`], as in `kubectl get replicationsources`.

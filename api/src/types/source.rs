@@ -7,7 +7,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{RcloneOptions, SourceCopyMethod, Trigger, VolumeOptions};
+use super::common::{RcloneOptions, SourceCopyMethod, Trigger, Verify, VolumeOptions};
 use super::status::ReplicationSourceStatus;
 
 /// What to replicate, when, and through which mover. Bind it to a pod with the annotation
@@ -150,6 +150,11 @@ pub struct ReplicationSourceRclone {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000))]
     pub retain: Option<i32>,
+
+    /// Scheduled verification of the newest complete copy against what was pushed. It
+    /// never changes the remote. Unset: no verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verify>,
 
     /// How the volume is read.
     #[serde(default)]

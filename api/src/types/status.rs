@@ -18,6 +18,30 @@ pub struct MoverStatus {
     pub logs: Option<String>,
 }
 
+/// The last verification of the newest complete copy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastVerified {
+    /// When it ended.
+    pub time: Option<Time>,
+    /// `Quick` or `Deep`.
+    pub mode: String,
+    /// The copy verified: the prefix, or its `YYYY-MM-DD-HHMMSS` copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
+    /// Objects compared with the manifest.
+    #[serde(default)]
+    pub objects_checked: i64,
+    /// Objects that differ from the manifest (or are missing).
+    #[serde(default)]
+    pub mismatches: i64,
+    /// `Passed`, `Failed` (mismatches) or `Error` (it could not run; see the message).
+    pub result: String,
+    /// The first mismatched objects, or the error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
 /// Counters of the last completed sync.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -108,6 +132,9 @@ pub struct SyncStatus {
     /// acknowledgement lifts the guards for one sync only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_guards: Option<String>,
+    /// The last verification of the newest complete copy (`spec.rclone.verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verified: Option<LastVerified>,
 }
 
 /// Status of a ReplicationSource, written by its bound sidecar.

@@ -96,6 +96,20 @@ fn check_source_rclone(rclone: &ReplicationSourceRclone, report: &mut Report) {
             "counts timestamped copies: set spec.rclone.timestampPrefix: true, or remove retain",
         );
     }
+    if let Some(verify) = &rclone.verify {
+        if let Err(errors) = crate::rules::cron::Schedule::parse(&verify.schedule) {
+            for err in errors {
+                report.error("spec.rclone.verify.schedule", &verify.schedule, err);
+            }
+        }
+        check_range(
+            "spec.rclone.verify.samplePercent",
+            verify.sample_percent.map(i64::from),
+            1,
+            100,
+            report,
+        );
+    }
     check_volume("spec.rclone", &rclone.volume, report);
     warn_unused_volume_options("spec.rclone", rclone.copy_method, &rclone.volume, report);
 }

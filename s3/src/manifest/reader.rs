@@ -74,7 +74,9 @@ impl Cursor {
         }
     }
 
-    async fn next(&mut self) -> Option<Line> {
+    /// The next line, in key order; `None` at the end (or where the manifest stops being
+    /// trustworthy).
+    pub async fn next(&mut self) -> Option<Line> {
         if self.done {
             return None;
         }
