@@ -206,6 +206,17 @@ fn invalid_sources_list_exact_messages() {
             ],
         ),
         (
+            "verify with a bad schedule and sample",
+            merge(
+                rclone_source(),
+                json!({"spec": {"rclone": {"verify": {"schedule": "*/61 * * * *", "mode": "Deep", "samplePercent": 0}}}}),
+            ),
+            vec![
+                r#"spec.rclone.verify.schedule: "*/61 * * * *": minute 61 is out of range 0-59"#,
+                r#"spec.rclone.verify.samplePercent: "0": must be between 1 and 100"#,
+            ],
+        ),
+        (
             "retain without timestampPrefix, and out of range",
             merge(rclone_source(), json!({"spec": {"rclone": {"retain": 0}}})),
             vec![
