@@ -2,8 +2,9 @@
 //! file fails the sync and is named, an empty source never empties the remote without the
 //! acknowledgement annotation, a shrink over `maxDeletePercent` is refused before any
 //! deletion (counted at a proxy in front of MinIO), retention prunes at most one copy beyond
-//! `retain` without the acknowledgement, bad credentials wait for the Secret to change, and a
-//! transient fault is retried with growing intervals.
+//! `retain` without the acknowledgement, bad credentials wait for the Secret to change, a
+//! transient fault is retried with growing intervals, a verification names the object
+//! corrupted behind Ferry's back, and an rsync push obeys the same rules.
 //!
 //! Results are read as a user reads them: the CR's status, its Events, the sidecar's
 //! metrics, and the bucket's listing.
@@ -606,6 +607,74 @@ async fn verification_passes_then_a_deep_one_names_the_object_corrupted_behind_i
     ensure!(
         fx.minio.get(&bucket, key).await?.as_deref() == Some(corrupt.as_slice()),
         "the object was rewritten"
+    );
+    fx.passed();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_rsync_push_fails_on_an_unreadable_file_and_refuses_an_empty_source()
+-> anyhow::Result<()> {
+    let fx = Replication::start("rsync-trust").await?;
+    let dst = fx.namespace("rsync-trust-dst", true).await?;
+    let src = fx.namespace("rsync-trust-src", true).await?;
+    fx.volume(&dst, "backup").await?;
+    let destination = fx.rsync_destination(&dst, "standby", "backup", 2).await?;
+    let keys = destination.keys_secret().to_owned();
+    fx.copy_secret(&dst, &keys, &src, "standby-keys", |_| {})
+        .await?;
+    let data = fx.volume(&src, "data").await?;
+    tree::write_tree(&data, 5)?;
+    // No kube-proxy here: push to the destination pod's IP, where its SSH server listens.
+    let cr = manifests::rsync_source(
+        SOURCE,
+        "data",
+        &destination.ip,
+        ferry_api::contract::SSH_PORT,
+        "standby-keys",
+        "Direct",
+        Some(manifests::manual("one")),
+    );
+    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
+    fx.bind(&src, &cr, &manifests::pod("web", &template))
+        .await?;
+    fx.wait_manual(Role::Source, &src, SOURCE, "one").await?;
+    let published = fx
+        .wait_status(
+            Role::Destination,
+            &dst,
+            "standby",
+            "a published image",
+            SYNC_LIMIT,
+            |s| s["latestImage"]["name"].as_str().map(str::to_owned),
+        )
+        .await?;
+
+    tree::write_file(
+        &data,
+        "private/secret.db",
+        b"not for the sidecar",
+        tree::now_secs(),
+    )?;
+    std::fs::set_permissions(
+        data.join("private/secret.db"),
+        std::fs::Permissions::from_mode(0o600),
+    )?;
+    fx.trigger(Role::Source, &src, SOURCE, "two").await?;
+    let status = wait_refused(&fx, &src, "SourceUnreadable").await?;
+    ensure!(
+        observe::condition_message(&status, "Synchronizing").contains("private/secret.db"),
+        "{status:#}"
+    );
+
+    std::fs::remove_file(data.join("private/secret.db"))?;
+    empty_dir(&data)?;
+    fx.trigger(Role::Source, &src, SOURCE, "three").await?;
+    wait_refused(&fx, &src, "SourceEmpty").await?;
+    let status = fx.status(Role::Destination, &dst, "standby").await?;
+    ensure!(
+        status["latestImage"]["name"] == published.as_str(),
+        "nothing partial or empty was published: {status:#}"
     );
     fx.passed();
     Ok(())
