@@ -194,6 +194,10 @@ const GUIDE: &[Step] = &[
         A,
         "kubectl get replicationsource data-to-s3 -o jsonpath='{.status.conditions}'",
     ),
+    Run(
+        A,
+        r#"kubectl annotate replicationsource data-to-s3 --overwrite ferry.dev/acknowledge-guards="$(date -u +%FT%TZ)""#,
+    ),
 ];
 
 /// The README and the pages under `docs/`, as (path from the repository root, text).
