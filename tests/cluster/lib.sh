@@ -11,7 +11,7 @@ COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler minio
     containerd node-api-bridge node-api-listener node-minio-bridge node-minio-listener
     egress-proxy csi-hostpath-node kubelet kube-proxy)
 # The node ID of the CSI driver's controller service (no Node carries it: the
-# driver reports no topology, so volumes go to any node).
+# driver reports no topology, so its volumes go to any node).
 # shellcheck disable=SC2034 # used by up
 NODE_NAME=ferry-local
 # The real node (node.sh): its name, its IP inside its network namespace, the

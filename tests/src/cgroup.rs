@@ -61,19 +61,30 @@ impl ContainerMemory {
         self.read("memory.failcnt")
     }
 
+    /// A `total_*` figure of `memory.stat` (the cgroup and its children).
+    fn stat(&self, name: &str) -> anyhow::Result<u64> {
+        let path = self.dir.join("memory.stat");
+        let stat = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let prefix = format!("total_{name} ");
+        Ok(stat
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0))
+    }
+
     /// The working set: `memory.usage_in_bytes` less `total_inactive_file`, as cAdvisor
     /// computes it.
     pub fn working_set(&self) -> anyhow::Result<u64> {
         let usage = self.read("memory.usage_in_bytes")?;
-        let path = self.dir.join("memory.stat");
-        let stat = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let inactive = stat
-            .lines()
-            .find_map(|l| l.strip_prefix("total_inactive_file "))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-        Ok(usage.saturating_sub(inactive))
+        Ok(usage.saturating_sub(self.stat("inactive_file")?))
+    }
+
+    /// The anonymous memory of the container's processes (`total_rss`): what reclaim cannot
+    /// drop, so what an OOM kill is about.
+    pub fn anonymous(&self) -> anyhow::Result<u64> {
+        self.stat("rss")
     }
 }
 
