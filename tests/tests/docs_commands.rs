@@ -49,6 +49,11 @@ use Step::{File, GeneratedKeys, Run};
 /// Every command of the guides, in reading order.
 const GUIDE: &[Step] = &[
     // install.md
+    Run(A, "make images IMAGE_REGISTRY=registry.example.com/ferry"),
+    Run(
+        A,
+        "helm install ferry charts/ferry -n ferry-system --create-namespace --set image.repository=registry.example.com/ferry/ferry-webhook --set sidecar.image.repository=registry.example.com/ferry/ferry-sidecar --set 'sidecarBindings[0].namespace=shop' --set 'sidecarBindings[0].serviceAccount=default'",
+    ),
     Run(
         A,
         "helm install ferry charts/ferry -n ferry-system --create-namespace --set 'sidecarBindings[0].namespace=shop' --set 'sidecarBindings[0].serviceAccount=default'",
@@ -232,6 +237,7 @@ struct Sandbox {
     path: String,
     kubeconfigs: BTreeMap<&'static str, PathBuf>,
     kube_version: String,
+    cluster_state: PathBuf,
     _namespaces: Vec<TestNamespace>,
 }
 
@@ -258,6 +264,7 @@ impl Sandbox {
             path,
             kubeconfigs: BTreeMap::new(),
             kube_version: String::new(),
+            cluster_state: cluster.state.clone(),
             _namespaces: Vec::new(),
         };
         for (side, prefix) in [("A", "docs-a"), ("B", "docs-b")] {
@@ -319,16 +326,24 @@ impl Sandbox {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// Runs a documented command as a reader would, in bash with `pipefail`.
+    /// Runs a documented command as a reader would, in bash with `pipefail`. `make` runs in
+    /// the repository, as a reader runs it there; `make images` builds from the debug
+    /// binaries `make test` built (a release build would take most of the run) and imports
+    /// into the test node, the buildah path even where a Docker engine runs.
     fn run(&self, side: &str, line: &str) -> anyhow::Result<()> {
         let line = match line.strip_prefix("helm install ") {
             Some(rest) => format!("helm template {rest} --kube-version {}", self.kube_version),
             None => line.to_owned(),
         };
-        let out = self
-            .command(side, "bash")
-            .args(["-o", "pipefail", "-c", &line])
-            .output()?;
+        let mut command = self.command(side, "bash");
+        if line.starts_with("make ") {
+            command
+                .current_dir(repo_root())
+                .env("IMAGE_PROFILE", "debug")
+                .env("DOCKER", "false")
+                .env("CLUSTER_STATE", &self.cluster_state);
+        }
+        let out = command.args(["-o", "pipefail", "-c", &line]).output()?;
         if !out.status.success() {
             bail!(
                 "exit {:?}\nstdout:\n{}\nstderr:\n{}",
