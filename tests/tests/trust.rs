@@ -18,6 +18,7 @@
 mod proxy;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -109,19 +110,27 @@ async fn wait_synced(fx: &Replication, ns: &str, token: &str) -> anyhow::Result<
     .await
 }
 
-/// Starts the S3 tests' proxy in front of the cluster's MinIO (on a thread of its own: the
-/// proxy runs its own runtime).
+/// Starts the S3 tests' proxy in front of the cluster's MinIO where the node's pods reach
+/// it: on the node IP, inside the node's network namespace, forwarding to the node's MinIO
+/// forward. A thread of its own enters the namespace (setns changes only the calling
+/// thread) and starts the proxy's runtime there, so every thread of it lives there too.
 fn start_proxy(fx: &Replication, faults: Option<proxy::Faults>) -> anyhow::Result<proxy::Proxy> {
-    let port: u16 = fx
+    let upstream: SocketAddr = fx
         .minio
-        .endpoint
-        .rsplit(':')
-        .next()
-        .context("no MinIO port")?
-        .parse()?;
-    std::thread::spawn(move || proxy::Proxy::start(port, faults))
-        .join()
-        .map_err(|_| anyhow::anyhow!("the proxy did not start"))
+        .pod_endpoint
+        .strip_prefix("http://")
+        .context("the node's MinIO endpoint is not http://IP:PORT")?
+        .parse()
+        .context("the node's MinIO endpoint is not http://IP:PORT")?;
+    let netns = std::fs::File::open(fx.cluster.var("FERRY_NODE_NETNS")?)
+        .context("opening the node's network namespace")?;
+    std::thread::spawn(move || -> anyhow::Result<proxy::Proxy> {
+        nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET)
+            .context("entering the node's network namespace")?;
+        Ok(proxy::Proxy::start_between(upstream.ip(), upstream, faults))
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the proxy did not start"))?
 }
 
 /// Sets the acknowledgement annotation to a new value; returns it.
@@ -302,7 +311,7 @@ async fn a_shrink_over_the_limit_is_refused_before_any_delete() -> anyhow::Resul
     let conf = fx
         .minio
         .rclone_conf()
-        .replace(&fx.minio.endpoint, &proxy.endpoint);
+        .replace(&fx.minio.pod_endpoint, &proxy.endpoint);
     bind_source(&fx, &ns, &bucket, &conf, json!({"maxDeletePercent": 50})).await?;
     let before = fx.minio.list_all(&bucket, "app").await?;
 
@@ -466,7 +475,7 @@ async fn a_transient_fault_is_retried_with_growing_intervals() -> anyhow::Result
     let conf = fx
         .minio
         .rclone_conf()
-        .replace(&fx.minio.endpoint, &proxy.endpoint);
+        .replace(&fx.minio.pod_endpoint, &proxy.endpoint);
     fx.create(&ns, &manifests::rclone_secret(SECRET, &conf))
         .await?;
     let source = manifests::rclone_source(
@@ -625,12 +634,17 @@ async fn an_rsync_push_fails_on_an_unreadable_file_and_refuses_an_empty_source()
         .await?;
     let data = fx.volume(&src, "data").await?;
     tree::write_tree(&data, 5)?;
-    // No kube-proxy here: push to the destination pod's IP, where its SSH server listens.
+    // Through the destination's Service, as published in its status.
+    let port = u16::try_from(
+        destination.status["rsync"]["port"]
+            .as_u64()
+            .unwrap_or_default(),
+    )?;
     let cr = manifests::rsync_source(
         SOURCE,
         "data",
-        &destination.ip,
-        ferry_api::contract::SSH_PORT,
+        destination.address(),
+        port,
         "standby-keys",
         "Direct",
         Some(manifests::manual("one")),

@@ -7,6 +7,7 @@
 //! lost answer to a request that is not idempotent, deterministically.
 
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -111,7 +112,7 @@ impl Counters {
 }
 
 struct State {
-    upstream: u16,
+    upstream: SocketAddr,
     faults: Option<Faults>,
     rng: Mutex<StdRng>,
     counters: Arc<Counters>,
@@ -121,7 +122,7 @@ struct State {
 
 /// A running proxy; dropped, it stops.
 pub struct Proxy {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://IP:PORT`, where it listens.
     pub endpoint: String,
     pub counters: Arc<Counters>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -136,14 +137,22 @@ impl Drop for Proxy {
 }
 
 impl Proxy {
-    /// Starts a proxy to `127.0.0.1:upstream`.
+    /// Starts a proxy on 127.0.0.1 to `127.0.0.1:upstream`.
     pub fn start(upstream: u16, faults: Option<Faults>) -> Proxy {
+        let loopback = IpAddr::from([127, 0, 0, 1]);
+        Self::start_between(loopback, SocketAddr::new(loopback, upstream), faults)
+    }
+
+    /// Starts a proxy listening on `listen` (a free port) to `upstream`. The runtime's
+    /// threads are made by the calling thread, so they share its network namespace: the
+    /// end-to-end tests call this from a thread inside the test node's namespace.
+    pub fn start_between(listen: IpAddr, upstream: SocketAddr, faults: Option<Faults>) -> Proxy {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let listener = runtime.block_on(TcpListener::bind((listen, 0))).unwrap();
         let port = listener.local_addr().unwrap().port();
         let counters = Arc::new(Counters::default());
         let seed = faults.as_ref().map_or(0, |f| f.seed);
@@ -163,7 +172,7 @@ impl Proxy {
             }
         });
         Proxy {
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: format!("http://{}", SocketAddr::new(listen, port)),
             counters,
             runtime: Some(runtime),
         }
@@ -291,7 +300,7 @@ async fn forward(
 ) -> Result<Response<Body>, BoxError> {
     let mut slot = upstream.lock().await;
     if slot.as_ref().is_none_or(|s| s.is_closed()) {
-        let stream = TcpStream::connect(("127.0.0.1", state.upstream)).await?;
+        let stream = TcpStream::connect(state.upstream).await?;
         stream.set_nodelay(true)?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(conn);
