@@ -76,7 +76,9 @@ bench-ssh: deps
 
 ## bench-s3: ferry-sidecar sync vs rclone (defaults, and --transfers 32 --checkers 32) on one
 ## MinIO: 10,000 small files (initial, no change, 1% changed), 4 x 256 MiB, and a 100,000-file
-## tree; wall time, S3 requests, peak RSS (release build).
+## tree; wall time, S3 requests, peak RSS (release build). A floor client (the engine's client
+## setup, the same PUTs, nothing else; FERRY_BENCH_FLOOR=8,16,32,64 requests in flight) runs
+## for the initial pushes. FERRY_BENCH_HUGE=1 adds 1,000,000 files of 1 KiB (push, re-sync).
 bench-s3: deps tools
 	$(CARGO) build --release --locked -p ferry-sidecar --bins
 	$(CARGO) bench --locked -p ferry-s3 --bench s3

@@ -7,15 +7,23 @@
 //! - (b) a no-change re-sync of (a);
 //! - (c) the same after 1% of the files changed;
 //! - (d) 4 files of 256 MiB, initial push;
-//! - (e) a 100,000-file tree, initial push (peak RSS).
+//! - (e) a 100,000-file tree of 1-2 KiB, initial push;
+//! - (h) with `FERRY_BENCH_HUGE=1` only: 1,000,000 files of 1 KiB, initial push and a
+//!   no-change re-sync, Ferry against rclone default (about 10 GB of disk and tmpfs).
 //!
-//! `FERRY_BENCH_E_FILES` shrinks (e) for a quick look; `FERRY_BENCH_CASES=abcd` picks cases.
+//! For (a), (d) and (e) the floor client ([`floor`]) stores the same objects with the same
+//! client setup and nothing else, at each concurrency of `FERRY_BENCH_FLOOR` (default
+//! `8,16,32,64`); the fastest is the floor Ferry is measured against.
+//!
+//! `FERRY_BENCH_E_FILES` shrinks (e) and `FERRY_BENCH_HUGE_FILES` (h) for a quick look;
+//! `FERRY_BENCH_CASES=abcd` picks cases.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../tests/s3support/mod.rs"]
 mod s3support;
 
+mod floor;
 mod measure;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +32,9 @@ use measure::{Sample, Tool};
 use s3support::{bucket, minio, tree};
 
 fn main() {
+    if floor::child() {
+        return;
+    }
     let cases = std::env::var("FERRY_BENCH_CASES").unwrap_or_else(|_| "abcde".into());
     let e_files: usize = std::env::var("FERRY_BENCH_E_FILES")
         .ok()
@@ -44,24 +55,52 @@ fn main() {
     let client = bucket::client(&minio, &minio.endpoint);
     let name = s3support::block_on(bucket::create(&client, "bench"));
     let tools = [Tool::Ferry, Tool::RcloneDefault, Tool::RcloneTuned];
+    let floors: Vec<u16> = std::env::var("FERRY_BENCH_FLOOR")
+        .unwrap_or_else(|_| "8,16,32,64".into())
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("FERRY_BENCH_FLOOR: numbers, e.g. 8,16,32")
+        })
+        .collect();
     let version = measure::rclone_version();
     println!(
         "S3 sync benchmark: ferry-sidecar (release) vs {version}, same MinIO on loopback (data on tmpfs); one run per tool per case, tools in turn."
     );
     let mut rows: Vec<(String, Vec<Sample>)> = Vec::new();
-    // `id` names the case in the ratios; `prefix` is the remote prefix each tool syncs to.
-    let run_case =
-        |id: &str, label: &str, src: &Path, prefix: &str, rows: &mut Vec<(String, Vec<Sample>)>| {
-            let samples: Vec<Sample> = tools
-                .iter()
-                .map(|tool| {
-                    let remote = format!("minio:{name}/{}-{prefix}", tool.slug());
-                    measure::run(*tool, &minio, &conf, src, &remote)
-                })
-                .collect();
-            measure::print_case(label, &samples);
-            rows.push((id.to_owned(), samples));
-        };
+    // `id` names the case in the ratios; `prefix` is the remote prefix each tool syncs to;
+    // `runs` who syncs, Ferry first; of the floor's trials only the fastest is kept.
+    let with_floor: Vec<Tool> = tools
+        .iter()
+        .copied()
+        .chain(floors.iter().map(|n| Tool::Floor(*n)))
+        .collect();
+    let run_case = |id: &str,
+                    label: &str,
+                    src: &Path,
+                    prefix: &str,
+                    runs: &[Tool],
+                    rows: &mut Vec<(String, Vec<Sample>)>| {
+        let samples: Vec<Sample> = runs
+            .iter()
+            .copied()
+            .map(|tool| {
+                let slug = match tool {
+                    Tool::Floor(n) => format!("floor{n}"),
+                    _ => tool.slug().to_owned(),
+                };
+                let remote = format!("minio:{name}/{slug}-{prefix}");
+                measure::run(tool, &minio, &conf, src, &remote)
+            })
+            .collect();
+        measure::print_case(label, &samples);
+        let (mut kept, floor): (Vec<Sample>, Vec<Sample>) = samples
+            .into_iter()
+            .partition(|s| !matches!(s.tool, Tool::Floor(_)));
+        kept.extend(floor.into_iter().min_by_key(|s| s.wall));
+        rows.push((id.to_owned(), kept));
+    };
 
     let small = work.join("small");
     if cases.contains('a') || cases.contains('b') || cases.contains('c') {
@@ -71,13 +110,21 @@ fn main() {
             "(a) 10,000 files of 1-64 KiB, initial push",
             &small,
             "a",
+            &with_floor,
             &mut rows,
         );
-        run_case("b", "(b) no-change re-sync of (a)", &small, "a", &mut rows);
+        run_case(
+            "b",
+            "(b) no-change re-sync of (a)",
+            &small,
+            "a",
+            &tools,
+            &mut rows,
+        );
         for (i, f) in files.iter().step_by(100).enumerate() {
             tree::change(&small.join(f), 9_000 + i as u64);
         }
-        run_case("c", "(c) 1% of (a) changed", &small, "a", &mut rows);
+        run_case("c", "(c) 1% of (a) changed", &small, "a", &tools, &mut rows);
         let _ = std::fs::remove_dir_all(&small);
     }
     if cases.contains('d') {
@@ -95,6 +142,7 @@ fn main() {
             "(d) 4 files of 256 MiB, initial push",
             &big,
             "d",
+            &with_floor,
             &mut rows,
         );
         let _ = std::fs::remove_dir_all(&big);
@@ -107,9 +155,36 @@ fn main() {
             &format!("(e) {e_files} files of 1-2 KiB, initial push"),
             &huge,
             "e",
+            &with_floor,
             &mut rows,
         );
         let _ = std::fs::remove_dir_all(&huge);
+    }
+    if std::env::var("FERRY_BENCH_HUGE").as_deref() == Ok("1") {
+        let h_files: usize = std::env::var("FERRY_BENCH_HUGE_FILES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        let million = work.join("million");
+        build_small(&million, h_files, 1024);
+        let pair = [Tool::Ferry, Tool::RcloneDefault];
+        run_case(
+            "h",
+            &format!("(h) {h_files} files of 1 KiB, initial push"),
+            &million,
+            "h",
+            &pair,
+            &mut rows,
+        );
+        run_case(
+            "h2",
+            "(h2) no-change re-sync of (h)",
+            &million,
+            "h",
+            &pair,
+            &mut rows,
+        );
+        let _ = std::fs::remove_dir_all(&million);
     }
     measure::print_ratios(&rows);
     let _ = std::fs::remove_dir_all(&work);
@@ -124,7 +199,11 @@ fn build_small(root: &Path, count: usize, max: usize) -> Vec<String> {
     let mut paths = Vec::with_capacity(count);
     for i in 0..count {
         let rel = format!("d{:03}/s{:02}/file-{i:06}.dat", i / 1000, (i / 100) % 10);
-        let size = rng.random_range(1024..=max.max(1025));
+        let size = if max <= 1024 {
+            1024
+        } else {
+            rng.random_range(1024..=max)
+        };
         let data = tree::bytes(&mut rng, size);
         tree::write(&root.join(&rel), &data, 0o644, tree::mtime(&mut rng, i));
         paths.push(rel);

@@ -16,6 +16,8 @@ pub enum Tool {
     RcloneDefault,
     /// `rclone sync --transfers 32 --checkers 32`.
     RcloneTuned,
+    /// The floor client ([`crate::floor`]) with this many requests in flight.
+    Floor(u16),
 }
 
 impl Tool {
@@ -24,13 +26,15 @@ impl Tool {
             Tool::Ferry => "ferry",
             Tool::RcloneDefault => "rclone",
             Tool::RcloneTuned => "rclone32",
+            Tool::Floor(_) => "floor",
         }
     }
-    pub fn label(self) -> &'static str {
+    pub fn label(self) -> String {
         match self {
-            Tool::Ferry => "ferry-sidecar",
-            Tool::RcloneDefault => "rclone default",
-            Tool::RcloneTuned => "rclone 32/32",
+            Tool::Ferry => "ferry-sidecar".into(),
+            Tool::RcloneDefault => "rclone default".into(),
+            Tool::RcloneTuned => "rclone 32/32".into(),
+            Tool::Floor(n) => format!("floor ({n} in flight)"),
         }
     }
 }
@@ -87,18 +91,36 @@ pub fn rclone_version() -> String {
         .to_owned()
 }
 
-/// Syncs `src` to `remote` with `tool`, measured.
+/// Syncs `src` to `remote` (`minio:BUCKET/PREFIX`) with `tool`, measured.
 pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> Sample {
-    let (program, args) = match tool {
-        Tool::Ferry => (s3support::ferry_bin(), &["sync", "--stats", "0"][..]),
-        Tool::RcloneDefault | Tool::RcloneTuned => (s3support::rclone_bin(), &["sync", "-q"][..]),
+    let mut cmd = match tool {
+        Tool::Ferry => {
+            let mut cmd = ferry_e2e::gnu_time::command(s3support::ferry_bin());
+            cmd.args(["sync", "--stats", "0", "--config"])
+                .arg(conf)
+                .arg(src)
+                .arg(remote);
+            cmd
+        }
+        Tool::RcloneDefault | Tool::RcloneTuned => {
+            let mut cmd = ferry_e2e::gnu_time::command(s3support::rclone_bin());
+            cmd.args(["sync", "-q", "--config"]).arg(conf);
+            if tool == Tool::RcloneTuned {
+                cmd.args(["--transfers", "32", "--checkers", "32"]);
+            }
+            cmd.arg(src).arg(remote);
+            cmd
+        }
+        Tool::Floor(n) => {
+            let (bucket, prefix) = remote.trim_start_matches("minio:").split_once('/').unwrap();
+            let mut cmd = ferry_e2e::gnu_time::command(std::env::current_exe().unwrap());
+            cmd.arg("floor")
+                .arg(conf)
+                .arg(src)
+                .args([bucket, prefix, &n.to_string()]);
+            cmd
+        }
     };
-    let mut cmd = ferry_e2e::gnu_time::command(program);
-    cmd.args(args).arg("--config").arg(conf);
-    if tool == Tool::RcloneTuned {
-        cmd.args(["--transfers", "32", "--checkers", "32"]);
-    }
-    cmd.arg(src).arg(remote);
     cmd.env_remove("RUST_LOG");
     let before = minio.requests();
     let started = Instant::now();
@@ -148,7 +170,8 @@ pub fn print_case(label: &str, samples: &[Sample]) {
     }
 }
 
-/// Prints rclone/ferry ratios per case against the goals of issue 8.
+/// Prints rclone/ferry ratios per case against the goals of issue 25, and how much of the
+/// floor's throughput Ferry reaches (floor wall / Ferry wall) where a floor ran.
 pub fn print_ratios(rows: &[(String, Vec<Sample>)]) {
     println!(
         "\nRatios (rclone / ferry; above 1 means Ferry is faster, leaner or sends fewer requests):"
@@ -158,25 +181,43 @@ pub fn print_ratios(rows: &[(String, Vec<Sample>)]) {
         "case", "vs", "wall", "requests", "RSS"
     );
     let goals = [
-        ("a", "wall >= 2x default, >= 1.2x tuned"),
+        ("a", "wall >= 2.5x default, >= 1.5x tuned"),
         ("b", "wall >= 5x"),
         ("c", "wall >= 2x"),
-        ("d", "wall >= 1.0x"),
-        ("e", "RSS ratio >= 2x (ferry <= 0.5x rclone)"),
+        ("d", "wall >= 1.0x, RSS >= 1.0x"),
+        ("e", "wall >= 2.5x, RSS >= 1.67x (ferry <= 0.6x rclone)"),
     ];
     for (label, samples) in rows {
         let goal = goals
             .iter()
-            .find(|(c, _)| *c == label)
+            .find(|(c, _)| label.starts_with(*c))
             .map_or("", |(_, g)| g);
         let ferry = &samples[0];
-        for other in &samples[1..] {
+        for other in samples[1..]
+            .iter()
+            .filter(|s| !matches!(s.tool, Tool::Floor(_)))
+        {
             println!(
                 "  ({label}) {:<15} {:>7.2}x {:>9.2}x {:>8.2}x  {goal}",
                 other.tool.label(),
                 other.wall.as_secs_f64() / ferry.wall.as_secs_f64().max(1e-3),
                 other.total_requests() as f64 / ferry.total_requests().max(1) as f64,
                 other.rss_kib as f64 / ferry.rss_kib.max(1) as f64,
+            );
+        }
+    }
+    println!(
+        "\nFerry against the floor (floor wall / Ferry wall = the share of the floor's throughput Ferry reaches; goal for (a) >= 0.85):"
+    );
+    for (label, samples) in rows {
+        let ferry = &samples[0];
+        if let Some(floor) = samples.iter().find(|s| matches!(s.tool, Tool::Floor(_))) {
+            println!(
+                "  ({label}) {:<24} ferry {:>7.2}s  floor {:>7.2}s  ferry reaches {:.2} of the floor",
+                floor.tool.label(),
+                ferry.wall.as_secs_f64(),
+                floor.wall.as_secs_f64(),
+                floor.wall.as_secs_f64() / ferry.wall.as_secs_f64().max(1e-3),
             );
         }
     }

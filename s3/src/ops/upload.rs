@@ -42,7 +42,9 @@ async fn upload_once(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
     }
     let _memory = ctx.reserve(entry.size).await?;
     let (key, path, kind) = (entry.key.clone(), entry.path.clone(), entry.kind);
-    let (body, fresh) = blocking(move || {
+    // Read and hashed on the blocking thread, while the body is still in the CPU's cache,
+    // so the async workers only drive requests.
+    let (body, fresh, md5) = blocking(move || {
         let (body, meta) = match kind {
             Kind::File => read_stable(&path)?,
             Kind::Symlink => {
@@ -56,15 +58,21 @@ async fn upload_once(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
             // A directory marker: no body; its metadata is the directory's.
             Kind::Dir => (Vec::new(), lstat(&path)?),
         };
-        Ok((body, local_entry(key, path, kind, &meta)))
+        let md5 = md5_of(&body);
+        Ok((body, local_entry(key, path, kind, &meta), md5))
     })
     .await?;
-    put_single(ctx, &fresh, Bytes::from(body)).await
+    put_single(ctx, &fresh, Bytes::from(body), md5).await
 }
 
-/// PUTs `body` as the object of `entry`, with Content-MD5 and rclone's metadata.
-pub async fn put_single(ctx: &Ctx, entry: &LocalEntry, body: Bytes) -> Result<Uploaded> {
-    let md5 = md5_of(&body);
+/// PUTs `body` (whose MD5 is `md5`) as the object of `entry`, with Content-MD5 and
+/// rclone's metadata.
+pub async fn put_single(
+    ctx: &Ctx,
+    entry: &LocalEntry,
+    body: Bytes,
+    md5: [u8; 16],
+) -> Result<Uploaded> {
     let key = ctx.remote.key(&entry.key);
     let mut meta = entry.meta.clone();
     meta.md5 = Some(md5);
