@@ -53,7 +53,7 @@ fn apply(cipher: &Aes256, direction: Direction, block: &mut [u8; B]) {
 /// (callers check: names are padded to blocks, and a longer name is refused before).
 pub(crate) fn transform(cipher: &Aes256, tweak: &[u8; B], data: &mut [u8], direction: Direction) {
     let m = data.len() / B;
-    debug_assert!(data.len() % B == 0 && (1..=MAX_BLOCKS).contains(&m));
+    debug_assert!(data.len().is_multiple_of(B) && (1..=MAX_BLOCKS).contains(&m));
 
     // L = 2 * E(K, 0); the i-th block is masked with 2^i * L.
     let mut l0 = [0u8; B];

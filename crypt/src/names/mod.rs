@@ -218,7 +218,7 @@ impl NameCipher {
                     return Ok(String::new());
                 }
                 let mut data = encoding.decode(stored)?;
-                if data.len() % BLOCK != 0 {
+                if !data.len().is_multiple_of(BLOCK) {
                     return Err(NameError::NotAMultipleOfBlockSize);
                 }
                 if data.is_empty() {
