@@ -176,24 +176,12 @@ impl CryptConfig {
             Some(s) if !s.value.is_empty() => Some(reveal(&s, &at)?),
             _ => None,
         };
-        // As in rclone, the encoding is checked whatever the mode, but base32768 is only
-        // refused where it would be used.
-        let encoding = encoding_setting
-            .map(|s| parse_encoding(&s, &at))
-            .transpose()?;
-        let standard = || match (encoding, encoding_setting) {
-            (Some(Some(encoding)), _) => Ok(NameMode::Standard { encoding }),
-            (None, _) => Ok(NameMode::Standard {
-                encoding: NameEncoding::Base32,
-            }),
-            (Some(None), s) => Err(Error::Config {
-                setting: s.map_or_else(|| missing("filename_encoding"), |s| at(&s)),
-                problem: "base32768 is not supported by Ferry".into(),
-                fix: "use base32 or base64 in a new crypt section; names already stored in \
-                      base32768 must be copied across with rclone"
-                    .into(),
-            }),
+        // As in rclone, the encoding is checked whatever the mode.
+        let encoding = match encoding_setting {
+            Some(s) => parse_encoding(&s, &at)?,
+            None => NameEncoding::Base32,
         };
+        let standard = || Ok::<_, Error>(NameMode::Standard { encoding });
         let names = match filename_encryption {
             None => standard()?,
             Some(s) => match s.value.to_ascii_lowercase().as_str() {
@@ -302,19 +290,15 @@ fn parse_remote(
     }
 }
 
-/// `filename_encoding`; `None` for base32768, which Ferry does not write or read.
-fn parse_encoding(
-    s: &Setting<'_>,
-    at: &dyn Fn(&Setting<'_>) -> String,
-) -> Result<Option<NameEncoding>> {
+fn parse_encoding(s: &Setting<'_>, at: &dyn Fn(&Setting<'_>) -> String) -> Result<NameEncoding> {
     match s.value.to_ascii_lowercase().as_str() {
-        "base32" | "" => Ok(Some(NameEncoding::Base32)),
-        "base64" => Ok(Some(NameEncoding::Base64)),
-        "base32768" => Ok(None),
+        "base32" | "" => Ok(NameEncoding::Base32),
+        "base64" => Ok(NameEncoding::Base64),
+        "base32768" => Ok(NameEncoding::Base32768),
         _ => Err(Error::Config {
             setting: at(s),
             problem: format!("\"{}\" is not a name encoding", s.value),
-            fix: "use base32 (the default) or base64".into(),
+            fix: "use base32 (the default), base64 or base32768".into(),
         }),
     }
 }

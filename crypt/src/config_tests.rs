@@ -107,13 +107,11 @@ fn reads_every_mode() {
     ])
     .unwrap();
     assert!(!c.directory_name_encryption && !c.data_encryption && c.strict_names);
-    // base32768 is only refused where it would be used.
-    assert!(
-        with(&[
-            ("filename_encoding", "base32768"),
-            ("filename_encryption", "off")
-        ])
-        .is_ok()
+    assert_eq!(
+        with(&[("filename_encoding", "Base32768")]).unwrap().names,
+        NameMode::Standard {
+            encoding: NameEncoding::Base32768
+        }
     );
 }
 
@@ -180,9 +178,9 @@ fn refuses_bad_settings_by_name() {
                 ("type", "crypt"),
                 ("remote", "s3:b"),
                 ("password", &p),
-                ("filename_encoding", "base32768"),
+                ("filename_encoding", "base16"),
             ],
-            "filename_encoding in [secret] of /etc/rclone.conf (line 5): base32768 is not supported by Ferry",
+            "filename_encoding in [secret] of /etc/rclone.conf (line 5): \"base16\" is not a name encoding; use base32 (the default), base64 or base32768",
         ),
         (
             &[

@@ -113,9 +113,10 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// The test tree: hidden files, spaces, Unicode, a name near the limit the mode allows on
-/// a local filesystem, an empty file, files at the 64 KiB block edges, a few MiB, names
-/// that look like rclone versions, and characters obfuscation quotes.
+/// The test tree: hidden files, spaces, Unicode, control characters, a name near the
+/// limit the mode allows on a local filesystem, an empty file, files at the 64 KiB block
+/// edges, a few MiB, names that look like rclone versions, and characters obfuscation
+/// quotes.
 fn tree(long_name: usize) -> BTreeMap<String, Vec<u8>> {
     let mut t = BTreeMap::new();
     let mut add = |path: &str, data: Vec<u8>| {
@@ -139,6 +140,17 @@ fn tree(long_name: usize) -> BTreeMap<String, Vec<u8>> {
         b"punct\n".to_vec(),
     );
     add("digits/0123456789/2024-01-31.log", b"digits\n".to_vec());
+    // rclone encrypts its internal form of these (control characters as U+2400 symbols).
+    add(
+        "control/tab\tnew\nline bell\u{7} del\u{7f}",
+        b"control\n".to_vec(),
+    );
+    add(
+        "control/symbols \u{2409} \u{2421} \u{2400}",
+        b"symbols\n".to_vec(),
+    );
+    add("control/fullwidth\u{ff0f}slash", b"slash\n".to_vec());
+    add("control/\u{7}dir\u{1b}/inside", b"inside\n".to_vec());
     add(
         "versions/report-v2001-02-03-040506-123.txt",
         b"looks versioned\n".to_vec(),
@@ -518,6 +530,20 @@ fn standard_base64() {
             ("filename_encoding", "base64"),
         ],
         175,
+        true,
+    );
+}
+
+#[test]
+fn standard_base32768() {
+    // 15 bits in a character of (mostly) 3 UTF-8 bytes: the same 143 bytes as base32.
+    check_all(
+        "standard base32768",
+        &[
+            ("filename_encryption", "standard"),
+            ("filename_encoding", "base32768"),
+        ],
+        143,
         true,
     );
 }

@@ -12,6 +12,8 @@ pub enum NameEncoding {
     Base32,
     /// URL-safe base64, unpadded (shorter names; needs a case-sensitive store).
     Base64,
+    /// base32768: 15 bits per character (for stores that limit names in characters).
+    Base32768,
 }
 
 impl NameEncoding {
@@ -20,6 +22,7 @@ impl NameEncoding {
         match self {
             Self::Base32 => "base32",
             Self::Base64 => "base64",
+            Self::Base32768 => "base32768",
         }
     }
 
@@ -27,6 +30,7 @@ impl NameEncoding {
         match self {
             Self::Base32 => BASE32HEX_LOWER_NOPAD.encode(bytes),
             Self::Base64 => BASE64_URL_NOPAD.encode(bytes),
+            Self::Base32768 => super::base32768::encode(bytes),
         }
     }
 
@@ -34,6 +38,7 @@ impl NameEncoding {
         let (encoding, what) = match self {
             Self::Base32 => (&*BASE32HEX_LOWER_NOPAD, "base32hex"),
             Self::Base64 => (&*BASE64_URL_NOPAD, "base64"),
+            Self::Base32768 => return super::base32768::decode(text),
         };
         encoding
             .decode(text.as_bytes())

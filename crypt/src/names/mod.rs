@@ -2,8 +2,10 @@
 //! `obfuscate`, `off`), `directory_name_encryption`, `filename_encoding` and `suffix`,
 //! applied per `/`-separated segment as rclone does.
 
+mod base32768;
 pub(crate) mod encoding;
 mod obfuscate;
+mod standard;
 mod version;
 
 use aes::Aes256;
@@ -83,106 +85,94 @@ impl NameCipher {
     }
 
     /// The stored name of the file at `path` (rclone's `EncryptFileName`).
+    ///
+    /// Names here are raw: `path` as on the local filesystem, the result as the key in
+    /// the bucket; rclone's internal name encoding is applied in between, as rclone does
+    /// (see [`standard`]).
     pub fn encrypt_file(&self, path: &str) -> Result<String> {
-        match &self.mode {
-            NameMode::Off { suffix } => Ok(format!("{path}{suffix}")),
-            _ => self.encrypt_path(path),
-        }
+        self.encrypt_path(path, true)
     }
 
     /// The stored name of the directory at `path` (rclone's `EncryptDirName`).
     pub fn encrypt_dir(&self, path: &str) -> Result<String> {
-        match self.mode {
-            NameMode::Off { .. } => Ok(path.to_owned()),
-            _ if !self.directories => Ok(path.to_owned()),
-            _ => self.encrypt_path(path),
-        }
+        self.encrypt_path(path, false)
     }
 
     /// The plaintext path of a stored file name (rclone's `DecryptFileName`). The error
     /// names the stored name; a listing skips such names, as rclone does.
     pub fn decrypt_file(&self, stored: &str) -> Result<String> {
-        let fail = |reason| Error::Name {
-            name: stored.to_owned(),
-            reason,
-        };
-        match &self.mode {
-            NameMode::Off { suffix } => {
-                let plain = stored
-                    .strip_suffix(suffix.as_str())
-                    .filter(|p| !p.is_empty())
-                    .ok_or(fail(NameError::NotEncrypted("suffix")))?;
-                if let Some((rest, _)) = version::split(plain)
-                    && rest.is_empty()
-                {
-                    return Err(fail(NameError::NotEncrypted("suffix")));
-                }
-                Ok(plain.to_owned())
-            }
-            _ => self.decrypt_path(stored).map_err(fail),
-        }
+        self.decrypt_path(stored, true)
+            .map_err(|reason| Error::Name {
+                name: stored.to_owned(),
+                reason,
+            })
     }
 
     /// The plaintext path of a stored directory name (rclone's `DecryptDirName`).
     pub fn decrypt_dir(&self, stored: &str) -> Result<String> {
-        match self.mode {
-            NameMode::Off { .. } => Ok(stored.to_owned()),
-            _ if !self.directories => Ok(stored.to_owned()),
-            _ => self.decrypt_path(stored).map_err(|reason| Error::Name {
+        self.decrypt_path(stored, false)
+            .map_err(|reason| Error::Name {
                 name: stored.to_owned(),
                 reason,
-            }),
+            })
+    }
+
+    /// Whether segment `i` of `count` is encrypted: with `off`, none (a file gets the
+    /// suffix instead); without directory name encryption, only a file's own name.
+    fn encrypts(&self, i: usize, count: usize, file: bool) -> bool {
+        let last = file && i + 1 == count;
+        match self.mode {
+            NameMode::Off { .. } => false,
+            _ => last || self.directories,
         }
     }
 
-    fn encrypt_path(&self, path: &str) -> Result<String> {
+    fn encrypt_path(&self, path: &str, file: bool) -> Result<String> {
         let segments: Vec<&str> = path.split('/').collect();
-        let last = segments.len() - 1;
-        let mut out = Vec::with_capacity(segments.len());
-        for (i, segment) in segments.iter().enumerate() {
-            if !self.directories && i != last {
-                out.push((*segment).to_owned());
-                continue;
-            }
-            let versioned = if i == last {
-                version::split(segment)
+        let count = segments.len();
+        let mut out = Vec::with_capacity(count);
+        for (i, raw) in segments.iter().enumerate() {
+            let segment = standard::to_standard(raw);
+            let mut stored = if self.encrypts(i, count, file) {
+                beside_version(&segment, i + 1 == count, |s| self.encrypt_segment(s))?
             } else {
-                None
+                segment
             };
-            let bare = versioned
-                .as_ref()
-                .map_or(*segment, |(bare, _)| bare.as_str());
-            let encrypted = self.encrypt_segment(bare)?;
-            out.push(match versioned {
-                Some((_, v)) => version::add(&encrypted, v),
-                None => encrypted,
-            });
+            if let (NameMode::Off { suffix }, true) = (&self.mode, file && i + 1 == count) {
+                stored.push_str(suffix);
+            }
+            out.push(standard::from_standard(&stored));
         }
         Ok(out.join("/"))
     }
 
-    fn decrypt_path(&self, stored: &str) -> Result<String, NameError> {
-        let segments: Vec<&str> = stored.split('/').collect();
-        let last = segments.len() - 1;
-        let mut out = Vec::with_capacity(segments.len());
-        for (i, segment) in segments.iter().enumerate() {
-            if !self.directories && i != last {
-                out.push((*segment).to_owned());
-                continue;
+    fn decrypt_path(&self, stored: &str, file: bool) -> Result<String, NameError> {
+        let segments: Vec<String> = stored.split('/').map(standard::to_standard).collect();
+        if let (NameMode::Off { suffix }, true) = (&self.mode, file) {
+            // rclone checks the whole path here, not the last segment.
+            let path = segments.join("/");
+            let plain = path
+                .strip_suffix(suffix.as_str())
+                .filter(|p| !p.is_empty())
+                .ok_or(NameError::NotEncrypted("suffix"))?;
+            if version::split(plain).is_some_and(|(rest, _)| rest.is_empty()) {
+                return Err(NameError::NotEncrypted("suffix"));
             }
-            let versioned = if i == last {
-                version::split(segment)
+            return Ok(plain
+                .split('/')
+                .map(standard::from_standard)
+                .collect::<Vec<_>>()
+                .join("/"));
+        }
+        let count = segments.len();
+        let mut out = Vec::with_capacity(count);
+        for (i, segment) in segments.into_iter().enumerate() {
+            let plain = if self.encrypts(i, count, file) {
+                beside_version(&segment, i + 1 == count, |s| self.decrypt_segment(s))?
             } else {
-                None
+                segment
             };
-            let bare = versioned
-                .as_ref()
-                .map_or(*segment, |(bare, _)| bare.as_str());
-            let plain = self.decrypt_segment(bare)?;
-            out.push(match versioned {
-                Some((_, v)) => version::add(&plain, v),
-                None => plain,
-            });
+            out.push(standard::from_standard(&plain));
         }
         Ok(out.join("/"))
     }
@@ -240,6 +230,19 @@ impl NameCipher {
             NameMode::Obfuscate => obfuscate::deobfuscate(stored, self.offset),
             NameMode::Off { .. } => Ok(stored.to_owned()),
         }
+    }
+}
+
+/// Applies `transform` to `segment`, leaving a version suffix of the last segment in clear
+/// (rclone keeps `-vYYYY-MM-DD-HHMMSS-mmm` readable so versioned listings still parse).
+fn beside_version<E>(
+    segment: &str,
+    last: bool,
+    transform: impl FnOnce(&str) -> Result<String, E>,
+) -> Result<String, E> {
+    match last.then(|| version::split(segment)).flatten() {
+        Some((bare, v)) => Ok(version::add(&transform(&bare)?, v)),
+        None => transform(segment),
     }
 }
 

@@ -113,6 +113,20 @@ fn standard_paths_match_rclone() {
         c.encrypt_file("1/12/123").unwrap(),
         "yBxRX25ypgUVyj8MSxJnFw/qQUDHOGN_jVdLIMQzYrhvA/1CxFf2Mti1xIPYlGruDh-A"
     );
+    let c = standard(NameEncoding::Base32768, true);
+    for (plain, stored) in [
+        (
+            "1/12/123",
+            "詮㪗鐮僀伎作㻖㢧⪟/竢朧䉱虃光塬䟛⣡蓟/遶㞟鋅缕袡鲅ⵝ蝁ꌟ",
+        ),
+        (
+            "1-v2001-02-03-040506-123",
+            "詮㪗鐮僀伎作㻖㢧⪟-v2001-02-03-040506-123",
+        ),
+    ] {
+        assert_eq!(c.encrypt_file(plain).unwrap(), stored);
+        assert_eq!(c.decrypt_file(stored).unwrap(), plain);
+    }
 
     // directory_name_encryption = false: only the last segment.
     let c = standard(NameEncoding::Base32, false);

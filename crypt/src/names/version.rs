@@ -6,9 +6,10 @@
 /// Length of `-vYYYY-MM-DD-HHMMSS-mmm`.
 const LEN: usize = 23;
 
-/// The extension as Go's `path.Ext` finds it: from the last `.` on.
+/// The extension as Go's `path.Ext` finds it: from the last `.` of the last segment on.
 pub(crate) fn extension(name: &str) -> &str {
-    name.rfind('.').map_or("", |i| &name[i..])
+    let last = name.rfind('/').map_or(0, |i| i + 1);
+    name[last..].rfind('.').map_or("", |i| &name[last + i..])
 }
 
 /// Splits a version suffix off `name`: returns the name without it, and the suffix. `None`
