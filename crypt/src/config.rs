@@ -163,7 +163,18 @@ impl CryptConfig {
             fix: "add remote = <s3 section>:<bucket>/<path>".into(),
         })?;
         let password = match password {
-            Some(s) if !s.value.is_empty() => reveal(&s, &at)?,
+            Some(s) if !s.value.is_empty() => {
+                let revealed = reveal(&s, &at)?;
+                if revealed.is_empty() {
+                    // rclone would derive all-zero keys from it: no protection at all.
+                    return Err(Error::Config {
+                        setting: at(&s),
+                        problem: "is an obscured empty password".into(),
+                        fix: "set it to the output of `rclone obscure` for a real password".into(),
+                    });
+                }
+                revealed
+            }
             _ => {
                 return Err(Error::Config {
                     setting: missing("password"),

@@ -145,6 +145,14 @@ fn refuses_bad_settings_by_name() {
             "password in [secret] of /etc/rclone.conf (line 4): is not in rclone's obscured form (not URL-safe base64)",
         ),
         (
+            &[
+                ("type", "crypt"),
+                ("remote", "s3:b"),
+                ("password", "YWFhYWFhYWFhYWFhYWFhYQ"),
+            ],
+            "password in [secret] of /etc/rclone.conf (line 4): is an obscured empty password",
+        ),
+        (
             &[("type", "crypt"), ("remote", "s3:b")],
             "password in [secret] of /etc/rclone.conf: is not set",
         ),

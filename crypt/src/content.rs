@@ -92,17 +92,15 @@ impl Sealer {
     }
 
     /// Seals `block[TAG_LEN..]` in place and writes its tag into `block[..TAG_LEN]`.
-    fn seal(&self, nonce: &Nonce, block: &mut [u8]) {
+    fn seal(&self, nonce: &Nonce, block: &mut [u8]) -> io::Result<()> {
         let (tag, data) = block.split_at_mut(TAG_LEN);
-        // Sealing cannot fail for blocks of 64 KiB (the limit is far larger), so the
-        // fallback is never taken; an error here would show as an authentication failure
-        // at the reader, never as silent plaintext.
-        if let Ok(sealed) =
-            self.0
-                .encrypt_in_place_detached(GenericArray::from_slice(&nonce.0), b"", data)
-        {
-            tag.copy_from_slice(&sealed);
-        }
+        // Only a message beyond the cipher's limit (far above 64 KiB) fails to seal.
+        let sealed = self
+            .0
+            .encrypt_in_place_detached(GenericArray::from_slice(&nonce.0), b"", data)
+            .map_err(|_| io::Error::other("XSalsa20-Poly1305 refused to seal a block"))?;
+        tag.copy_from_slice(&sealed);
+        Ok(())
     }
 
     /// Opens `block` (tag then ciphertext) in place; the plaintext is `block[TAG_LEN..]`.
@@ -199,7 +197,7 @@ impl<R: Read> Read for Encrypter<R> {
                 // A short block is the last one: the reader has ended.
                 self.done = true;
             }
-            sealer.seal(&self.nonce, &mut self.buf[..TAG_LEN + n]);
+            sealer.seal(&self.nonce, &mut self.buf[..TAG_LEN + n])?;
             self.nonce.increment();
             self.pos = 0;
             self.end = TAG_LEN + n;
@@ -303,7 +301,9 @@ impl<R: Read> Read for Decrypter<R> {
 
 /// Decrypts what is written to it and writes the plaintext on: for bodies that arrive in
 /// chunks (an S3 GET). Call [`DecryptWriter::finish`] at the end: the last block is only
-/// decrypted there, and a truncated object is only detected there.
+/// decrypted there, and a truncated object is only detected there. Blocks before a bad
+/// one have been written on by then, so write to a temporary file and keep it only when
+/// `finish` succeeds; after an error, drop the writer.
 pub struct DecryptWriter<W> {
     inner: W,
     opener: Option<Sealer>,

@@ -10,9 +10,13 @@
 //! - listing: [`Cipher::decrypt_file_name`] and [`Cipher::decrypted_size`]; a name that does
 //!   not decrypt is skipped with a warning, as rclone does (an error if `strict_names`).
 //!
+//! Paths are relative to the crypt remote's root and `/`-separated, and raw: plaintext
+//! paths as on the local filesystem, stored paths as keys in the bucket (rclone's internal
+//! name encoding is applied in between, as rclone's backends do).
+//!
 //! Formats (rclone's backend/crypt): keys from scrypt over the password (salted with
-//! `password2`), names by EME/AES-256 then base32hex or base64 (or rclone's obfuscation,
-//! or in clear with a suffix), contents in 64 KiB XSalsa20-Poly1305 blocks.
+//! `password2`), names by EME/AES-256 then base32hex, base64 or base32768 (or rclone's
+//! obfuscation, or in clear with a suffix), contents in 64 KiB XSalsa20-Poly1305 blocks.
 
 #![forbid(unsafe_code)]
 

@@ -87,8 +87,9 @@ impl NameCipher {
     /// The stored name of the file at `path` (rclone's `EncryptFileName`).
     ///
     /// Names here are raw: `path` as on the local filesystem, the result as the key in
-    /// the bucket; rclone's internal name encoding is applied in between, as rclone does
-    /// (see [`standard`]).
+    /// the bucket. In between, rclone's internal name encoding is applied as rclone's
+    /// local and S3 backends apply it (control characters become U+2400 symbols before
+    /// encryption, and symbols in the encrypted name become control characters).
     pub fn encrypt_file(&self, path: &str) -> Result<String> {
         self.encrypt_path(path, true)
     }
