@@ -72,6 +72,15 @@ pub enum NameError {
     NotEncrypted(&'static str),
 }
 
+impl NameError {
+    /// True for the failures a wrong password (or other name settings) gives on a name
+    /// that crypt did write: it decodes, but decrypts to bad padding or bad UTF-8. When
+    /// no name of a listing decrypts and these are the reasons, say "wrong password".
+    pub fn suggests_wrong_password(&self) -> bool {
+        matches!(self, Self::BadPadding | Self::NotUtf8)
+    }
+}
+
 /// Why an object's contents do not decrypt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContentError {

@@ -449,8 +449,14 @@ fn check_case(case: &Case) -> Result<()> {
     for (stored, data) in read_tree(&r2.store)? {
         if matches!(wrong.config.names, NameMode::Standard { .. }) && case.directories {
             match wrong.cipher.decrypt_file_name(&stored) {
-                Err(e @ Error::Name { .. }) => {
-                    ensure!(e.to_string().starts_with("cannot decrypt the name"), "{e}")
+                Err(Error::Name { name, reason }) => {
+                    let message = Error::Name {
+                        name,
+                        reason: reason.clone(),
+                    }
+                    .to_string();
+                    ensure!(message.starts_with("cannot decrypt the name"), "{message}");
+                    ensure!(reason.suggests_wrong_password(), "{what}: {message}");
                 }
                 other => bail!("{what}: {stored} decrypted with the wrong password: {other:?}"),
             }

@@ -163,6 +163,8 @@ fn standard_refuses_bad_names_as_rclone_does() {
         NameError::NotAMultipleOfBlockSize
     );
     assert_eq!(reason(&encode(b"123456789abcdef0")), NameError::BadPadding);
+    assert!(NameError::BadPadding.suggests_wrong_password());
+    assert!(!NameError::BadEncoding("base32hex").suggests_wrong_password());
     // A segment of another cipher: prefixing a stored path breaks the first segment.
     assert_eq!(
         reason(&format!("{}p0e52nreeaj0a5ea7s64m4j72s", encode(b"1"))),
