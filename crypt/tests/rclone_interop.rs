@@ -375,8 +375,8 @@ fn check_case(case: &Case) -> Result<()> {
         let out = ok(&r.conf, check).with_context(|| what.clone())?;
         let log = String::from_utf8_lossy(&out.stderr);
         ensure!(
-            log.contains("0 differences found")
-                && log.contains(&format!("{} matching files", files.len())),
+            log.contains(": 0 differences found")
+                && log.contains(&format!(": {} matching files", files.len())),
             "{what}: rclone {} did not agree:\n{}",
             check.join(" "),
             text(&out)
