@@ -34,9 +34,10 @@ pub fn encrypted_size(plaintext: u64) -> u64 {
         plaintext / BLOCK_DATA_LEN as u64,
         plaintext % BLOCK_DATA_LEN as u64,
     );
-    let mut size = HEADER_LEN as u64 + blocks * BLOCK_LEN as u64;
+    // Saturating: only sizes near 2^64 (no store holds them) would overflow.
+    let mut size = (blocks.saturating_mul(BLOCK_LEN as u64)).saturating_add(HEADER_LEN as u64);
     if residue != 0 {
-        size += TAG_LEN as u64 + residue;
+        size = size.saturating_add(TAG_LEN as u64 + residue);
     }
     size
 }
