@@ -18,21 +18,6 @@ pub struct Setting<'a> {
     pub line: Option<usize>,
 }
 
-/// What the crypt remote wraps: `remote = name:path` (normally an S3 section and a bucket
-/// path), or a local directory.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub enum Remote {
-    /// Another section of the same rclone.conf, and a path in it (`bucket/dir`, or empty).
-    Section {
-        /// The section name.
-        name: String,
-        /// The path after the colon.
-        path: String,
-    },
-    /// A local path (rclone allows it; the S3 engine will refuse it).
-    Local(String),
-}
-
 /// The keys a crypt section may hold, for error messages.
 const KEYS: &[&str] = &[
     "type",
@@ -59,8 +44,11 @@ const IGNORED: &[&str] = &["server_side_across_configs", "show_mapping", "descri
 pub struct CryptConfig {
     /// The section name (`[secret]` gives `secret`), for messages.
     pub section: String,
-    /// `remote`.
-    pub remote: Remote,
+    /// `remote`: what the crypt remote wraps, as rclone writes it (`<s3 section>:<bucket>/
+    /// <path>` for Ferry). Parse it with the S3 engine's `Location::parse`, the one
+    /// implementation of rclone's remote syntax; checked here only for what a crypt
+    /// section cannot mean (itself, options in the name, an empty value).
+    pub remote: String,
     password: Secret,
     password2: Option<Secret>,
     /// `filename_encryption`, `filename_encoding` and `suffix`.
@@ -256,7 +244,7 @@ fn parse_remote(
     section: &str,
     s: &Setting<'_>,
     at: &dyn Fn(&Setting<'_>) -> String,
-) -> Result<Remote> {
+) -> Result<String> {
     let bad = |problem: String, fix: &str| Error::Config {
         setting: at(s),
         problem,
@@ -275,29 +263,16 @@ fn parse_remote(
             "name an S3 section of the same file instead: <s3 section>:<bucket>/<path>",
         ));
     }
-    let colon = value.find(':');
-    let slash = value.find('/');
-    match colon {
-        Some(c) if slash.is_none_or(|sl| c < sl) => {
-            let (name, path) = (&value[..c], &value[c + 1..]);
-            if name.contains(',') {
-                return Err(bad(
-                    format!("\"{value}\" overrides options in the remote name"),
-                    "write the options in the S3 section and name it plainly",
-                ));
-            }
-            if name == section {
-                return Err(bad(
-                    "points the crypt remote at itself".into(),
-                    "set it to the S3 section the crypt remote wraps",
-                ));
-            }
-            Ok(Remote::Section {
-                name: name.to_owned(),
-                path: path.to_owned(),
-            })
-        }
-        _ => Ok(Remote::Local(value.to_owned())),
+    match value.split_once(':') {
+        Some((name, _)) if name.contains(',') => Err(bad(
+            format!("\"{value}\" overrides options in the remote name"),
+            "write the options in the S3 section and name it plainly",
+        )),
+        Some((name, _)) if name == section => Err(bad(
+            "points the crypt remote at itself".into(),
+            "set it to the S3 section the crypt remote wraps",
+        )),
+        _ => Ok(value.to_owned()),
     }
 }
 

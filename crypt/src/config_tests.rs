@@ -32,13 +32,7 @@ fn reads_a_typical_section() {
         ("description", "photos"),
     ])
     .unwrap();
-    assert_eq!(
-        config.remote,
-        Remote::Section {
-            name: "minio".into(),
-            path: "bucket/backups".into()
-        }
-    );
+    assert_eq!(config.remote, "minio:bucket/backups");
     assert_eq!(config.names, NameMode::default());
     assert!(config.directory_name_encryption && config.data_encryption && !config.strict_names);
     assert_eq!(
@@ -225,20 +219,9 @@ fn remotes() {
     let remote = |value: &str| {
         parse(&[("type", "crypt"), ("remote", value), ("password", &p)]).map(|(c, _)| c.remote)
     };
-    assert_eq!(
-        remote("minio:").unwrap(),
-        Remote::Section {
-            name: "minio".into(),
-            path: String::new()
-        }
-    );
-    assert_eq!(
-        remote("/srv/data").unwrap(),
-        Remote::Local("/srv/data".into())
-    );
-    assert_eq!(
-        remote("dir/with:colon").unwrap(),
-        Remote::Local("dir/with:colon".into())
-    );
+    assert_eq!(remote("minio:").unwrap(), "minio:");
+    assert_eq!(remote("/srv/data").unwrap(), "/srv/data");
     assert!(remote("s3,region=x:bucket").is_err());
+    assert!(remote("secret:b").is_err());
+    assert!(remote(":s3:b").is_err());
 }

@@ -30,7 +30,7 @@ pub mod obscure;
 
 use std::io::{Read, Write};
 
-pub use config::{CryptConfig, Remote, Setting};
+pub use config::{CryptConfig, Setting};
 pub use content::{DecryptWriter, Decrypter, Encrypter, Nonce};
 pub use error::{ContentError, Error, NameError, Result};
 pub use keys::Keys;

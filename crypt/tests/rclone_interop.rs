@@ -23,7 +23,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail, ensure};
-use ferry_crypt::{Cipher, ContentError, CryptConfig, Error, NameMode, Remote, Setting};
+use ferry_crypt::{Cipher, ContentError, CryptConfig, Error, NameMode, Setting};
 
 /// Seconds any one rclone command may take.
 const LIMIT_SECS: &str = "180";
@@ -214,7 +214,7 @@ struct Case {
     long_name: usize,
 }
 
-struct Remote2 {
+struct CryptDir {
     _dir: tempfile::TempDir,
     conf: PathBuf,
     store: PathBuf,
@@ -227,7 +227,7 @@ const PASSWORD2: &str = "salt of the earth";
 
 /// A temp dir with a crypt section `secret` over `store/`, its rclone.conf, and
 /// ferry-crypt's cipher for the same section.
-fn remote(case: &Case, password: &str) -> Result<Remote2> {
+fn remote(case: &Case, password: &str) -> Result<CryptDir> {
     let dir = tempfile::tempdir()?;
     let conf = dir.path().join("rclone.conf");
     fs::write(&conf, "")?;
@@ -260,9 +260,9 @@ fn remote(case: &Case, password: &str) -> Result<Remote2> {
     let (config, warnings) =
         CryptConfig::from_section("secret", &conf.to_string_lossy(), settings)?;
     ensure!(warnings.is_empty(), "{warnings:?}");
-    ensure!(config.remote == Remote::Local(remote_value.clone()));
+    ensure!(config.remote == remote_value);
     let cipher = config.cipher()?;
-    Ok(Remote2 {
+    Ok(CryptDir {
         _dir: dir,
         conf,
         store,
