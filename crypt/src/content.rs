@@ -332,6 +332,12 @@ impl<W: Write> DecryptWriter<W> {
         }
     }
 
+    /// The inner writer. With a `Vec<u8>` inside, an async caller can take the plaintext
+    /// out after each `write_all` (`std::mem::take(w.get_mut())`) and write it on itself.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     /// Decrypts the last block, flushes, and returns the inner writer; errors if the
     /// object was cut short.
     pub fn finish(mut self) -> io::Result<W> {

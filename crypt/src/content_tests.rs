@@ -272,3 +272,27 @@ fn no_data_encryption_passes_contents_through() {
     assert_eq!(decrypt_read(&c, b"plain").unwrap(), b"plain");
     assert_eq!(decrypt_write(&c, b"plain", 2).unwrap(), b"plain");
 }
+
+#[test]
+fn plaintext_can_be_drained_between_writes() {
+    let c = zero_cipher();
+    let plain: Vec<u8> = (0..200_000).map(|i| (i % 253) as u8).collect();
+    let stored = encrypt(&c, &plain, counting_nonce());
+    let mut w = c.decrypt_writer(Vec::new());
+    let mut out = Vec::new();
+    for chunk in stored.chunks(30_000) {
+        w.write_all(chunk).unwrap();
+        out.append(w.get_mut());
+    }
+    out.extend(w.finish().unwrap());
+    assert_eq!(out, plain);
+}
+
+#[test]
+fn shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Cipher>();
+    send_sync::<Encrypter<std::fs::File>>();
+    send_sync::<Decrypter<std::fs::File>>();
+    send_sync::<DecryptWriter<Vec<u8>>>();
+}
