@@ -6,7 +6,8 @@ CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 .PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 bench-sidecar images
 
 ## test: every test, unit and end to end, against the real local control plane and the real
-## peers (sshd, rsync). The binaries are built first: the end-to-end tests run them. Every
+## peers (sshd, rsync). The binaries are built first: the end-to-end tests build Ferry's
+## images from them (as `make images IMAGE_PROFILE=debug` does) and install the chart. Every
 ## test binary runs even after a failure (--no-fail-fast), so one failure never hides
 ## another; the exit status is still non-zero when any test failed.
 test: deps tools
@@ -21,7 +22,7 @@ deps:
 unit:
 	$(CARGO) test -p ferry-api --locked
 
-## e2e: the end-to-end tests only.
+## e2e: the end-to-end tests only (the binaries first: the tests build images from them).
 e2e: deps tools
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test -p ferry-e2e --locked
@@ -63,7 +64,7 @@ bench: bench-webhook bench-ssh bench-s3 bench-sidecar
 
 ## bench-webhook: /validate against the server's own floor, over keep-alive TLS.
 bench-webhook:
-	$(CARGO) build --release --locked -p ferry-webhook -p ferry-e2e --bins
+	$(CARGO) build --release --locked -p ferry-webhook -p ferry-bench --bins
 	target/release/bench-webhook
 
 ## bench-ssh: rsync over ferry-sidecar ssh vs OpenSSH ssh, to ferry serve and to sshd
@@ -80,12 +81,12 @@ bench-s3: deps tools
 	$(CARGO) build --release --locked -p ferry-sidecar --bins
 	$(CARGO) bench --locked -p ferry-s3 --bench s3
 
-## bench-sidecar: the `ferry-sidecar run` loop as a local process bound to a ReplicationSource
-## on the test cluster: idle RSS and CPU (60 s, fresh and after a sync), and peak RSS and wall
-## time of the S3 benchmark's case (a) (10,000 files of 1-64 KiB, initial push to MinIO) next
-## to the standalone `ferry-sidecar sync` of the same tree (release build).
+## bench-sidecar: the injected sidecar container on the test node (the chart installed with
+## images of the release binaries), bound to a ReplicationSource: its working set and CPU from
+## its cgroup (as `kubectl top` reads them) idle, during the S3 benchmark's case (a) (10,000
+## files of 1-64 KiB, initial push to MinIO) with the cgroup's peak, and idle after it.
 bench-sidecar: tools
-	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-agent -p ferry-e2e --bins
+	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-agent -p ferry-webhook -p ferry-bench --bins
 	target/release/bench-sidecar
 
 ## images: the webhook and sidecar container images (docker/*.Dockerfile), tagged with the
@@ -116,9 +117,10 @@ images:
 		tests/cluster/images/build import $(CLUSTER_STATE) $$archives; \
 	fi
 
-## demo: the local control plane with MinIO, Ferry built and installed with Helm, an annotated
-## Deployment replicating its volume to MinIO every minute, and a restore checked against the
-## source, each step explained as it runs (scripts/demo). It leaves everything up; run it again
-## to start afresh.
+## demo: the local cluster with MinIO and a real node, Ferry's images built (make images) and
+## the chart installed with them, an annotated Deployment whose sidecar container replicates
+## its volume to MinIO every minute, and a restore compared with the source from pods, each
+## step explained as it runs (scripts/demo). It leaves everything up; run it again to start
+## afresh.
 demo: deps tools
 	CARGO="$(CARGO)" scripts/demo "$(CLUSTER_STATE)"

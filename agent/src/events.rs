@@ -70,7 +70,13 @@ impl Events {
         self.publish(EventType::Warning, reason, note.into()).await;
     }
 
+    /// Also logs what the Event says, so `kubectl logs -c ferry-sidecar` tells the same
+    /// story as `kubectl get events` (a sync starting, succeeding or failing).
     async fn publish(&self, type_: EventType, reason: &str, note: String) {
+        match type_ {
+            EventType::Normal => tracing::info!(reason, "{note}"),
+            EventType::Warning => tracing::warn!(reason, "{note}"),
+        }
         let event = Event {
             type_,
             reason: reason.to_owned(),

@@ -8,13 +8,10 @@ REPO_ROOT=$(cd "$CLUSTER_DIR/../.." && pwd)
 # only while every one of them runs.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler minio
     csi-hostpath snapshot-controller csi-snapshotter csi-provisioner
-    containerd node-api-bridge node-api-listener egress-proxy csi-hostpath-node
-    kubelet kube-proxy)
-# The pod runner (the kubelet stand-in, a Rust binary of ferry-e2e) is started
-# apart from them, when its binary is built, and replaced when it is rebuilt;
-# it is stopped first.
-RUNNER=ferry-pod-runner
-# The Node the runner binds pods to and the CSI driver reports.
+    containerd node-api-bridge node-api-listener node-minio-bridge node-minio-listener
+    egress-proxy csi-hostpath-node kubelet kube-proxy)
+# The node ID of the CSI driver's controller service (no Node carries it: the
+# driver reports no topology, so volumes go to any node).
 # shellcheck disable=SC2034 # used by up
 NODE_NAME=ferry-local
 # The real node (node.sh): its name, its IP inside its network namespace, the
@@ -24,6 +21,9 @@ NODE_NAME=ferry-local
 NODE_NAME_REAL=ferry-node
 # shellcheck disable=SC2034
 NODE_IP=10.213.0.1
+# Where pods reach the host's MinIO: a forward on the node IP (node.sh).
+# shellcheck disable=SC2034
+NODE_MINIO_PORT=9000
 # shellcheck disable=SC2034
 POD_CIDR=10.244.0.0/24
 # shellcheck disable=SC2034
@@ -179,11 +179,12 @@ node_stop() {
         "${cri[@]}" rmp --all --force >/dev/null 2>&1 || true
         [[ -z $("${cri[@]}" pods -q 2>/dev/null) ]] || log "warning: sandboxes left in containerd"
     fi
-    for c in csi-hostpath-node egress-proxy node-api-listener node-api-bridge containerd; do
+    for c in csi-hostpath-node egress-proxy node-minio-listener node-minio-bridge \
+        node-api-listener node-api-bridge containerd; do
         pid=$(cat "$state/pids/$c.pid" 2>/dev/null) || pid=
         stop_component "$state" "$c"
         # socat forks a child per connection, in the group the listener leads.
-        [[ $c != node-api-* || -z $pid ]] || kill -TERM -- "-$pid" 2>/dev/null || true
+        [[ $c != node-*-bridge && $c != node-*-listener || -z $pid ]] || kill -TERM -- "-$pid" 2>/dev/null || true
     done
     # Shims outlive containerd; any left is a container of this node.
     for pid in $(node_shims); do
@@ -215,16 +216,21 @@ node_stop() {
         /var/lib/cni/results /var/lib/cni 2>/dev/null || true
 }
 
-# stop_all STATE: stop the node, the pod runner (which stops the processes it
-# runs), then every component recorded in STATE, in reverse order.
+# stop_all STATE: stop the node, then every component recorded in STATE, in
+# reverse order, then any other recorded one (a component an older harness
+# started).
 stop_all() {
-    local state=$1 i
+    local state=$1 i f c
     node_stop "$state"
-    stop_component "$state" "$RUNNER"
-    rm -f "$state/pids/$RUNNER.stamp"
     for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
         stop_component "$state" "${COMPONENTS[i]}"
     done
+    for f in "$state"/pids/*.pid; do
+        [[ -e $f ]] || continue
+        c=$(basename "$f" .pid)
+        stop_component "$state" "$c"
+    done
+    rm -f "$state"/pids/*.stamp
 }
 
 # remove_state STATE: delete STATE, but only if it is one of ours.

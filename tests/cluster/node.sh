@@ -154,10 +154,6 @@ evictionPressureTransitionPeriod: 30s
 maxPods: 50
 rotateCertificates: false
 serverTLSBootstrap: false
-# Only pods that tolerate this taint run here until Ferry itself moves onto
-# the node (issue 20): the pod runner's pods must not be scheduled here.
-registerWithTaints:
-- {key: ferry.dev/test-node, effect: NoSchedule}
 EOF
 }
 
@@ -254,6 +250,13 @@ node_start() {
     wait_healthy node-api-bridge test -S "$NODE_DIR/api.sock"
     IN_NODE=1 start node-api-listener -- "$(command -v socat)" \
         "TCP-LISTEN:6443,bind=$NODE_IP,fork,reuseaddr" "UNIX-CONNECT:$NODE_DIR/api.sock"
+    # MinIO the same way: pods reach it at http://NODE_IP:9000 (the node IP
+    # is the pods' route out of the bridge), the tests at 127.0.0.1.
+    start node-minio-bridge -- "$(command -v socat)" \
+        "UNIX-LISTEN:$NODE_DIR/minio.sock,fork,unlink-early,mode=600" "TCP:127.0.0.1:$MINIO_PORT"
+    wait_healthy node-minio-bridge test -S "$NODE_DIR/minio.sock"
+    IN_NODE=1 start node-minio-listener -- "$(command -v socat)" \
+        "TCP-LISTEN:$NODE_MINIO_PORT,bind=$NODE_IP,fork,reuseaddr" "UNIX-CONNECT:$NODE_DIR/minio.sock"
     IN_NODE=1 start egress-proxy -- "$BIN/egress-proxy" --socket="$NODE_DIR/egress.sock"
     wait_healthy egress-proxy test -S "$NODE_DIR/egress.sock"
     node_kubernetes_endpoints

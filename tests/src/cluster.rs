@@ -48,8 +48,8 @@ impl Cluster {
     }
 
     /// The control plane the state directory describes, if one is running (its apiserver
-    /// answers `/readyz`), without running `tests/cluster/up`: for benchmarks that must not
-    /// replace the running pod runner with their own build.
+    /// answers `/readyz`), without running `tests/cluster/up`: for benchmarks that use the
+    /// cluster as it is.
     pub fn running() -> Option<&'static Cluster> {
         let state = state_dir();
         let text = std::fs::read_to_string(state.join("env")).ok()?;
@@ -79,9 +79,6 @@ impl Cluster {
         let up = repo_root().join("tests/cluster/up");
         let mut command = Command::new(&up);
         command.arg(&state);
-        if let Some(runner) = pod_runner_binary() {
-            command.env("FERRY_POD_RUNNER", runner);
-        }
         let out = command
             .output()
             .with_context(|| format!("running {}", up.display()))?;
@@ -172,18 +169,6 @@ impl Cluster {
         }
         out
     }
-}
-
-/// The pod runner (the kubelet stand-in) built beside this test or benchmark executable
-/// (`target/<profile>/`), for `up` to start, or to replace when it runs an older build; `up`
-/// says so when there is none.
-pub fn pod_runner_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .skip(1)
-        .take(2)
-        .map(|dir| dir.join("ferry-pod-runner"))
-        .find(|path| path.is_file())
 }
 
 /// `$FERRY_CLUSTER_STATE`, else the default state directory.

@@ -1,12 +1,12 @@
 //! Support for the end-to-end tests of the sidecar at work (issue 10): a [`Replication`]
-//! fixture that runs the real `ferry-webhook` registered for the test's namespaces, grants the
-//! sidecar its chart RBAC, creates the user's objects (claims, Secrets, CRs, opted-in pods and
+//! fixture that installs Ferry's chart with the images built here ([`crate::ferry`]: the
+//! webhook as its Deployment on the node, the sidecars as containers of the pods), creates the user's objects (claims, Secrets, CRs, opted-in pods and
 //! Deployments), waits for what the user would wait for (a manual sync to finish, a condition,
 //! an Event, a snapshot to be ready, a pod to run), and reads the truth back: status, Events,
 //! metrics, the bytes in MinIO and in restored volumes.
 //!
-//! When a test fails the fixture prints, through the test's captured output, the sidecar logs
-//! the pod runner kept, the Events and the CRs of its namespaces.
+//! When a test fails the fixture prints, through the test's captured output, the container
+//! logs (`kubectl logs`), the Events and the CRs of its namespaces, and the webhook's log.
 
 pub mod diagnostics;
 pub mod manifests;
@@ -19,7 +19,7 @@ pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
@@ -29,13 +29,9 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
-use crate::local::{container_log, require_runner, volume_dir};
+use crate::local::volume_dir;
 use crate::namespace::TestNamespace;
 use crate::wait::eventually;
-use crate::webhook::{
-    WebhookProcess, ca_bundle, issue_for_loopback, mutating_configuration,
-    validating_configuration, write_pair,
-};
 
 pub use manifests::Role;
 pub use observe::{EventRecord, Metrics};
@@ -48,8 +44,6 @@ pub use watch::TemporaryLog;
 pub const LIMIT: Duration = Duration::from_secs(90);
 /// How long a test waits for a sync to finish or fail.
 pub const SYNC_LIMIT: Duration = Duration::from_secs(180);
-/// The image the webhook injects; the pod runner runs the `ferry-sidecar` built here.
-pub const SIDECAR_IMAGE: &str = "ferry-sidecar:e2e";
 /// The label on temporary objects: the UID of the CR whose sync made them.
 pub const TEMPORARY_LABEL: &str = "ferry.dev/temporary-for";
 /// The label on a destination's published snapshots: the UID of the ReplicationDestination.
@@ -58,10 +52,9 @@ pub const IMAGE_LABEL: &str = "ferry.dev/image-of";
 pub const MOVER_LABEL: &str = ferry_api::annotations::MOVER_LABEL;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
-static CLUSTER_ROLE: OnceLock<Result<(), String>> = OnceLock::new();
 
-/// One test's replication setup: the webhook, its registrations and the namespaces made for
-/// the test (deleted on drop, after a failing test's diagnostics are printed).
+/// One test's replication setup: the namespaces made for the test (deleted on drop, after a
+/// failing test's diagnostics are printed), seen by the chart's webhook.
 pub struct Replication {
     /// The shared control plane.
     pub cluster: &'static Cluster,
@@ -70,86 +63,39 @@ pub struct Replication {
     /// The cluster's MinIO.
     pub minio: Minio,
     selector: String,
-    configs: Vec<(&'static str, String)>,
     namespaces: Mutex<Vec<TestNamespace>>,
     passed: AtomicBool,
-    webhook: WebhookProcess,
 }
 
 impl Replication {
-    /// Checks that the pod runner runs, applies the sidecar's ClusterRole from the chart,
-    /// starts a webhook that injects [`SIDECAR_IMAGE`] and registers it (mutating and
-    /// validating) for the namespaces this fixture makes.
+    /// Installs Ferry's chart with this build's images (once per test executable).
     pub async fn start(prefix: &str) -> anyhow::Result<Self> {
         let cluster = Cluster::shared();
-        require_runner(cluster)?;
-        ensure_cluster_role(cluster)?;
+        crate::ferry::installed(cluster)?;
         let client = cluster.client().await?;
         let minio = Minio::new(cluster)?;
-
-        let dir = tempfile::tempdir()?;
-        let (ca, leaf) = issue_for_loopback()?;
-        write_pair(dir.path(), &leaf)?;
-        let kubeconfig = cluster.kubeconfig.display().to_string();
-        let webhook = WebhookProcess::spawn(
-            dir,
-            &["--sidecar-image", SIDECAR_IMAGE],
-            &[("KUBECONFIG", kubeconfig.as_str())],
-        )?;
-        webhook.wait_ready(&ca.cert).await?;
-
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let mut selector = format!("repl-{prefix}-{}-{n}", std::process::id());
         selector.truncate(63);
-        let url = format!("https://{}", webhook.addr);
-        let bundle = ca_bundle(&[&ca.cert]);
-        let mutating = format!("ferry-e2e-{selector}-mutate");
-        let validating = format!("ferry-e2e-{selector}-validate");
-        let mut fixture = Self {
+        Ok(Self {
             cluster,
             client,
             minio,
-            selector: selector.clone(),
-            configs: Vec::new(),
+            selector,
             namespaces: Mutex::new(Vec::new()),
             passed: AtomicBool::new(false),
-            webhook,
-        };
-        for (kind, name, config) in [
-            (
-                "mutatingwebhookconfiguration",
-                &mutating,
-                mutating_configuration(&mutating, &selector, &url, &bundle),
-            ),
-            (
-                "validatingwebhookconfiguration",
-                &validating,
-                validating_configuration(
-                    &validating,
-                    &selector,
-                    std::slice::from_ref(&url),
-                    &bundle,
-                ),
-            ),
-        ] {
-            cluster
-                .kubectl_stdin(["apply", "-f", "-"], &config.to_string())?
-                .ok()
-                .with_context(|| format!("registering {kind} {name}"))?;
-            fixture.configs.push((kind, name.clone()));
-        }
-        Ok(fixture)
+        })
     }
 
-    /// Makes a namespace for the test, enforcing restricted Pod Security, sent to this
-    /// fixture's webhook, with the sidecar's RoleBinding for the `default` service account
+    /// Makes a namespace for the test, enforcing restricted Pod Security, seen by the
+    /// chart's webhook, with the sidecar's RoleBinding for the `default` service account
     /// unless `bind_sidecar` is false. Returns its name once the webhook injects there.
     pub async fn namespace(&self, prefix: &str, bind_sidecar: bool) -> anyhow::Result<String> {
         let ns = TestNamespace::create(
             self.cluster,
             prefix,
             &[
-                ("ferry-e2e/webhook", self.selector.as_str()),
+                (crate::ferry::NAMESPACE_LABEL, self.selector.as_str()),
                 ("pod-security.kubernetes.io/enforce", "restricted"),
             ],
         )?;
@@ -599,7 +545,7 @@ impl Replication {
         .await
     }
 
-    /// Deletes pod `ns/name` and waits until it is gone (the runner stops its processes
+    /// Deletes pod `ns/name` and waits until it is gone (the kubelet stops its containers
     /// with SIGTERM first).
     pub async fn delete_pod(&self, ns: &str, name: &str) -> anyhow::Result<()> {
         let pods = self.pods(ns);
@@ -610,11 +556,10 @@ impl Replication {
         .await
     }
 
-    /// The sidecar's metrics, served at its pod IP.
+    /// The sidecar's metrics, served at its pod IP, fetched through the apiserver's proxy.
     pub async fn metrics(&self, pod: &Pod) -> anyhow::Result<Metrics> {
-        let ip = pod_ip(pod)?;
         Ok(Metrics {
-            text: observe::scrape(&ip).await?,
+            text: observe::scrape(self.cluster, pod).await?,
         })
     }
 
@@ -643,10 +588,12 @@ impl Replication {
         })
     }
 
-    /// The sidecar's output so far, as the pod runner kept it.
+    /// The sidecar's output so far, as `kubectl logs -c ferry-sidecar` shows it.
     pub fn sidecar_log(&self, pod: &Pod) -> String {
-        container_log(self.cluster, pod, "ferry-sidecar")
-            .and_then(|p| Ok(std::fs::read_to_string(p)?))
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        self.cluster
+            .kubectl(["logs", "-n", &ns, &pod_name(pod), "-c", "ferry-sidecar"])
+            .map(|o| o.stdout)
             .unwrap_or_default()
     }
 
@@ -665,13 +612,10 @@ impl Drop for Replication {
                 self.diagnostics()
             );
         }
-        for (kind, name) in &self.configs {
-            let _ = self.cluster.kubectl(["delete", kind, name.as_str()]);
-        }
     }
 }
 
-/// Whether the runner reports the pod Running with an address.
+/// Whether the pod is Running with an address.
 pub fn running(pod: &Pod) -> bool {
     pod.status.as_ref().is_some_and(|s| {
         s.phase.as_deref() == Some("Running")
@@ -696,58 +640,4 @@ pub fn pod_ip(pod: &Pod) -> anyhow::Result<String> {
 /// The pod's name.
 pub fn pod_name(pod: &Pod) -> String {
     pod.metadata.name.clone().unwrap_or_default()
-}
-
-/// Applies the chart's sidecar ClusterRole once per test binary (idempotent across binaries:
-/// server-side apply, retried when another binary applies it at the same moment).
-fn ensure_cluster_role(cluster: &Cluster) -> anyhow::Result<()> {
-    let result =
-        CLUSTER_ROLE.get_or_init(|| apply_cluster_role(cluster).map_err(|e| format!("{e:#}")));
-    result
-        .clone()
-        .map_err(|e| anyhow!("applying the sidecar ClusterRole: {e}"))
-}
-
-fn apply_cluster_role(cluster: &Cluster) -> anyhow::Result<()> {
-    let version: Value =
-        serde_json::from_str(&cluster.kubectl(["version", "-o", "json"])?.ok()?.stdout)?;
-    let version = version["serverVersion"]["gitVersion"]
-        .as_str()
-        .context("no serverVersion.gitVersion")?
-        .trim_start_matches('v')
-        .to_owned();
-    let chart = crate::cluster::repo_root().join("charts/ferry");
-    let rendered = cluster
-        .helm([
-            "template",
-            "ferry",
-            &chart.display().to_string(),
-            "--kube-version",
-            &version,
-            "--show-only",
-            "templates/sidecar-rbac.yaml",
-        ])?
-        .ok()?
-        .stdout;
-    let mut last = String::new();
-    for _ in 0..5 {
-        let out = cluster.kubectl_stdin(
-            [
-                "apply",
-                "--server-side",
-                "--force-conflicts",
-                "--field-manager",
-                "ferry-e2e",
-                "-f",
-                "-",
-            ],
-            &rendered,
-        )?;
-        if out.success {
-            return Ok(());
-        }
-        last = out.stderr;
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    bail!("kubectl apply of the sidecar ClusterRole failed: {last}")
 }

@@ -1,7 +1,7 @@
 //! The failover and failback walkthrough (`docs/failover.md`) end to end, over rsync, with two
 //! namespaces standing for the guide's clusters: A (the app's, `prod`) and B (the standby's,
-//! `dr`). The webhook, the sidecar RBAC, the pod runner, CSI snapshots and the sidecars are
-//! the real ones, as in `replication_rsync.rs`.
+//! `dr`). The chart's webhook, the sidecar RBAC, CSI snapshots and the sidecar containers on
+//! the node are the real ones, as in `replication_rsync.rs`.
 //!
 //! The test follows the guide in its order and runs its `kubectl` commands verbatim, each in
 //! the namespace of its side (a kubeconfig per side whose current namespace is that side's,
@@ -16,9 +16,8 @@
 //!   Step 1 is the planned failover, which the guide skips when A is gone: so does the test;
 //! - steps 2 and 3 on B: pause the destination, restore `data` from `latestImage` with
 //!   `restore-pvc.yaml` of `docs/restore.md`, start the app with the same Deployment before
-//!   B has its ReplicationSource, and write new data into the restored volume (the runner
-//!   never runs app containers, so the test writes it as the app would, into the volume's
-//!   directory);
+//!   B has its ReplicationSource, and write new data into the restored volume (the test
+//!   writes it as the app would, into the volume's directory);
 //! - steps 4 to 7: A keeps its app down, removes its source and receives into its own PVC
 //!   `data` (`failback-destination.yaml`, verbatim); the keys go to B; B's
 //!   `failback-source.yaml` pushes once more on a manual trigger;
@@ -29,12 +28,13 @@
 //!   PVC keeps it after the failback destination is deleted.
 //!
 //! Where the guide's manifests name things only a real cluster has, the test changes just
-//! those, in its copies: there is no kube-proxy, so a source pushes to the destination pod's
-//! IP on the sidecar's port 2222 rather than to the Service's address (`status.rsync.address`
-//! is still read with the guide's command); the first push is a manual trigger instead of the
-//! 15-minute schedule; the restore names the real image. The files in A's volume are given
-//! to the app's user (101, as in the example Deployment), as an app running as that user
-//! would have left them: the runner does not apply `fsGroup`.
+//! those, in its copies: the app containers run the node's app image (no registry here:
+//! [`ferry_e2e::examples::for_node`]); A's source reaches B's destination by its Service's
+//! DNS name in B's namespace (the example names namespace `dr`), and B's reverse source by
+//! A's `status.rsync.address`, read with the guide's command; the first push is a manual
+//! trigger instead of the 15-minute schedule; the restore names the real image. The files
+//! in A's volume are given to the app's user (101, as in the example Deployment), as an app
+//! running as that user would have left them (the CSI driver applies no `fsGroup`).
 
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
@@ -47,7 +47,7 @@ use ferry_e2e::cluster::repo_root;
 use ferry_e2e::replication::manifests::{self, Role};
 use ferry_e2e::replication::observe;
 use ferry_e2e::replication::tree::{self, Compare, Tree};
-use ferry_e2e::replication::{LIMIT, Replication, SYNC_LIMIT, pod_ip, running};
+use ferry_e2e::replication::{LIMIT, Replication, SYNC_LIMIT, running};
 use ferry_e2e::wait::eventually;
 use ferry_e2e::{Cluster, local::volume_dir};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
@@ -65,7 +65,6 @@ const FAILBACK_POD: &str = "failback";
 /// The app's user in `examples/deployment-source.yaml` and `failback-destination.yaml`.
 const APP_USER: u32 = 101;
 /// Where a destination's SSH server listens, at its pod IP.
-const SSH_PORT: u16 = 2222;
 /// The bound of one guide command.
 const COMMAND_LIMIT: &str = "60s";
 
@@ -86,7 +85,9 @@ struct Desk {
 impl Desk {
     fn new(cluster: &Cluster) -> anyhow::Result<Desk> {
         let work = tempfile::tempdir()?;
-        std::os::unix::fs::symlink(repo_root().join("examples"), work.path().join("examples"))?;
+        // The examples' app images (busybox, nginx) cannot be pulled here: the copy runs
+        // their containers from the node's app image.
+        ferry_e2e::examples::copy_for_node(&work.path().join("examples"))?;
         let path = format!(
             "{}:{}",
             cluster.var("FERRY_TOOLS_BIN")?,
@@ -247,8 +248,7 @@ async fn b_takes_over_from_the_last_sync_and_replicates_back_until_a_holds_exact
     // ---- Before: A replicates to B, as in docs/rsync.md.
     desk.run(&b, "kubectl apply -f examples/rsync-destination.yaml")?;
     desk.run(&b, "kubectl apply -f examples/statefulset-destination.yaml")?;
-    let standby = fx.running_pods(&b_ns, "app=standby", 1).await?.remove(0);
-    let standby_ip = pod_ip(&standby)?;
+    fx.running_pods(&b_ns, "app=standby", 1).await?;
     fx.wait_status(
         Role::Destination,
         &b_ns,
@@ -280,8 +280,10 @@ async fn b_takes_over_from_the_last_sync_and_replicates_back_until_a_holds_exact
     chown_below(&a_data, APP_USER)?;
     let synced = Tree::of(&a_data)?;
     let mut source = example("rsync-source.yaml")?;
-    source["spec"]["rsync"]["address"] = json!(standby_ip);
-    source["spec"]["rsync"]["port"] = json!(SSH_PORT);
+    // The example names the Service in namespace `dr`; here B is the test's namespace.
+    source["spec"]["rsync"]["address"] = json!(format!(
+        "ferry-rsync-dst-{STANDBY}.{b_ns}.svc.cluster.local"
+    ));
     source["spec"]["trigger"] = manifests::manual("before");
     fx.create(&a_ns, &source).await?;
     desk.run(&a, "kubectl apply -f examples/deployment-source.yaml")?;
@@ -392,15 +394,17 @@ async fn b_takes_over_from_the_last_sync_and_replicates_back_until_a_holds_exact
     desk.run(&a, "kubectl delete replicationsource data-to-dr")?;
     desk.write(
         "failback-destination.yaml",
-        &named_block("failover.md", "failback-destination.yaml")?,
+        &ferry_e2e::examples::text_for_node(&named_block(
+            "failover.md",
+            "failback-destination.yaml",
+        )?)?,
     )?;
     desk.run(&a, "kubectl apply -f failback-destination.yaml")?;
-    let failback = eventually(LIMIT, "the failback pod to run", || async {
+    eventually(LIMIT, "the failback pod to run", || async {
         let pod = fx.pods(&a_ns).get(FAILBACK_POD).await?;
-        Ok(running(&pod).then_some(pod))
+        Ok(running(&pod).then_some(()))
     })
     .await?;
-    let failback_ip = pod_ip(&failback)?;
     fx.wait_status(
         Role::Destination,
         &a_ns,
@@ -452,9 +456,7 @@ async fn b_takes_over_from_the_last_sync_and_replicates_back_until_a_holds_exact
         &named_block("failover.md", "failback-source.yaml")?,
         "failback-source.yaml",
     )?;
-    // No kube-proxy here: the pod IP and the sidecar's port stand for the Service's address.
-    reverse["spec"]["rsync"]["address"] = json!(failback_ip);
-    reverse["spec"]["rsync"]["port"] = json!(SSH_PORT);
+    reverse["spec"]["rsync"]["address"] = json!(address.trim());
     desk.write("failback-source.yaml", &reverse.to_string())?;
     desk.run(&b, "kubectl apply -f failback-source.yaml")?;
     clock.lap("B's reverse source created");

@@ -1,6 +1,6 @@
 //! The sidecar's Kubernetes objects against the test cluster: real CSI snapshots, restores and
 //! clones through the hostpath driver, retention, the clean-up of a CR's temporaries, and
-//! mover pods run by the pod runner.
+//! mover pods run on the node from the sidecar image built here.
 // A test crate: helpers outside #[test] functions fail fast too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ferry_agent::objects::{self, Error, Owner, claim, cleanup, mover, snapshot};
 use ferry_api::types::VolumeOptions;
-use ferry_e2e::local::{require_runner, volume_dir};
+use ferry_e2e::local::volume_dir;
 use ferry_e2e::wait::eventually;
 use ferry_e2e::{Cluster, TestNamespace};
 use k8s_openapi::api::core::v1::{ConfigMap, EnvVar, PersistentVolumeClaim, Pod, Secret};
@@ -20,8 +20,6 @@ use serde_json::json;
 
 const LIMIT: Duration = Duration::from_secs(60);
 const CLASS: &str = "csi-hostpath-snapclass";
-/// The sidecar's image: nothing is pulled, the runner runs the command from this machine.
-const IMAGE: &str = "ghcr.io/ferry-dev/ferry-sidecar:test";
 
 async fn setup(prefix: &str) -> (&'static Cluster, TestNamespace, kube::Client) {
     let cluster = Cluster::shared();
@@ -450,7 +448,7 @@ fn mover_spec(
     mover::Spec {
         name: name.into(),
         namespace: ns.into(),
-        image: IMAGE.into(),
+        image: ferry_e2e::ferry::sidecar_image(),
         claim: claim.into(),
         read_only: true,
         labels,
@@ -477,7 +475,7 @@ fn scripted(mut pod: Pod, script: &str) -> Pod {
 #[tokio::test]
 async fn a_mover_pod_runs_with_its_volume_secrets_and_identity_and_reports_its_result() {
     let (cluster, ns, client) = setup("objects-mover").await;
-    require_runner(cluster).unwrap();
+    ferry_e2e::ferry::images(cluster).unwrap();
     let ns = ns.name.as_str();
     source_claim(cluster, &client, ns, "hello\n").await;
     let secret: Secret = serde_json::from_value(json!({

@@ -274,7 +274,7 @@ async fn a_sidecar_stopped_mid_sync_aborts_cleanly_and_says_so() -> anyhow::Resu
     fx.wait_synchronizing(Role::Source, &ns, SOURCE, "True", "SyncInProgress")
         .await?;
 
-    // Deleting the pod: the runner sends SIGTERM, as a kubelet does, with 30 s of grace.
+    // Deleting the pod: the kubelet sends SIGTERM, with 30 s of grace.
     let asked = Instant::now();
     fx.delete_pod(&ns, &pod_name(&pod)).await?;
     let took = asked.elapsed();
@@ -518,12 +518,11 @@ async fn an_rsync_host_key_mismatch_names_the_secret_to_check() -> anyhow::Resul
 
     let data = fx.volume(&src, "data").await?;
     tree::write_tree(&data, 9)?;
-    // No kube-proxy in the test cluster: push to the destination pod's IP and port.
     let cr = manifests::rsync_source(
         "to-standby",
         "data",
-        &destination.ip,
-        2222,
+        destination.address(),
+        destination.port(),
         "standby-keys",
         "Direct",
         Some(manifests::manual("one")),

@@ -1,5 +1,5 @@
-//! The rclone mover end to end, on the test cluster with the webhook registered, real CSI
-//! snapshots, MinIO and the pod runner: an annotated Deployment's volume goes to MinIO
+//! The rclone mover end to end, on the test cluster with the chart installed, real CSI
+//! snapshots, MinIO and the sidecar containers on the node: an annotated Deployment's volume goes to MinIO
 //! through a snapshot, a temporary PVC and a mover pod; a destination in another namespace
 //! pulls it, snapshots it and publishes `latestImage`; a PVC restored from that image holds
 //! the source's bytes.
@@ -196,7 +196,7 @@ async fn a_snapshot_of_an_annotated_deployment_reaches_minio_and_a_destination_r
         .await?;
     let pod = fx.running_pods(&src, "app=web", 1).await?.remove(0);
     let name = pod_name(&pod);
-    // Injected, and run by the runner as the `ferry-sidecar run` process of this pod.
+    // Injected, and run by the node as the `ferry-sidecar` container of this pod.
     let injected = pod
         .spec
         .as_ref()

@@ -14,8 +14,6 @@ use kube::Api;
 
 const SOURCE: &str = "to-standby";
 const DESTINATION: &str = "from-prod";
-/// The port the destination's SSH server listens on, at its pod IP.
-const SSH_PORT: u16 = 2222;
 
 /// Pushes one round (manual `token`) and returns the destination's new `latestImage`, once
 /// it differs from `previous`.
@@ -111,13 +109,14 @@ async fn a_source_pushes_to_a_destination_that_publishes_restorable_snapshots_an
     let data = fx.volume(&src, "data").await?;
     tree::write_tree(&data, 3)?;
     let first_tree = Tree::of(&data)?;
-    // The test cluster has no kube-proxy, so the Service's ClusterIP does not route: the
-    // source pushes to the destination pod's IP, where its SSH server listens on 2222.
+    // The source pushes to what the destination publishes: its Service, through kube-proxy.
+    let address = status["rsync"]["address"].as_str().unwrap_or_default();
+    let port = u16::try_from(status["rsync"]["port"].as_u64().unwrap_or_default())?;
     let cr = manifests::rsync_source(
         SOURCE,
         "data",
-        &destination.ip,
-        SSH_PORT,
+        address,
+        port,
         "standby-keys",
         "Clone",
         Some(manifests::manual("one")),

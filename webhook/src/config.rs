@@ -141,9 +141,15 @@ pub struct Config {
     #[arg(long, env = "FERRY_SIDECAR_CPU", default_value = "50m")]
     pub sidecar_cpu: String,
 
-    /// Default memory request and limit of the sidecar; `ferry.dev/sidecar-memory` overrides it.
+    /// Default memory request of the sidecar (what it holds idle, with room to spare);
+    /// `ferry.dev/sidecar-memory` overrides it and the limit.
     #[arg(long, env = "FERRY_SIDECAR_MEMORY", default_value = "128Mi")]
     pub sidecar_memory: String,
+
+    /// Default memory limit of the sidecar (above its peak during a sync, with a margin);
+    /// `ferry.dev/sidecar-memory` overrides it and the request.
+    #[arg(long, env = "FERRY_SIDECAR_MEMORY_LIMIT", default_value = "128Mi")]
+    pub sidecar_memory_limit: String,
 
     /// Log line format.
     #[arg(long, env = "FERRY_LOG_FORMAT", value_enum, default_value = "json")]

@@ -74,6 +74,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         resources: Resources {
             cpu: config.sidecar_cpu.clone(),
             memory: config.sidecar_memory.clone(),
+            memory_limit: config.sidecar_memory_limit.clone(),
         },
     };
     let state = Arc::new(AppState {

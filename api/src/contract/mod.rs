@@ -12,8 +12,8 @@ mod security;
 pub use container::{PROGRAM, SidecarContainer};
 pub use security::{ROOT_CAPABILITIES, security_context};
 
-/// The injected container's name: the webhook's idempotence check, the pod runner and
-/// `kubectl logs -c` look for it.
+/// The injected container's name: the webhook's idempotence check and `kubectl logs -c`
+/// look for it.
 pub const CONTAINER: &str = "ferry-sidecar";
 /// The mover pod's container name.
 pub const MOVER_CONTAINER: &str = "ferry-mover";

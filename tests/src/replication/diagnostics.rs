@@ -1,17 +1,15 @@
 //! What a person debugging a failed replication test wants to see, gathered when the test
 //! did not pass: per namespace the objects, the CRs with their status, the Events, and every
-//! container log the pod runner kept (sidecars and movers); then the webhook's log.
+//! container log (`kubectl logs`: apps, sidecars and movers); then the webhook's log.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::sync::PoisonError;
 
 use super::Replication;
 
 impl Replication {
     /// What a person debugging a failure wants: per namespace, the objects, the CRs with
-    /// their status, the Events, and every container log the runner kept; then the webhook's
-    /// log.
+    /// their status, the Events, and every container log; then the webhook's log.
     pub fn diagnostics(&self) -> String {
         let mut out = String::new();
         let namespaces: Vec<String> = self
@@ -47,50 +45,36 @@ impl Replication {
             );
             let _ = writeln!(out, "{}", self.container_logs(ns));
         }
-        let webhook = self.webhook.log_text();
-        let lines: Vec<&str> = webhook.lines().collect();
         let _ = writeln!(
             out,
             "===== webhook log (last 30 lines)\n{}",
-            lines[lines.len().saturating_sub(30)..].join("\n")
+            crate::ferry::webhook_log(self.cluster, 30)
         );
         out
     }
 
     fn container_logs(&self, ns: &str) -> String {
         let mut out = String::new();
-        let Ok(dir) = self.cluster.var("FERRY_RUNNER_DIR") else {
-            return out;
-        };
-        let Ok(entries) = std::fs::read_dir(PathBuf::from(dir).join("pods")) else {
-            return out;
-        };
-        let mut pods: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&format!("{ns}_")))
-            })
-            .collect();
-        pods.sort();
-        for pod in pods {
-            let Ok(files) = std::fs::read_dir(&pod) else {
-                continue;
-            };
-            for file in files.filter_map(Result::ok).map(|e| e.path()) {
-                if file.extension().is_some_and(|e| e == "log") {
-                    let text = std::fs::read_to_string(&file).unwrap_or_default();
-                    let lines: Vec<&str> = text.lines().collect();
-                    let _ = writeln!(
-                        out,
-                        "--- {} (last 80 lines)\n{}",
-                        file.display(),
-                        lines[lines.len().saturating_sub(80)..].join("\n")
-                    );
-                }
-            }
+        let pods = self
+            .cluster
+            .kubectl(["get", "pods", "-n", ns, "-o", "name"])
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        for pod in pods.lines() {
+            let logs = self
+                .cluster
+                .kubectl([
+                    "logs",
+                    "-n",
+                    ns,
+                    pod,
+                    "--all-containers",
+                    "--prefix",
+                    "--tail=80",
+                ])
+                .map(|o| format!("{}{}", o.stdout, o.stderr))
+                .unwrap_or_else(|e| format!("{e:#}"));
+            let _ = writeln!(out, "--- kubectl logs {pod} (last 80 lines)\n{logs}");
         }
         out
     }

@@ -6,8 +6,13 @@ use serde_json::{Value, json};
 
 use super::s3::SECTION;
 
-/// The ClusterRole the chart grants the sidecar.
-pub const SIDECAR_CLUSTER_ROLE: &str = "ferry-sidecar";
+/// The ClusterRole the tests' release of the chart grants the sidecar.
+pub const SIDECAR_CLUSTER_ROLE: &str = crate::ferry::SIDECAR_CLUSTER_ROLE;
+/// The app image of the node (`tests/cluster/images/build node`): busybox and ferry-probe.
+pub const APP_IMAGE: &str = "ferry.local/test-app:1";
+/// The app's command: it waits, and ends at once on SIGTERM (as pid 1 without a handler,
+/// `sleep` would make every pod deletion wait out its grace period).
+pub const APP_COMMAND: [&str; 3] = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"];
 /// The key of the rclone config in its Secret.
 pub const RCLONE_CONF_KEY: &str = "rclone.conf";
 /// The user the test pods (and so their sidecars) run as.
@@ -78,8 +83,8 @@ pub fn sidecar_binding(namespace: &str, service_account: &str) -> Value {
 }
 
 /// A restricted-compliant pod template labelled `app: <app>` and opted in, binding `cr` in
-/// `role`, with the app's volume `data` on `claim_name`. The app container is never run in
-/// the test cluster; tests write its data into the claim's directory.
+/// `role`, with the app's volume `data` on `claim_name`. The app container runs on the node
+/// and waits; tests write its data into the claim's directory.
 pub fn pod_template(app: &str, role: Role, cr: &str, claim_name: &str) -> Value {
     json!({
         "metadata": {
@@ -90,8 +95,8 @@ pub fn pod_template(app: &str, role: Role, cr: &str, claim_name: &str) -> Value 
             "terminationGracePeriodSeconds": 30,
             "securityContext": {"runAsNonRoot": true, "runAsUser": POD_USER, "runAsGroup": POD_USER,
                 "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [{"name": "app", "image": "registry.invalid/app:1",
-                "command": ["sleep", "infinity"],
+            "containers": [{"name": "app", "image": APP_IMAGE, "imagePullPolicy": "Never",
+                "command": APP_COMMAND,
                 "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}},
                 "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
             "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim_name}}],

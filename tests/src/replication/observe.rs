@@ -1,15 +1,12 @@
 //! What a user reads about a replication: the CR's conditions and timestamps, the Events on
 //! it, and the sidecar's Prometheus metrics.
 
-use std::time::Duration;
-
 use anyhow::{Context, bail};
-use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
 use kube::api::ListParams;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The port the sidecar serves `/metrics` on, at its pod IP.
 pub const METRICS_PORT: u16 = 9811;
@@ -103,30 +100,17 @@ pub fn describe(events: &[EventRecord]) -> String {
         .join("\n")
 }
 
-/// Fetches `http://<ip>:9811/metrics` (plain HTTP/1.0, the body returned).
-pub async fn scrape(ip: &str) -> anyhow::Result<String> {
-    let fetch = async {
-        let mut stream = tokio::net::TcpStream::connect((ip, METRICS_PORT)).await?;
-        stream
-            .write_all(
-                format!("GET /metrics HTTP/1.0\r\nHost: {ip}:{METRICS_PORT}\r\n\r\n").as_bytes(),
-            )
-            .await?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
-        anyhow::Ok(String::from_utf8_lossy(&raw).into_owned())
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(10), fetch)
-        .await
-        .with_context(|| format!("metrics at {ip}:{METRICS_PORT} did not answer in 10 s"))?
-        .with_context(|| format!("fetching http://{ip}:{METRICS_PORT}/metrics"))?;
-    let Some((head, body)) = raw.split_once("\r\n\r\n") else {
-        bail!("not an HTTP answer from {ip}:{METRICS_PORT}: {raw:?}");
-    };
-    if !head.starts_with("HTTP/1.") || !head.contains(" 200") {
-        bail!("{ip}:{METRICS_PORT}/metrics answered {head:?}");
+/// Fetches the sidecar's `/metrics` (port 9811 on the pod IP) through the apiserver's pod
+/// proxy, as `kubectl get --raw` does: the pod network is the node's, not this machine's.
+pub async fn scrape(cluster: &crate::Cluster, pod: &Pod) -> anyhow::Result<String> {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let path = format!("/api/v1/namespaces/{ns}/pods/{name}:{METRICS_PORT}/proxy/metrics");
+    let out = cluster.kubectl(["get", "--request-timeout=10s", "--raw", path.as_str()])?;
+    if !out.success {
+        bail!("GET {path}: {}", out.stderr.trim());
     }
-    Ok(body.to_owned())
+    Ok(out.stdout)
 }
 
 /// Prometheus text exposition, parsed just enough to read sample values.

@@ -1,6 +1,6 @@
-//! The sidecar as a process on this machine (the pod runner runs it as one): found by its
-//! command line and its pod's name in its environment, and signalled as a node's kubelet or
-//! OOM killer would.
+//! The sidecar as a process on this machine (the test node's containers are processes of
+//! this machine, in namespaces of their own): found by its command line and its pod's name
+//! in its environment, and signalled as a node's kubelet or OOM killer would.
 
 use std::path::Path;
 
@@ -23,8 +23,7 @@ fn matches(pid: i32, ns: &str, pod: &str, subcommand: &str) -> bool {
         return false;
     };
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    // The runner's wrappers `exec` the command, so the process itself is the sidecar; a
-    // wrapper still on its way there has another argv[0].
+    // runc execs the container's command, so the process itself is the sidecar.
     let is_sidecar = args.first().is_some_and(|a| {
         Path::new(std::ffi::OsStr::new(&*String::from_utf8_lossy(a)))
             .file_name()

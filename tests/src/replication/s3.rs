@@ -21,8 +21,10 @@ pub const SECTION: &str = "minio";
 pub struct Minio {
     /// The SDK client.
     pub client: aws_sdk_s3::Client,
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, where the tests reach it.
     pub endpoint: String,
+    /// Where pods on the node reach it (a forward on the node IP).
+    pub pod_endpoint: String,
     access_key: String,
     secret_key: String,
 }
@@ -31,6 +33,7 @@ impl Minio {
     /// A client for the cluster's MinIO.
     pub fn new(cluster: &Cluster) -> anyhow::Result<Self> {
         let endpoint = cluster.var("MINIO_ENDPOINT")?.to_owned();
+        let pod_endpoint = cluster.var("FERRY_NODE_MINIO_ENDPOINT")?.to_owned();
         let access_key = cluster.var("MINIO_ACCESS_KEY")?.to_owned();
         let secret_key = cluster.var("MINIO_SECRET_KEY")?.to_owned();
         let config = aws_sdk_s3::Config::builder()
@@ -49,22 +52,24 @@ impl Minio {
         Ok(Self {
             client: aws_sdk_s3::Client::from_conf(config),
             endpoint,
+            pod_endpoint,
             access_key,
             secret_key,
         })
     }
 
-    /// An rclone.conf with one `[minio]` section for this MinIO, with the real keys.
+    /// An rclone.conf with one `[minio]` section for this MinIO as pods reach it, with the
+    /// real keys.
     pub fn rclone_conf(&self) -> String {
         self.rclone_conf_with(&self.access_key, &self.secret_key)
     }
 
-    /// An rclone.conf for this MinIO with the given keys (e.g. wrong ones).
+    /// An rclone.conf for this MinIO as pods reach it, with the given keys (e.g. wrong ones).
     pub fn rclone_conf_with(&self, access_key: &str, secret_key: &str) -> String {
         format!(
             "[{SECTION}]\ntype = s3\nprovider = Minio\naccess_key_id = {access_key}\n\
              secret_access_key = {secret_key}\nendpoint = {}\nforce_path_style = true\n",
-            self.endpoint
+            self.pod_endpoint
         )
     }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::manifests::{self, Role};
 use super::observe;
-use super::{LIMIT, Replication, SYNC_LIMIT, pod_ip};
+use super::{LIMIT, Replication, SYNC_LIMIT};
 
 /// The key of the object a seeded prefix holds, relative to the prefix.
 pub const KEEP_KEY: &str = "keep-me.txt";
@@ -26,8 +26,6 @@ pub const KEEP_BODY: &[u8] = b"already at the far end; a failed sync must not de
 pub struct RsyncDestination {
     /// The pod whose sidecar serves.
     pub pod: Pod,
-    /// The pod's IP, where its SSH server listens on port 2222.
-    pub ip: String,
     /// The status once `rsync.address` and `rsync.sshKeys` are published.
     pub status: Value,
 }
@@ -36,6 +34,19 @@ impl RsyncDestination {
     /// The Secret with the keys a source needs, as published.
     pub fn keys_secret(&self) -> &str {
         self.status["rsync"]["sshKeys"].as_str().unwrap_or_default()
+    }
+
+    /// Where a source pushes, as published: the Service's address (`status.rsync.address`).
+    pub fn address(&self) -> &str {
+        self.status["rsync"]["address"].as_str().unwrap_or_default()
+    }
+
+    /// The Service's port (`status.rsync.port`).
+    pub fn port(&self) -> u16 {
+        self.status["rsync"]["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or_default()
     }
 }
 
@@ -95,11 +106,7 @@ impl Replication {
                 },
             )
             .await?;
-        Ok(RsyncDestination {
-            ip: pod_ip(&pod)?,
-            pod,
-            status,
-        })
+        Ok(RsyncDestination { pod, status })
     }
 
     /// Copies Secret `from_ns/name` to `to_ns/new_name`, letting `edit` change its data first.

@@ -60,13 +60,15 @@ pub fn container(plan: &Plan, settings: &Settings) -> Value {
         // The mount ServiceAccount admission would append; see `Plan::api_access_volume`.
         built = built.mount(volume, TOKEN_DIR, Some(true));
     }
-    let memory = Quantity(plan.resources.memory.clone());
     built = built.resources(Some(ResourceRequirements {
         requests: Some(BTreeMap::from([
             ("cpu".to_owned(), Quantity(plan.resources.cpu.clone())),
-            ("memory".to_owned(), memory.clone()),
+            ("memory".to_owned(), Quantity(plan.resources.memory.clone())),
         ])),
-        limits: Some(BTreeMap::from([("memory".to_owned(), memory)])),
+        limits: Some(BTreeMap::from([(
+            "memory".to_owned(),
+            Quantity(plan.resources.memory_limit.clone()),
+        )])),
         ..ResourceRequirements::default()
     }));
     // Restricted Pod Security by default; root with a few capabilities where allowed.

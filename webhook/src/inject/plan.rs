@@ -185,6 +185,11 @@ pub fn plan(
             .sidecar_memory
             .clone()
             .unwrap_or_else(|| settings.resources.memory.clone()),
+        // The annotation's value is the request and the limit.
+        memory_limit: annotations
+            .sidecar_memory
+            .clone()
+            .unwrap_or_else(|| settings.resources.memory_limit.clone()),
     };
     Ok(Plan {
         binding: annotations.binding.clone(),

@@ -19,8 +19,10 @@ pub enum NativeMode {
 pub struct Resources {
     /// CPU request.
     pub cpu: String,
-    /// Memory request and limit.
+    /// Memory request.
     pub memory: String,
+    /// Memory limit.
+    pub memory_limit: String,
 }
 
 impl Default for Resources {
@@ -28,6 +30,7 @@ impl Default for Resources {
         Self {
             cpu: "50m".to_owned(),
             memory: "128Mi".to_owned(),
+            memory_limit: "128Mi".to_owned(),
         }
     }
 }

@@ -139,12 +139,10 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// The node the benchmark's pods are bound to, which does not exist. The test cluster's pod
-/// runner (its kubelet stand-in) starts every pod that has a `ferry-sidecar` container: left
-/// unbound, each injected pod would be bound, started and polled for its missing claim every
-/// second, a load that grows with every pod and that only the webhook's half of the run paid
-/// (it was most of the +55 ms once measured). Bound here, no kubelet touches them, and a
-/// create times admission and storage alone.
+/// The node the benchmark's pods are bound to, which does not exist. Left unbound, each
+/// injected pod would be scheduled onto the test node and started, a load that grows with
+/// every pod and that only the webhook's half of the run would pay. Bound here, no kubelet
+/// touches them, and a create times admission and storage alone.
 const NO_NODE: &str = "ferry-bench-no-node";
 /// Creates per namespace, unmeasured, after the webhook is first seen called: its TLS
 /// connection, the apiserver's caches and the webhook's RBAC cache are warm by then.
@@ -279,9 +277,8 @@ struct Overhead {
 /// then `count` it is called for interleaved with `count` in a namespace it does not select.
 async fn apiserver_overhead(count: usize) -> anyhow::Result<Overhead> {
     use ferry_e2e::webhook::{ca_bundle, mutating_configuration};
-    // A running cluster is used as is: `up` would swap the running pod runner for the release
-    // build beside this binary and stop the sidecars of a concurrent `make test`; the
-    // benchmark's pods are bound to a node no runner serves anyway.
+    // A running cluster is used as is; the benchmark's pods are bound to a node no kubelet
+    // serves.
     let cluster = ferry_e2e::Cluster::running().unwrap_or_else(ferry_e2e::Cluster::shared);
     let selected = ferry_e2e::TestNamespace::create(cluster, "bench", &[])?;
     let other = ferry_e2e::TestNamespace::create(cluster, "bench", &[])?;
