@@ -1,6 +1,7 @@
 //! ferry-crypt against the real rclone (v1.76, with its crypt backend), through a crypt
 //! remote over a local directory: what ferry-crypt encrypts, rclone decrypts byte for byte
-//! and `rclone check` (sizes) and `rclone check --download` (contents) find no
+//! and `rclone check` (sizes), `rclone check --download` (contents) and `rclone
+//! cryptcheck` (the stored objects' hashes against the source re-encrypted) find no
 //! difference; what rclone encrypts, ferry-crypt decrypts byte for byte, and re-encrypts
 //! byte for byte with the object's own nonce (what `rclone cryptcheck` checks through
 //! hashes); stored names are the same; a wrong password gives the clear error. For each
@@ -371,6 +372,7 @@ fn check_case(case: &Case) -> Result<()> {
     for check in [
         &["check", plain_arg, "secret:"][..],
         &["check", "--download", plain_arg, "secret:"],
+        &["cryptcheck", plain_arg, "secret:"],
     ] {
         let out = ok(&r.conf, check).with_context(|| what.clone())?;
         let log = String::from_utf8_lossy(&out.stderr);
