@@ -38,7 +38,10 @@ pub async fn upload(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
 
 async fn upload_once(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
     if entry.kind == Kind::File && entry.size > ctx.opts.upload.cutoff {
-        return super::multipart::upload(ctx, entry).await;
+        return match &ctx.remote.crypt {
+            Some(crypt) => crypt.upload_large(ctx, entry).await,
+            None => super::multipart::upload(ctx, entry).await,
+        };
     }
     let _memory = ctx.reserve(entry.size).await?;
     let (key, path, kind) = (entry.key.clone(), entry.path.clone(), entry.kind);
@@ -59,7 +62,17 @@ async fn upload_once(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
         Ok((body, local_entry(key, path, kind, &meta)))
     })
     .await?;
-    put_single(ctx, &fresh, Bytes::from(body)).await
+    // Through crypt, contents are sealed (a directory marker stays empty, as rclone's);
+    // what is recorded is the plaintext size.
+    let body = match &ctx.remote.crypt {
+        Some(crypt) if kind != Kind::Dir => crypt.seal(&body)?,
+        _ => body,
+    };
+    let up = put_single(ctx, &fresh, Bytes::from(body)).await?;
+    Ok(Uploaded {
+        size: fresh.size,
+        ..up
+    })
 }
 
 /// PUTs `body` as the object of `entry`, with Content-MD5 and rclone's metadata.
