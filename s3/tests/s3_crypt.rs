@@ -234,7 +234,11 @@ fn a_wrong_password_names_the_section_and_changes_nothing() {
         let dst = f.work.path().join("dst");
         tree::write(&dst.join("keep me"), b"mine", 0o644, tree::now_ns());
         let local = tree::snapshot_with_dirs(&dst);
-        let out = run(ferry_sync(&f.conf, "wrong:data", dst.to_str().unwrap()));
+        let out = run(&mut ferry_sync(
+            &f.conf,
+            "wrong:data",
+            dst.to_str().unwrap(),
+        ));
         let log = text(&out);
         assert_eq!(out.status.code(), Some(2), "{mode}: {log}");
         assert!(log.contains("[wrong] of"), "{mode}: {log}");
@@ -254,7 +258,11 @@ fn an_unknown_crypt_option_is_refused_by_name() {
     );
     let src = f.work.path().join("src");
     tree::write(&src.join("a"), b"a", 0o644, tree::now_ns());
-    let out = run(ferry_sync(&f.conf, src.to_str().unwrap(), "secret:data"));
+    let out = run(&mut ferry_sync(
+        &f.conf,
+        src.to_str().unwrap(),
+        "secret:data",
+    ));
     let log = text(&out);
     assert_eq!(out.status.code(), Some(2), "{log}");
     assert!(
