@@ -7,15 +7,18 @@
 //! - (b) a no-change re-sync of (a);
 //! - (c) the same after 1% of the files changed;
 //! - (d) 4 files of 256 MiB, initial push;
-//! - (e) a 100,000-file tree, initial push (peak RSS).
+//! - (e) a 100,000-file tree, initial push (peak RSS);
+//! - (f) (a) through an rclone crypt remote, both tools with the same section ([`crypt`]).
 //!
-//! `FERRY_BENCH_E_FILES` shrinks (e) for a quick look; `FERRY_BENCH_CASES=abcd` picks cases.
+//! `FERRY_BENCH_E_FILES` shrinks (e) for a quick look; `FERRY_BENCH_CASES=abcd` picks cases
+//! (`FERRY_BENCH_CASES=f` runs only the crypt case).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../tests/s3support/mod.rs"]
 mod s3support;
 
+mod crypt;
 mod measure;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +27,7 @@ use measure::{Sample, Tool};
 use s3support::{bucket, minio, tree};
 
 fn main() {
-    let cases = std::env::var("FERRY_BENCH_CASES").unwrap_or_else(|_| "abcde".into());
+    let cases = std::env::var("FERRY_BENCH_CASES").unwrap_or_else(|_| "abcdef".into());
     let e_files: usize = std::env::var("FERRY_BENCH_E_FILES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -110,6 +113,9 @@ fn main() {
             &mut rows,
         );
         let _ = std::fs::remove_dir_all(&huge);
+    }
+    if cases.contains('f') {
+        crypt::case(&minio, &conf, &name, &tools, &work, &mut rows);
     }
     measure::print_ratios(&rows);
     let _ = std::fs::remove_dir_all(&work);
