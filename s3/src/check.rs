@@ -58,7 +58,8 @@ pub async fn decide(
     if local.size != remote.size {
         return Ok(Verdict::copy());
     }
-    let etag_md5 = remote.etag_md5(ctx.remote.config.etag_is_md5());
+    // Through crypt the ETag is the encrypted bytes' MD5: it never matches a local file.
+    let etag_md5 = remote.etag_md5(ctx.remote.config.etag_is_md5() && ctx.remote.crypt.is_none());
     let needs_md5 = ctx.opts.compare == Compare::Checksum && etag_md5.is_none();
     let (known, head) = match remote.known {
         Some(known) if !needs_md5 || known.md5.is_some() => (known, None),

@@ -12,12 +12,13 @@ use std::time::Duration;
 use ferry_api::rules::glob::Pattern;
 use ferry_api::rules::rate::BandwidthLimit;
 
+use super::config::rclone::CryptSection;
 use super::config::{self, S3Config};
 use super::entry::Links;
 use super::error::{Error, Result};
 use super::guard::Guards;
 use super::list::Filter;
-use super::location::{self, Location};
+use super::location::Location;
 use super::options::{Compare, Layout, Mode, SyncOptions};
 use super::pipeline::{End, sync};
 use super::progress::Progress;
@@ -243,32 +244,28 @@ async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
     Ok((src, dst, opts, Progress::detect(interval)))
 }
 
-/// One end: a local path, or a remote resolved through the configuration.
+/// One end: a local path, or a remote (S3, or crypt over S3) resolved through the
+/// configuration.
 async fn end(args: &SyncArgs, which: &str, arg: &str) -> Result<End> {
     let (remote, path) = match Location::parse(arg) {
         Location::Local(path) => return Ok(End::Local(path)),
         Location::Remote { remote, path } => (remote, path),
     };
-    let mut config = load_config(args, &remote)?;
+    let (mut config, crypt) = load_config(args, &remote)?;
     if let Some(ca) = &args.ca_cert {
         config.ca_bundle = Some(ca.clone());
     } else if config.ca_bundle.is_none() {
         config.ca_bundle = std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from);
     }
-    let place = location::resolve(which, &path, &config)?;
-    let client = super::client::build(&config).await?;
-    Ok(End::Remote(Remote {
-        client,
-        bucket: place.bucket,
-        prefix: place.prefix,
-        config: Arc::new(config),
-        arg: format!("{which} \"{arg}\""),
-    }))
+    let label = format!("{which} \"{arg}\"");
+    Ok(End::Remote(
+        Remote::open(config, crypt, which, &path, label).await?,
+    ))
 }
 
-fn load_config(args: &SyncArgs, remote: &str) -> Result<S3Config> {
+fn load_config(args: &SyncArgs, remote: &str) -> Result<(S3Config, Option<CryptSection>)> {
     if args.env_config {
-        return config::env::from_vars(|k| std::env::var(k).ok());
+        return Ok((config::env::from_vars(|k| std::env::var(k).ok())?, None));
     }
     let path = match (&args.config, std::env::var_os("RCLONE_CONFIG")) {
         (Some(path), _) => path.clone(),
@@ -281,11 +278,11 @@ fn load_config(args: &SyncArgs, remote: &str) -> Result<S3Config> {
             ));
         }
     };
-    let (config, warnings) = config::rclone::load(&path, remote)?;
-    for w in warnings {
+    let section = config::rclone::load_section(&path, remote)?;
+    for w in section.warnings {
         tracing::warn!("{w}");
     }
-    Ok(config)
+    Ok((section.s3, section.crypt))
 }
 
 /// `10s`, `500ms`, `1m`, `0`.

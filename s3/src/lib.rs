@@ -23,6 +23,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod crypt;
 pub mod entry;
 pub mod error;
 pub mod list;

@@ -212,7 +212,7 @@ pub const MAX_KEY: usize = 1024;
 /// Fails, naming the fix, when the full key of `rel` is longer than S3 allows: the prefix
 /// (and a timestamp) count too, so a path that fits a file system may not fit a key.
 fn check_key_length(remote: &Remote, rel: &str) -> Result<()> {
-    let len = remote.key(rel).len();
+    let len = remote.try_key(rel)?.len();
     if len <= MAX_KEY {
         return Ok(());
     }
@@ -323,7 +323,8 @@ async fn copy(run: &Run, local: &LocalEntry) -> Result<Option<Line>> {
         key: local.key.clone(),
         size: up.size,
         mtime: up.mtime,
-        md5: Some(md5_hex(&up.md5)),
+        // Through crypt no hash compares with a local file (see `crypt`).
+        md5: run.ctx.remote.crypt.is_none().then(|| md5_hex(&up.md5)),
         etag: up.etag,
         listed_ms: None,
         dir: dir.then(|| DirMeta::of(&local.meta)),

@@ -10,7 +10,9 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
+use super::config::rclone::CryptSection;
 use super::config::{S3Config, Setting};
+use super::crypt::Crypt;
 use super::error::{Class, Error, Result};
 
 /// A bucket and prefix on a configured S3 server.
@@ -26,16 +28,75 @@ pub struct Remote {
     pub config: Arc<S3Config>,
     /// The command-line argument, for messages (e.g. `DST "minio:bucket/x"`).
     pub arg: String,
+    /// The crypt layer when the remote is an rclone crypt remote: relative keys and sizes
+    /// are then plaintext, and `prefix` is stored (encrypted) form.
+    pub crypt: Option<Arc<Crypt>>,
 }
 
 impl Remote {
-    /// The full key of the relative path `rel`.
+    /// Connects to the remote that `path` (what follows `remote:` in `arg`) names under
+    /// `config`, or under the crypt remote `crypt` over it. `which` is `SRC`, `DST` or the
+    /// CR field, for messages.
+    pub async fn open(
+        config: S3Config,
+        crypt: Option<CryptSection>,
+        which: &str,
+        path: &str,
+        arg: String,
+    ) -> Result<Remote> {
+        let (full, crypt) = match crypt {
+            None => (path.to_owned(), None),
+            Some(section) => {
+                let under = section.path.trim_matches('/');
+                if under.is_empty() && config.bucket.is_none() {
+                    return Err(Error::config(
+                        section.setting,
+                        "names no bucket",
+                        "write <s3 section>:<bucket> or <s3 section>:<bucket>/<path>",
+                    ));
+                }
+                let root = super::location::resolve(which, under, &config)?.prefix;
+                let crypt = Crypt::new(&section, &root)?;
+                let inside = path.trim_matches('/');
+                let full = match inside.is_empty() {
+                    true => under.to_owned(),
+                    false => format!("{under}/{}", crypt.stored_dir(inside)?),
+                };
+                (full, Some(Arc::new(crypt)))
+            }
+        };
+        let place = super::location::resolve(which, &full, &config)?;
+        let client = super::client::build(&config).await?;
+        Ok(Remote {
+            client,
+            bucket: place.bucket,
+            prefix: place.prefix,
+            config: Arc::new(config),
+            arg,
+            crypt,
+        })
+    }
+
+    /// The full key of the relative path `rel` (encrypted through crypt; see
+    /// [`Remote::try_key`]).
     pub fn key(&self, rel: &str) -> String {
-        if self.prefix.is_empty() {
-            rel.to_owned()
+        // A name too long to encrypt is refused before its upload (`try_key`); any other
+        // relative key came from a listing, so it encrypts. Should one not, the empty key
+        // fails the request rather than touch another object or store a plaintext name.
+        self.try_key(rel).unwrap_or_default()
+    }
+
+    /// The full key of the relative path `rel`, or why crypt cannot store that name.
+    pub fn try_key(&self, rel: &str) -> Result<String> {
+        let stored = match &self.crypt {
+            Some(crypt) => crypt.stored_key(rel)?,
+            None => rel.to_owned(),
+        };
+        Ok(if self.prefix.is_empty() {
+            stored
         } else {
-            format!("{}/{rel}", self.prefix)
-        }
+            format!("{}/{stored}", self.prefix)
+        })
     }
 
     /// The prefix to list, with its trailing `/`.

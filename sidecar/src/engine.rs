@@ -117,7 +117,7 @@ pub async fn run_s3(
 pub async fn remote_from(secret: &SecretData, rclone: &RcloneOptions) -> Result<Remote> {
     // An rclone.conf (VolSync's Secret), or else the env-style keys of object bucket claims
     // and DataMover Secrets (`AWS_ACCESS_KEY_ID`, `BUCKET_HOST`, ...), as DESIGN.md §5.
-    let config = if secret.has(RCLONE_CONF_KEY) || !secret.has("AWS_ACCESS_KEY_ID") {
+    let (config, crypt) = if secret.has(RCLONE_CONF_KEY) || !secret.has("AWS_ACCESS_KEY_ID") {
         let text = secret.text(RCLONE_CONF_KEY)?;
         let section = rclone
             .rclone_config_section
@@ -127,27 +127,23 @@ pub async fn remote_from(secret: &SecretData, rclone: &RcloneOptions) -> Result<
                 problem: "is not set; name the [section] of rclone.conf to use".to_owned(),
             })?;
         let label = format!("Secret {}/{RCLONE_CONF_KEY}", rclone.rclone_config);
-        let (config, warnings) =
-            ferry_s3::config::rclone::from_text(&text, Path::new(&label), &section)
+        let section =
+            ferry_s3::config::rclone::section_from_text(&text, Path::new(&label), &section)
                 .map_err(s3_error)?;
-        for w in warnings {
+        for w in section.warnings {
             tracing::warn!("{w}");
         }
-        config
+        (section.s3, section.crypt)
     } else {
-        ferry_s3::config::env::from_vars(|key| secret.text(key).ok()).map_err(s3_error)?
+        let config =
+            ferry_s3::config::env::from_vars(|key| secret.text(key).ok()).map_err(s3_error)?;
+        (config, None)
     };
     let arg = "spec.rclone.rcloneDestPath";
-    let place =
-        ferry_s3::location::resolve(arg, &rclone.rclone_dest_path, &config).map_err(s3_error)?;
-    let client = ferry_s3::client::build(&config).await.map_err(s3_error)?;
-    Ok(Remote {
-        client,
-        bucket: place.bucket,
-        prefix: place.prefix,
-        config: Arc::new(config),
-        arg: format!("{arg} \"{}\"", rclone.rclone_dest_path),
-    })
+    let label = format!("{arg} \"{}\"", rclone.rclone_dest_path);
+    Remote::open(config, crypt, arg, &rclone.rclone_dest_path, label)
+        .await
+        .map_err(s3_error)
 }
 
 /// The engine options of the CR's `rclone` block.

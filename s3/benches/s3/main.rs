@@ -9,20 +9,23 @@
 //! - (d) 4 files of 256 MiB, initial push;
 //! - (e) a 100,000-file tree of 1-2 KiB, initial push;
 //! - (h) with `FERRY_BENCH_HUGE=1` only: 1,000,000 files of 1 KiB, initial push and a
-//!   no-change re-sync, Ferry against rclone default (about 10 GB of disk and tmpfs).
+//!   no-change re-sync, Ferry against rclone default (about 10 GB of disk and tmpfs);
+//! - (f) (a) through an rclone crypt remote, both tools with the same section ([`crypt`]).
 //!
 //! For (a), (d) and (e) the floor client ([`floor`]) stores the same objects with the same
 //! client setup and nothing else, at each concurrency of `FERRY_BENCH_FLOOR` (default
 //! `8,16,32,64`); the fastest is the floor Ferry is measured against.
 //!
 //! `FERRY_BENCH_E_FILES` shrinks (e) and `FERRY_BENCH_HUGE_FILES` (h) for a quick look;
-//! `FERRY_BENCH_CASES=abcd` picks cases.
+//! `FERRY_BENCH_CASES=abcd` picks cases
+//! (`FERRY_BENCH_CASES=f` runs only the crypt case; `x` runs none of the default ones).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../tests/s3support/mod.rs"]
 mod s3support;
 
+mod crypt;
 mod floor;
 mod measure;
 
@@ -35,7 +38,7 @@ fn main() {
     if floor::child() {
         return;
     }
-    let cases = std::env::var("FERRY_BENCH_CASES").unwrap_or_else(|_| "abcde".into());
+    let cases = std::env::var("FERRY_BENCH_CASES").unwrap_or_else(|_| "abcdef".into());
     let e_files: usize = std::env::var("FERRY_BENCH_E_FILES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -159,6 +162,9 @@ fn main() {
             &mut rows,
         );
         let _ = std::fs::remove_dir_all(&huge);
+    }
+    if cases.contains('f') {
+        crypt::case(&minio, &conf, &name, &tools, &work, &mut rows);
     }
     if std::env::var("FERRY_BENCH_HUGE").as_deref() == Ok("1") {
         let h_files: usize = std::env::var("FERRY_BENCH_HUGE_FILES")

@@ -186,6 +186,7 @@ pub fn print_ratios(rows: &[(String, Vec<Sample>)]) {
         ("c", "wall >= 2x"),
         ("d", "wall >= 1.0x, RSS >= 1.0x"),
         ("e", "wall >= 2.5x, RSS >= 1.67x (ferry <= 0.6x rclone)"),
+        ("f", "wall >= 1.0x (crypt, issue 24)"),
     ];
     for (label, samples) in rows {
         let goal = goals

@@ -5,6 +5,7 @@ use std::path::Path;
 use super::ini::{self, Entry};
 use super::{Credentials, Origin, S3Config, Secret, suggest};
 use crate::error::{Error, Result};
+use crate::location::Location;
 
 /// The keys Ferry reads.
 const USED: &[&str] = &[
@@ -92,16 +93,129 @@ const IGNORED: &[&str] = &[
     "bypass_governance_retention",
 ];
 
-/// Reads section `section` of the rclone.conf at `path`. Returns the settings and warnings
-/// about keys Ferry ignores.
-pub fn load(path: &Path, section: &str) -> Result<(S3Config, Vec<String>)> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+/// Reads section `section` of the rclone.conf at `path`, an S3 or a crypt remote.
+pub fn load_section(path: &Path, section: &str) -> Result<Section> {
+    section_from_text(&read(path)?, path, section)
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::Config {
         setting: format!("--config {}", path.display()),
         problem: format!("cannot read it: {e}"),
         fix: String::from("mount the rclone.conf there or fix the path"),
         source: Some(Box::new(e)),
-    })?;
-    from_text(&text, path, section)
+    })
+}
+
+/// What a section of an rclone.conf stands for: an S3 remote, or a crypt remote over one.
+#[derive(Debug)]
+pub struct Section {
+    /// The S3 remote (for a crypt section, the one its `remote` names).
+    pub s3: S3Config,
+    /// The crypt layer, for a `type = crypt` section.
+    pub crypt: Option<CryptSection>,
+    /// Keys Ferry accepts and ignores, in either section.
+    pub warnings: Vec<String>,
+}
+
+/// A `type = crypt` section and where its `remote` points on the S3 remote.
+#[derive(Debug)]
+pub struct CryptSection {
+    /// The typed crypt settings.
+    pub config: ferry_crypt::CryptConfig,
+    /// What follows the `:` of its `remote` (`bucket/path`).
+    pub path: String,
+    /// `remote in [section] of FILE`, for messages about that path.
+    pub setting: String,
+    /// The rclone.conf, for messages.
+    pub file: String,
+}
+
+/// Parses `text` (the contents of `path`) and reads section `section`: a `type = s3`
+/// section, or a `type = crypt` one whose `remote` names an S3 section of the same file.
+pub fn section_from_text(text: &str, path: &Path, section: &str) -> Result<Section> {
+    let sections = ini::parse(text).ok();
+    let found = sections
+        .iter()
+        .flatten()
+        .find(|s| s.name == section)
+        .filter(|s| {
+            s.entries
+                .iter()
+                .any(|e| e.key == "type" && e.value == "crypt")
+        });
+    let Some(found) = found else {
+        // Not a crypt section: the S3 parser reads it and says what is wrong.
+        let (s3, warnings) = from_text(text, path, section)?;
+        return Ok(Section {
+            s3,
+            crypt: None,
+            warnings,
+        });
+    };
+    let file = path.display().to_string();
+    let settings = found.entries.iter().map(|e| ferry_crypt::Setting {
+        key: &e.key,
+        value: &e.value,
+        line: Some(e.line),
+    });
+    let (config, mut warnings) =
+        ferry_crypt::CryptConfig::from_section(section, &file, settings).map_err(crypt_error)?;
+    let setting = format!("remote in [{section}] of {file}");
+    let (inner, under) = match Location::parse(&config.remote) {
+        Location::Remote { remote, path } => (remote, path),
+        Location::Local(_) => {
+            return Err(Error::config(
+                setting,
+                format!("\"{}\" is a local path", config.remote),
+                "Ferry syncs crypt remotes over S3: set it to <s3 section>:<bucket>/<path>",
+            ));
+        }
+    };
+    let nested = sections
+        .iter()
+        .flatten()
+        .find(|s| s.name == inner)
+        .is_some_and(|s| {
+            s.entries
+                .iter()
+                .any(|e| e.key == "type" && e.value == "crypt")
+        });
+    if nested {
+        return Err(Error::config(
+            setting,
+            format!("names [{inner}], another crypt remote"),
+            "point it at the S3 section itself: Ferry does not stack crypt remotes",
+        ));
+    }
+    let (s3, more) = from_text(text, path, &inner)?;
+    warnings.extend(more);
+    Ok(Section {
+        s3,
+        crypt: Some(CryptSection {
+            config,
+            path: under,
+            setting,
+            file,
+        }),
+        warnings,
+    })
+}
+
+/// A crypt setting error as the engine's, naming the same setting and fix.
+pub fn crypt_error(e: ferry_crypt::Error) -> Error {
+    match e {
+        ferry_crypt::Error::Config {
+            setting,
+            problem,
+            fix,
+        } => Error::config(setting, problem, fix),
+        other => Error::config(
+            "the crypt remote",
+            other.to_string(),
+            "check its password settings",
+        ),
+    }
 }
 
 /// Parses `text` (the contents of `path`) and reads section `section`.

@@ -35,7 +35,11 @@ impl Cursor {
                 return None;
             }
         };
-        Cursor::from_stream(output.body).await
+        let body = match &remote.crypt {
+            Some(crypt) => crate::crypt::open_manifest(crypt, key, output.body).await?,
+            None => output.body,
+        };
+        Cursor::from_stream(body).await
     }
 
     /// A cursor over a manifest body; `None` if its header is not a known version.

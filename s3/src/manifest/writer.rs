@@ -56,7 +56,8 @@ impl Writer {
         if serde_json::to_writer(&mut self.buf, line).is_ok() {
             self.buf.push(b'\n');
         }
-        if self.buf.len() >= PART_SIZE {
+        // Through crypt the manifest is sealed whole at the end (see `crate::crypt`).
+        if self.buf.len() >= PART_SIZE && self.remote.crypt.is_none() {
             self.send_part().await?;
         }
         Ok(())
@@ -66,7 +67,11 @@ impl Writer {
     pub async fn finish(mut self) -> Result<()> {
         if self.upload.is_none() {
             let remote = &self.remote;
-            let body = Bytes::from(std::mem::take(&mut self.buf));
+            let plain = std::mem::take(&mut self.buf);
+            let body = Bytes::from(match &remote.crypt {
+                Some(crypt) => crypt.seal(&plain)?,
+                None => plain,
+            });
             return self
                 .backoff
                 .run("PutObject manifest", || async {

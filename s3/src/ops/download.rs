@@ -11,6 +11,7 @@ use md5::{Digest, Md5};
 use tokio::io::AsyncWriteExt;
 
 use super::{Ctx, blocking};
+use crate::crypt::Decoder;
 use crate::entry::{LINK_SUFFIX, Links, RemoteEntry, md5_hex, parse_md5_hex};
 use crate::error::{Class, Error, Result};
 use crate::meta::FileMeta;
@@ -86,6 +87,9 @@ async fn download_once(ctx: &Ctx, entry: &RemoteEntry, root: &Path) -> Result<u6
     let mut body = out.body;
     let mut hasher = Md5::new();
     let mut size = 0u64;
+    // Through crypt, the stored bytes are hashed and counted, their plaintext written.
+    let mut decoder = Decoder::of(&ctx.remote);
+    let mut plain_size = 0u64;
     let mut link_body = Vec::new();
     let mut file = if is_link {
         None
@@ -108,21 +112,9 @@ async fn download_once(ctx: &Ctx, entry: &RemoteEntry, root: &Path) -> Result<u6
             ctx.throttle(chunk.len()).await;
             hasher.update(&chunk);
             size += chunk.len() as u64;
-            match file.as_mut() {
-                Some(f) => f
-                    .write_all(&chunk)
-                    .await
-                    .map_err(|e| Error::local("write", &temp, e))?,
-                None if link_body.len() + chunk.len() <= MAX_LINK => {
-                    link_body.extend_from_slice(&chunk)
-                }
-                None => {
-                    return Err(Error::Unsupported {
-                        key: key.clone(),
-                        problem: String::from("symlink target too long"),
-                    });
-                }
-            }
+            let chunk = decoder.feed(&key, chunk)?;
+            plain_size += chunk.len() as u64;
+            put(file.as_mut(), &mut link_body, &chunk, &key, &temp).await?;
         }
         let md5: [u8; 16] = hasher.finalize().into();
         if size != expected_size {
@@ -141,7 +133,9 @@ async fn download_once(ctx: &Ctx, entry: &RemoteEntry, root: &Path) -> Result<u6
                 got: md5_hex(&md5),
             });
         }
-        Ok(())
+        let tail = decoder.finish(&key)?;
+        plain_size += tail.len() as u64;
+        put(file.as_mut(), &mut link_body, &tail, &key, &temp).await
     };
     let copied = tokio::select! {
         copied = copy => copied,
@@ -169,7 +163,31 @@ async fn download_once(ctx: &Ctx, entry: &RemoteEntry, root: &Path) -> Result<u6
     if placed.is_err() {
         let _ = tokio::fs::remove_file(&temp).await;
     }
-    placed.map(|()| size)
+    placed.map(|()| plain_size)
+}
+
+/// Writes downloaded bytes to the temporary file, or keeps them as a symlink's target.
+async fn put(
+    file: Option<&mut tokio::fs::File>,
+    link_body: &mut Vec<u8>,
+    bytes: &[u8],
+    key: &str,
+    temp: &Path,
+) -> Result<()> {
+    match file {
+        Some(f) => f
+            .write_all(bytes)
+            .await
+            .map_err(|e| Error::local("write", temp, e)),
+        None if link_body.len() + bytes.len() <= MAX_LINK => {
+            link_body.extend_from_slice(bytes);
+            Ok(())
+        }
+        None => Err(Error::Unsupported {
+            key: key.to_owned(),
+            problem: String::from("symlink target too long"),
+        }),
+    }
 }
 
 /// The longest file name Linux file systems take, in bytes.

@@ -53,11 +53,18 @@ pub async fn head(ctx: &Ctx, rel: &str) -> Result<Head> {
         .last_modified
         .and_then(|t| t.to_millis().ok())
         .map_or(0, |ms| ms.saturating_mul(1_000_000));
+    let mut meta = FileMeta::from_user_metadata(out.metadata.as_ref());
+    let mut size = u64::try_from(out.content_length.unwrap_or(0)).unwrap_or(0);
+    if let Some(crypt) = &ctx.remote.crypt {
+        // The plaintext size, as listed; `md5chksum` is the encrypted bytes' hash.
+        size = crypt.plain_size(rel, size);
+        meta.md5 = None;
+    }
     Ok(Head {
-        meta: FileMeta::from_user_metadata(out.metadata.as_ref()),
+        meta,
         etag: out.e_tag.unwrap_or_default(),
         last_modified_ns,
-        size: u64::try_from(out.content_length.unwrap_or(0)).unwrap_or(0),
+        size,
         content_type: out.content_type,
     })
 }

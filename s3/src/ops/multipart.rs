@@ -161,7 +161,7 @@ async fn send_parts(
 }
 
 /// Sends one part.
-async fn upload_part(
+pub async fn upload_part(
     ctx: &Ctx,
     key: &str,
     id: &str,

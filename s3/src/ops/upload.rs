@@ -38,7 +38,10 @@ pub async fn upload(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
 
 async fn upload_once(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
     if entry.kind == Kind::File && entry.size > ctx.opts.upload.cutoff {
-        return super::multipart::upload(ctx, entry).await;
+        return match &ctx.remote.crypt {
+            Some(crypt) => crypt.upload_large(ctx, entry).await,
+            None => super::multipart::upload(ctx, entry).await,
+        };
     }
     let _memory = ctx.reserve(entry.size).await?;
     let (key, path, kind) = (entry.key.clone(), entry.path.clone(), entry.kind);
@@ -62,7 +65,21 @@ async fn upload_once(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
         Ok((body, local_entry(key, path, kind, &meta), md5))
     })
     .await?;
-    put_single(ctx, &fresh, Bytes::from(body), md5).await
+    // Through crypt, contents are sealed (a directory marker stays empty, as rclone's), and
+    // Content-MD5 is the sealed body's; what is recorded is the plaintext size.
+    let (body, md5) = match &ctx.remote.crypt {
+        Some(crypt) if kind != Kind::Dir => {
+            let sealed = crypt.seal(&body)?;
+            let md5 = md5_of(&sealed);
+            (sealed, md5)
+        }
+        _ => (body, md5),
+    };
+    let up = put_single(ctx, &fresh, Bytes::from(body), md5).await?;
+    Ok(Uploaded {
+        size: fresh.size,
+        ..up
+    })
 }
 
 /// PUTs `body` (whose MD5 is `md5`) as the object of `entry`, with Content-MD5 and
