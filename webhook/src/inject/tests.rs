@@ -470,7 +470,7 @@ fn resources_default_small_and_follow_annotations() {
     let (out, _) = mutated(&pod(json!({})), &Settings::default(), &facts());
     assert_eq!(
         one_sidecar(&out).2["resources"],
-        json!({"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "128Mi"}})
+        json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}})
     );
     let sized = pod(
         json!({"metadata": {"annotations": {"ferry.dev/sidecar-cpu": "250m", "ferry.dev/sidecar-memory": "512Mi"}}}),
