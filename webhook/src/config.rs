@@ -141,13 +141,14 @@ pub struct Config {
     #[arg(long, env = "FERRY_SIDECAR_CPU", default_value = "50m")]
     pub sidecar_cpu: String,
 
-    /// Default memory request of the sidecar (what it holds idle, with room to spare);
-    /// `ferry.dev/sidecar-memory` overrides it and the limit.
-    #[arg(long, env = "FERRY_SIDECAR_MEMORY", default_value = "128Mi")]
+    /// Default memory request of the sidecar: above its working set while pushing 10,000
+    /// small files (43 MiB measured); `ferry.dev/sidecar-memory` overrides it and the limit.
+    #[arg(long, env = "FERRY_SIDECAR_MEMORY", default_value = "64Mi")]
     pub sidecar_memory: String,
 
-    /// Default memory limit of the sidecar (above its peak during a sync, with a margin);
-    /// `ferry.dev/sidecar-memory` overrides it and the request.
+    /// Default memory limit of the sidecar: three times its processes' peak while pushing
+    /// 4 files of 256 MiB (41 MiB anonymous measured; the S3 engine sizes its buffers from
+    /// this limit); `ferry.dev/sidecar-memory` overrides it and the request.
     #[arg(long, env = "FERRY_SIDECAR_MEMORY_LIMIT", default_value = "128Mi")]
     pub sidecar_memory_limit: String,
 

@@ -43,10 +43,39 @@ pub enum StartError {
     /// The server stopped with an I/O error.
     #[error("the server stopped: {0}")]
     Serve(#[source] std::io::Error),
+    /// The sidecar's default memory request or limit is not a quantity, or the request is
+    /// above the limit (the apiserver would refuse every injected pod).
+    #[error("{0}")]
+    Memory(String),
+}
+
+/// Checks the sidecar's default memory request against its limit.
+fn check_memory(request: &str, limit: &str) -> Result<(), StartError> {
+    use ferry_api::rules::quantity::Quantity;
+    let parse = |flag: &str, value: &str| {
+        Quantity::parse(value).map_err(|e| {
+            StartError::Memory(format!(
+                "{flag} {value:?} is not a quantity such as 64Mi: {e}"
+            ))
+        })
+    };
+    let (req, lim) = (
+        parse("--sidecar-memory", request)?,
+        parse("--sidecar-memory-limit", limit)?,
+    );
+    if req.as_f64() > lim.as_f64() {
+        return Err(StartError::Memory(format!(
+            "--sidecar-memory {request} is above --sidecar-memory-limit {limit}: the apiserver \
+             would refuse every injected pod; lower the request or raise the limit (chart: \
+             sidecar.resources.memory, sidecar.resources.memoryLimit)"
+        )));
+    }
+    Ok(())
 }
 
 /// Runs the webhook until SIGTERM or Ctrl-C, then drains for the configured grace period.
 pub async fn run(config: Config) -> Result<(), StartError> {
+    check_memory(&config.sidecar_memory, &config.sidecar_memory_limit)?;
     let listener = TcpListener::bind(config.listen)
         .and_then(|listener| {
             // tokio refuses to adopt a blocking socket.
@@ -156,4 +185,25 @@ async fn drain_on_signal(handle: Handle<std::net::SocketAddr>, grace: Duration) 
     ferry_kube::shutdown::signalled().await;
     info!(?grace, "draining");
     handle.graceful_shutdown(Some(grace));
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::check_memory;
+
+    #[test]
+    fn the_memory_request_may_not_exceed_the_limit() {
+        assert!(check_memory("48Mi", "128Mi").is_ok());
+        assert!(check_memory("128Mi", "128Mi").is_ok());
+        let err = check_memory("256Mi", "128Mi").unwrap_err().to_string();
+        assert!(
+            err.contains("--sidecar-memory 256Mi is above --sidecar-memory-limit 128Mi"),
+            "{err}"
+        );
+        let err = check_memory("lots", "128Mi").unwrap_err().to_string();
+        assert!(
+            err.starts_with("--sidecar-memory \"lots\" is not a quantity"),
+            "{err}"
+        );
+    }
 }

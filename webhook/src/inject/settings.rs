@@ -29,7 +29,7 @@ impl Default for Resources {
     fn default() -> Self {
         Self {
             cpu: "50m".to_owned(),
-            memory: "128Mi".to_owned(),
+            memory: "64Mi".to_owned(),
             memory_limit: "128Mi".to_owned(),
         }
     }

@@ -470,12 +470,27 @@ fn resources_default_small_and_follow_annotations() {
     let (out, _) = mutated(&pod(json!({})), &Settings::default(), &facts());
     assert_eq!(
         one_sidecar(&out).2["resources"],
-        json!({"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "128Mi"}})
+        json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}})
     );
     let sized = pod(
         json!({"metadata": {"annotations": {"ferry.dev/sidecar-cpu": "250m", "ferry.dev/sidecar-memory": "512Mi"}}}),
     );
     let (out, _) = mutated(&sized, &Settings::default(), &facts());
+    assert_eq!(
+        one_sidecar(&out).2["resources"],
+        json!({"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}})
+    );
+    // 26. A request below the limit (--sidecar-memory, --sidecar-memory-limit); the
+    // annotation still sets both.
+    let mut settings = Settings::default();
+    settings.resources.memory = "40Mi".to_owned();
+    settings.resources.memory_limit = "200Mi".to_owned();
+    let (out, _) = mutated(&pod(json!({})), &settings, &facts());
+    assert_eq!(
+        one_sidecar(&out).2["resources"],
+        json!({"requests": {"cpu": "50m", "memory": "40Mi"}, "limits": {"memory": "200Mi"}})
+    );
+    let (out, _) = mutated(&sized, &settings, &facts());
     assert_eq!(
         one_sidecar(&out).2["resources"],
         json!({"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}})
