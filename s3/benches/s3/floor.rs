@@ -52,7 +52,9 @@ struct File {
 }
 
 async fn push(conf: &Path, src: &Path, bucket: &str, prefix: &str, n: usize) {
-    let config = ferry_s3::config::rclone::load_section(conf, "minio").unwrap().s3;
+    let config = ferry_s3::config::rclone::load_section(conf, "minio")
+        .unwrap()
+        .s3;
     let client = ferry_s3::client::build(&config).await.unwrap();
     let mut files = Vec::new();
     walk(src, src, prefix, &mut files);
