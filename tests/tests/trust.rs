@@ -57,6 +57,20 @@ async fn bind_source(
     conf: &str,
     options: Value,
 ) -> anyhow::Result<Pod> {
+    let pod = bind(fx, ns, bucket, conf, options).await?;
+    fx.wait_manual(Role::Source, ns, SOURCE, "one").await?;
+    Ok(pod)
+}
+
+/// Creates the rclone Secret from `conf` and the source (manual trigger "one", `options`
+/// merged into `spec.rclone`) and binds it to the pod `web`, without waiting for the sync.
+async fn bind(
+    fx: &Replication,
+    ns: &str,
+    bucket: &str,
+    conf: &str,
+    options: Value,
+) -> anyhow::Result<Pod> {
     fx.create(ns, &manifests::rclone_secret(SECRET, conf))
         .await?;
     let mut source = manifests::rclone_source(
@@ -74,7 +88,6 @@ async fn bind_source(
     let pods = fx
         .bind(ns, &source, &manifests::pod("web", &template))
         .await?;
-    fx.wait_manual(Role::Source, ns, SOURCE, "one").await?;
     pods.into_iter().next().context("no pod")
 }
 
@@ -410,19 +423,7 @@ async fn bad_credentials_fail_once_and_wait_for_the_secret_to_change() -> anyhow
     let data = fx.volume(&ns, "data").await?;
     tree::write_tree(&data, 3)?;
     let wrong = fx.minio.rclone_conf_with("nobody", "wrong-secret-key");
-    fx.create(&ns, &manifests::rclone_secret(SECRET, &wrong))
-        .await?;
-    let source = manifests::rclone_source(
-        SOURCE,
-        "data",
-        SECRET,
-        &format!("{bucket}/app"),
-        "Direct",
-        Some(manifests::manual("one")),
-    );
-    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
-    fx.bind(&ns, &source, &manifests::pod("web", &template))
-        .await?;
+    bind(&fx, &ns, &bucket, &wrong, json!({})).await?;
     let status = wait_refused(&fx, &ns, "Error").await?;
     ensure!(status["consecutiveFailures"] == 1, "{status:#}");
     ensure!(
@@ -476,19 +477,7 @@ async fn a_transient_fault_is_retried_with_growing_intervals() -> anyhow::Result
         .minio
         .rclone_conf()
         .replace(&fx.minio.pod_endpoint, &proxy.endpoint);
-    fx.create(&ns, &manifests::rclone_secret(SECRET, &conf))
-        .await?;
-    let source = manifests::rclone_source(
-        SOURCE,
-        "data",
-        SECRET,
-        &format!("{bucket}/app"),
-        "Direct",
-        Some(manifests::manual("one")),
-    );
-    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
-    fx.bind(&ns, &source, &manifests::pod("web", &template))
-        .await?;
+    bind(&fx, &ns, &bucket, &conf, json!({})).await?;
     // The start of each attempt, as the status shows it, until three failed.
     let mut starts: Vec<k8s_openapi::jiff::Timestamp> = Vec::new();
     let mut retries: Vec<k8s_openapi::jiff::Timestamp> = Vec::new();
