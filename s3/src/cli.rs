@@ -121,7 +121,11 @@ pub fn run(args: SyncArgs) -> ExitCode {
     let result = runtime.block_on(async move {
         let (src, dst, opts, progress) = prepare(args).await?;
         let stats = Arc::new(Stats::default());
-        let shown = progress.start(Arc::clone(&stats));
+        let requests = match (&src, &dst) {
+            (End::Remote(r), _) | (_, End::Remote(r)) => Arc::clone(&r.requests),
+            _ => Arc::default(),
+        };
+        let shown = progress.start(Arc::clone(&stats), requests);
         let (canceller, cancel) = super::cancel::pair();
         tokio::spawn(stop_on_signal(canceller));
         let outcome = sync(src, dst, opts, stats, cancel).await;

@@ -191,22 +191,20 @@ pub struct Waiting {
 /// here. A copy whose lock has expired is deleted version by version.
 pub async fn retain(remote: &Remote, keep: usize, run: &Run) -> Result<Vec<Waiting>> {
     let all = copies(remote).await?;
-    let complete: Vec<String> = all
+    let complete: Vec<&String> = all
         .iter()
         .filter(|c| c.complete)
-        .map(|c| c.stamp.clone())
+        .map(|c| &c.stamp)
         .collect();
-    run.ctx.opts.guards.retention(&complete, keep)?;
     let Some(oldest_kept) = complete.get(complete.len().saturating_sub(keep)) else {
         return Ok(Vec::new());
     };
     let now = jiff::Timestamp::now();
-    let mut waiting = Vec::new();
-    let old = all.iter().filter(|c| c.stamp < *oldest_kept);
-    for Copy { stamp, complete } in old {
+    let (mut waiting, mut prune) = (Vec::new(), Vec::new());
+    for Copy { stamp, complete } in all.iter().filter(|c| c.stamp < **oldest_kept) {
         let copy = copy_of(remote, stamp);
         let manifest = manifest::key(&copy);
-        let mut keys = list_keys(remote, &copy.list_prefix()).await?;
+        let keys = list_keys(remote, &copy.list_prefix()).await?;
         let probe = match complete {
             true => Some(manifest.clone()),
             false => keys.first().cloned(),
@@ -215,14 +213,41 @@ pub async fn retain(remote: &Remote, keep: usize, run: &Run) -> Result<Vec<Waiti
             Some(key) => lock::held(remote, key, now).await?,
             None => (None, false),
         };
-        if let Some(held) = held {
-            tracing::info!(copy = %stamp, "a copy beyond --retain is locked {held}; it waits");
-            waiting.push(Waiting {
-                copy: stamp.clone(),
-                held: held.to_string(),
-            });
-            continue;
+        match held {
+            Some(held) => {
+                tracing::info!(copy = %stamp, "a copy beyond --retain is locked {held}; it waits");
+                waiting.push(Waiting {
+                    copy: stamp.clone(),
+                    held: held.to_string(),
+                });
+            }
+            None => prune.push(Doomed {
+                stamp,
+                complete: *complete,
+                copy,
+                manifest,
+                keys,
+                locked,
+            }),
         }
+    }
+    // The guard counts the complete copies this pruning would delete: those a lock keeps
+    // are not deleted, so they do not make it refuse.
+    let deleting: Vec<String> = prune
+        .iter()
+        .filter(|d| d.complete)
+        .map(|d| d.stamp.clone())
+        .collect();
+    run.ctx.opts.guards.may_prune(&deleting, keep)?;
+    for Doomed {
+        stamp,
+        copy,
+        manifest,
+        mut keys,
+        locked,
+        ..
+    } in prune
+    {
         if run.dry() {
             run.would("delete old copy", stamp);
             continue;
@@ -248,6 +273,19 @@ pub async fn retain(remote: &Remote, keep: usize, run: &Run) -> Result<Vec<Waiti
         }
     }
     Ok(waiting)
+}
+
+/// An old copy pruning deletes.
+struct Doomed<'a> {
+    stamp: &'a String,
+    /// Whether it has its manifest (only complete copies count for the guard).
+    complete: bool,
+    copy: Remote,
+    manifest: String,
+    /// Its objects, listed.
+    keys: Vec<String>,
+    /// Whether it was written with Object Lock (its bucket is then versioned).
+    locked: bool,
 }
 
 /// Every key below `prefix`.

@@ -201,6 +201,21 @@ fn a_locked_copy_cannot_be_deleted_and_pruning_waits_for_its_date() {
     for version in &stored {
         assert!(after.contains(version), "{version:?} went: {after:?}");
     }
+
+    // A third: two old copies wait; the retention guard (one copy pruned per sync) counts
+    // only copies that would be deleted, so it does not refuse.
+    std::thread::sleep(Duration::from_millis(1100));
+    let third = run(&mut cmd);
+    assert!(third.status.success(), "{}", text(&third));
+    let line = String::from_utf8_lossy(&third.stdout);
+    assert!(
+        line.contains("2 old copies beyond retain locked, not pruned:")
+            && line.contains(&format!("{copy} until 20"))
+            && !line.contains("refused"),
+        "{}",
+        text(&third)
+    );
+    assert_eq!(stamps(&fx).len(), 3);
 }
 
 #[test]

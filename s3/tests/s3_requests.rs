@@ -102,4 +102,26 @@ fn the_reported_requests_are_the_ones_the_server_saw() {
     let pruning = sync(src_arg, &stamped, &["--timestamp-prefix", "--retain", "1"]);
     assert!(pruning.requests.delete >= 1, "{:?}", pruning.requests);
     same_as_proxy("a push that prunes", &pruning.requests, &proxy.counters);
+
+    // `--stats`: the status line shows the requests sent so far (1 MiB/s keeps the 2 MiB
+    // push going long enough for a few lines).
+    let slow = fx.work.path().join("slow");
+    tree::big_file(&slow.join("two-mib"), 9, 2 << 20, MTIME);
+    let out = run(std::process::Command::new(s3support::ferry_bin())
+        .args(["sync", "--stats", "200ms", "--bwlimit", "1M", "--config"])
+        .arg(&fx.conf)
+        .arg(&slow)
+        .arg(format!("minio:{}/slow", fx.bucket))
+        .env_remove("RUST_LOG"));
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("ferry sync: ") && l.contains(", S3 requests ")),
+        "{}",
+        text(&out)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("; S3 requests "), "{}", text(&out));
 }
