@@ -307,7 +307,10 @@ mod tests {
             Direction::Push,
             Path::new("/data"),
             &RcloneOptions::default(),
-            Layout::Timestamped { retain: Some(3) },
+            Layout::Timestamped {
+                retain: Some(3),
+                lock: None,
+            },
             &secret,
         );
         let shown = format!("{job:?}");
@@ -318,6 +321,12 @@ mod tests {
             back.secret_data["rclone.conf"].0,
             b"secret_access_key = hush"
         );
-        assert_eq!(back.layout, Layout::Timestamped { retain: Some(3) });
+        assert_eq!(
+            back.layout,
+            Layout::Timestamped {
+                retain: Some(3),
+                lock: None,
+            }
+        );
     }
 }

@@ -61,6 +61,21 @@ pub struct ReasonLabels {
     pub reason: String,
 }
 
+/// Labels of the S3 request counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabels {
+    /// The CR's name.
+    pub name: String,
+    /// The CR's namespace.
+    pub namespace: String,
+    /// `source` or `destination`.
+    pub role: String,
+    /// `rclone`.
+    pub method: String,
+    /// The kind of request: `list`, `head`, `get`, `put`, `part`, `copy`, `delete`, `other`.
+    pub op: String,
+}
+
 /// The metrics of one sidecar.
 #[derive(Debug)]
 pub struct Metrics {
@@ -77,6 +92,7 @@ pub struct Metrics {
     consecutive: Family<Labels, Gauge>,
     verified_at: Family<Labels, Gauge>,
     verifications: Family<ResultLabels, Counter>,
+    s3_requests: Family<OpLabels, Counter>,
 }
 
 impl Metrics {
@@ -97,6 +113,12 @@ impl Metrics {
         let consecutive = Family::<Labels, Gauge>::default();
         let verified_at = Family::<Labels, Gauge>::default();
         let verifications = Family::<ResultLabels, Counter>::default();
+        let s3_requests = Family::<OpLabels, Counter>::default();
+        registry.register(
+            "s3_requests",
+            "S3 requests sent by successful syncs, by kind (what providers bill by)",
+            s3_requests.clone(),
+        );
         registry.register(
             "last_verified_timestamp_seconds",
             "Unix time of the last verification of the newest copy (spec.rclone.verify), any result",
@@ -165,6 +187,7 @@ impl Metrics {
             consecutive,
             verified_at,
             verifications,
+            s3_requests,
         }
     }
 
@@ -206,6 +229,23 @@ impl Metrics {
         self.out_of_sync
             .get_or_create(&labels)
             .set(if success { 0 } else { 1 });
+    }
+
+    /// Counts the S3 requests of a sync.
+    pub fn s3_requests(&self, requests: &ferry_api::types::S3Requests) {
+        let labels = self.labels();
+        for (op, n) in requests.by_kind() {
+            let labels = OpLabels {
+                name: labels.name.clone(),
+                namespace: labels.namespace.clone(),
+                role: labels.role.clone(),
+                method: labels.method.clone(),
+                op: op.to_owned(),
+            };
+            self.s3_requests
+                .get_or_create(&labels)
+                .inc_by(u64::try_from(n).unwrap_or(0));
+        }
     }
 
     /// Counts a failed sync by its reason, and sets the failures in a row.
@@ -357,5 +397,17 @@ mod tests {
         assert!(text.contains("ferry_sync_failures_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",reason=\"SourceEmpty\"} 1"), "{text}");
         assert!(text.contains("ferry_guard_refusals_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",reason=\"SourceEmpty\"} 1"), "{text}");
         assert!(text.contains("ferry_consecutive_failures{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\"} 3"), "{text}");
+        let requests = ferry_api::types::S3Requests {
+            total: 15,
+            list: 11,
+            get: 2,
+            put: 2,
+            ..Default::default()
+        };
+        m.s3_requests(&requests);
+        m.s3_requests(&requests);
+        let text = m.encode();
+        assert!(text.contains("ferry_s3_requests_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",op=\"list\"} 22"), "{text}");
+        assert!(text.contains("ferry_s3_requests_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",op=\"head\"} 0"), "{text}");
     }
 }

@@ -556,6 +556,9 @@ impl Agent {
                 };
                 self.model
                     .set_condition(SYNCHRONIZING, false, reason, &message, cr.generation);
+                if let Some(requests) = &outcome.stats.requests {
+                    self.metrics.s3_requests(requests);
+                }
                 self.metrics.sync_finished(
                     true,
                     seconds,

@@ -122,6 +122,7 @@ pub fn layout_of(spec: &ReplicationSourceRclone) -> Layout {
     if spec.timestamp_prefix.unwrap_or(false) {
         Layout::Timestamped {
             retain: spec.retain.and_then(|r| usize::try_from(r).ok()),
+            lock: spec.object_lock,
         }
     } else {
         Layout::Plain
@@ -237,6 +238,7 @@ pub async fn push_rsync(
             files_transferred: clamp(stats.files_transferred),
             files_deleted: clamp(stats.files_deleted),
             files_checked: clamp(stats.files_checked),
+            requests: None,
         },
         logs: format!(
             "rsync: {} file(s), {} byte(s) sent{}",

@@ -19,6 +19,7 @@ use super::error::{Error, Result};
 use super::guard::Guards;
 use super::list::Filter;
 use super::location::Location;
+use super::lock::{Lock, Mode as LockMode};
 use super::options::{Compare, Layout, Mode, SyncOptions};
 use super::pipeline::{End, sync};
 use super::progress::Progress;
@@ -76,6 +77,18 @@ pub struct SyncArgs {
     /// Keep this many timestamped copies (with --timestamp-prefix).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub retain: Option<u32>,
+    /// Lock every object of each timestamped copy with S3 Object Lock in this mode
+    /// (GOVERNANCE or COMPLIANCE; rclone's flag). Needs a bucket made with Object Lock.
+    #[arg(
+        long,
+        value_name = "MODE",
+        requires = "s3_object_lock_retain_until_date"
+    )]
+    pub s3_object_lock_mode: Option<String>,
+    /// How long each copy stays locked: a period from the push such as 30d, or an RFC 3339
+    /// date (rclone's flag).
+    #[arg(long, value_name = "PERIOD|DATE", requires = "s3_object_lock_mode")]
+    pub s3_object_lock_retain_until_date: Option<String>,
     /// After a successful push, abort incomplete multipart uploads below the prefix older
     /// than this (left by crashes and lost answers), e.g. `24h`; `off` for none.
     #[arg(long, default_value = "24h", value_name = "DURATION")]
@@ -108,7 +121,11 @@ pub fn run(args: SyncArgs) -> ExitCode {
     let result = runtime.block_on(async move {
         let (src, dst, opts, progress) = prepare(args).await?;
         let stats = Arc::new(Stats::default());
-        let shown = progress.start(Arc::clone(&stats));
+        let requests = match (&src, &dst) {
+            (End::Remote(r), _) | (_, End::Remote(r)) => Arc::clone(&r.requests),
+            _ => Arc::default(),
+        };
+        let shown = progress.start(Arc::clone(&stats), requests);
         let (canceller, cancel) = super::cancel::pair();
         tokio::spawn(stop_on_signal(canceller));
         let outcome = sync(src, dst, opts, stats, cancel).await;
@@ -203,6 +220,7 @@ async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
     let layout = match (args.timestamp_prefix, args.retain) {
         (true, retain) => Layout::Timestamped {
             retain: retain.map(|r| r as usize),
+            lock: None,
         },
         (false, None) => Layout::Plain,
         (false, Some(_)) => {
@@ -213,7 +231,15 @@ async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
             ));
         }
     };
+    let lock = match (
+        &args.s3_object_lock_mode,
+        &args.s3_object_lock_retain_until_date,
+    ) {
+        (Some(mode), Some(until)) => Some(cli_lock(mode, until)?),
+        _ => None,
+    };
     let opts = SyncOptions {
+        lock,
         compare: if args.checksum {
             Compare::Checksum
         } else {
@@ -242,6 +268,34 @@ async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
     let src = end(&args, "SRC", &args.src).await?;
     let dst = end(&args, "DST", &args.dst).await?;
     Ok((src, dst, opts, Progress::detect(interval)))
+}
+
+/// The Object Lock of `--s3-object-lock-mode` and `--s3-object-lock-retain-until-date`.
+fn cli_lock(mode: &str, until: &str) -> Result<Lock> {
+    let mode = match mode.to_ascii_uppercase().as_str() {
+        "GOVERNANCE" => LockMode::Governance,
+        "COMPLIANCE" => LockMode::Compliance,
+        _ => {
+            return Err(Error::config(
+                format!("--s3-object-lock-mode \"{mode}\""),
+                "is not an Object Lock mode",
+                "write GOVERNANCE or COMPLIANCE",
+            ));
+        }
+    };
+    let retention = crate::lock::parse_retention(until).ok_or_else(|| {
+        Error::config(
+            format!("--s3-object-lock-retain-until-date \"{until}\""),
+            "is neither a period nor a date",
+            "write a period such as 30d or an RFC 3339 date",
+        )
+    })?;
+    Ok(Lock {
+        mode,
+        retention,
+        legal_hold: false,
+        setting: String::from("--s3-object-lock-mode"),
+    })
 }
 
 /// One end: a local path, or a remote (S3, or crypt over S3) resolved through the

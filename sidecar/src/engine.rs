@@ -46,6 +46,7 @@ pub async fn execute(job: Job, cancel: CancellationToken) -> Result<Outcome> {
     let mut opts = sync_options(&job.rclone)?;
     opts.layout = job.layout;
     opts.guards = job.guards;
+    opts.lock = lock_of(job.layout);
     let (src, dst) = match job.direction {
         Direction::Push => (End::Local(job.dir), End::Remote(remote)),
         Direction::Pull => (End::Remote(remote), End::Local(job.dir)),
@@ -106,10 +107,34 @@ pub async fn run_s3(
             files_transferred: clamp(summary.files_transferred),
             files_deleted: clamp(summary.files_deleted),
             files_checked: clamp(summary.files_checked),
+            requests: Some(summary.requests.clone()),
         },
         logs: summary.to_string(),
         refused: summary.refused,
         verified: None,
+    })
+}
+
+/// The engine's Object Lock of the CR's `spec.rclone.objectLock` (carried by the layout:
+/// only timestamped copies are locked).
+fn lock_of(layout: ferry_agent::job::Layout) -> Option<ferry_s3::lock::Lock> {
+    use ferry_api::types::ObjectLockMode;
+    use ferry_s3::lock::{Lock, Mode, Retention};
+    let ferry_agent::job::Layout::Timestamped {
+        lock: Some(lock), ..
+    } = layout
+    else {
+        return None;
+    };
+    let days = u64::try_from(lock.retain_days.max(1)).unwrap_or(1);
+    Some(Lock {
+        mode: match lock.mode {
+            ObjectLockMode::Governance => Mode::Governance,
+            ObjectLockMode::Compliance => Mode::Compliance,
+        },
+        retention: Retention::For(std::time::Duration::from_secs(days * 86_400)),
+        legal_hold: false,
+        setting: String::from("spec.rclone.objectLock"),
     })
 }
 

@@ -14,6 +14,10 @@ pub enum Layout {
     Timestamped {
         /// Copies to keep.
         retain: Option<usize>,
+        /// S3 Object Lock on each copy (`spec.rclone.objectLock`): only timestamped copies
+        /// can be locked, a mirror overwrites and deletes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lock: Option<crate::types::ObjectLock>,
     },
 }
 

@@ -19,11 +19,12 @@ pub use destination::{
     ReplicationDestinationSpec,
 };
 pub use source::{
-    ReplicationSource, ReplicationSourceRclone, ReplicationSourceRsync, ReplicationSourceSpec,
+    ObjectLock, ObjectLockMode, ReplicationSource, ReplicationSourceRclone, ReplicationSourceRsync,
+    ReplicationSourceSpec,
 };
 pub use status::{
     DestinationRsyncStatus, LastVerified, MoverStatus, ReplicationDestinationStatus,
-    ReplicationSourceStatus, SourceRsyncStatus, SyncStats, SyncStatus,
+    ReplicationSourceStatus, S3Requests, SourceRsyncStatus, SyncStats, SyncStatus,
 };
 
 /// The plural resource name of [`ReplicationSource`], as in `kubectl get replicationsources`.

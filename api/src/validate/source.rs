@@ -17,10 +17,22 @@ const COPY_METHODS: &[&str] = &["Direct", "None", "Snapshot", "Clone"];
 /// Why a source's copy method was refused.
 const COPY_METHOD_RULE: &str = "must be Direct, Snapshot or Clone (None is accepted as Direct)";
 
+/// The Object Lock modes.
+const LOCK_MODES: &[&str] = &["Governance", "Compliance"];
+
 /// Validates a whole ReplicationSource object (as JSON), returning every problem.
 pub fn validate_source(object: &Value) -> Report {
     let mut report = Report::default();
-    let enums = EnumField::copy_methods(COPY_METHODS, COPY_METHOD_RULE);
+    let [rsync_method, rclone_method] = EnumField::copy_methods(COPY_METHODS, COPY_METHOD_RULE);
+    let enums = [
+        rsync_method,
+        rclone_method,
+        EnumField {
+            pointer: "/rclone/objectLock/mode",
+            allowed: LOCK_MODES,
+            rule: "must be Governance or Compliance",
+        },
+    ];
     let Some(spec) = decode_spec::<ReplicationSourceSpec>(object, &enums, &mut report) else {
         return report;
     };
@@ -95,6 +107,22 @@ fn check_source_rclone(rclone: &ReplicationSourceRclone, report: &mut Report) {
             &retain.to_string(),
             "counts timestamped copies: set spec.rclone.timestampPrefix: true, or remove retain",
         );
+    }
+    if let Some(lock) = &rclone.object_lock {
+        check_range(
+            "spec.rclone.objectLock.retainDays",
+            Some(i64::from(lock.retain_days)),
+            1,
+            36500,
+            report,
+        );
+        if rclone.timestamp_prefix != Some(true) {
+            report.error(
+                "spec.rclone.objectLock",
+                &format!("{{mode: {:?}, retainDays: {}}}", lock.mode, lock.retain_days),
+                "needs spec.rclone.timestampPrefix: true: on a mirror every overwrite and deletion of a locked object would fail",
+            );
+        }
     }
     if let Some(verify) = &rclone.verify {
         if let Err(errors) = crate::rules::cron::Schedule::parse(&verify.schedule) {
