@@ -77,6 +77,7 @@ pub struct Metrics {
     consecutive: Family<Labels, Gauge>,
     verified_at: Family<Labels, Gauge>,
     verifications: Family<ResultLabels, Counter>,
+    restores: Family<ResultLabels, Counter>,
 }
 
 impl Metrics {
@@ -97,6 +98,12 @@ impl Metrics {
         let consecutive = Family::<Labels, Gauge>::default();
         let verified_at = Family::<Labels, Gauge>::default();
         let verifications = Family::<ResultLabels, Counter>::default();
+        let restores = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "restores",
+            "Restore steps on first start by result: restored, skipped or failed",
+            restores.clone(),
+        );
         registry.register(
             "last_verified_timestamp_seconds",
             "Unix time of the last verification of the newest copy (spec.rclone.verify), any result",
@@ -165,6 +172,7 @@ impl Metrics {
             consecutive,
             verified_at,
             verifications,
+            restores,
         }
     }
 
@@ -231,6 +239,15 @@ impl Metrics {
             .get_or_create(&result_labels(&labels, result))
             .inc();
         self.verified_at.get_or_create(&labels).set(unix);
+    }
+
+    /// Counts a restore step on first start by its `result` (`restored`, `skipped`,
+    /// `failed`).
+    pub fn restored(&self, result: &str) {
+        let labels = self.labels();
+        self.restores
+            .get_or_create(&result_labels(&labels, result))
+            .inc();
     }
 
     /// Counts a guard's refusal.

@@ -38,6 +38,7 @@ pub mod progress;
 pub mod pull;
 pub mod push;
 pub mod remote;
+pub mod restore;
 pub mod retry;
 pub mod snapshots;
 pub mod stats;
