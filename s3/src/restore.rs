@@ -50,7 +50,7 @@ async fn plain(remote: &Remote) -> Result<Choice> {
     match head {
         Ok(_) => Ok(Choice::Copy {
             remote: remote.clone(),
-            name: remote.arg.clone(),
+            name: path_of(remote),
         }),
         Err(e) => {
             let e = remote.error("HeadObject", &key, e);
@@ -67,6 +67,15 @@ async fn plain(remote: &Remote) -> Result<Choice> {
             };
             Ok(Choice::Nothing(why))
         }
+    }
+}
+
+/// `bucket/prefix` (or the bucket), as `rcloneDestPath` writes it.
+fn path_of(remote: &Remote) -> String {
+    if remote.prefix.is_empty() {
+        remote.bucket.clone()
+    } else {
+        format!("{}/{}", remote.bucket, remote.prefix)
     }
 }
 

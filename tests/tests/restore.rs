@@ -436,7 +436,17 @@ async fn start_empty_lets_the_app_start_and_holds_pushes_until_acknowledged() ->
         json!({"metadata": {"annotations": {"ferry.dev/acknowledge-guards": ack}}, "spec": {"trigger": {"manual": "three"}}}),
     )
     .await?;
-    let status = fx.wait_manual(Role::Source, &ns, SOURCE, "three").await?;
+    // Not `wait_manual`: the refusal just before may carry this second's time.
+    let status = fx
+        .wait_status(
+            Role::Source,
+            &ns,
+            SOURCE,
+            "the acknowledged manual sync \"three\"",
+            SYNC_LIMIT,
+            |s| (s["lastManualSync"] == "three").then(|| s.clone()),
+        )
+        .await?;
     ensure!(status["lastRestore"]["pushesHeld"].is_null(), "{status}");
     let listed = fx.minio.list(&bucket, "app").await?;
     ensure!(listed.contains_key("new.txt"), "{listed:?}");
