@@ -544,3 +544,38 @@ async fn complete_copies(fx: &Replication, bucket: &str) -> anyhow::Result<Vec<S
     complete.sort();
     Ok(complete)
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_apiserver_refuses_a_bad_restore_on_empty_without_the_webhook() -> anyhow::Result<()> {
+    let cluster = ferry_e2e::Cluster::shared();
+    ferry_e2e::ferry::installed(cluster)?;
+    // No label the release's webhooks select: the schema alone answers.
+    let ns = ferry_e2e::TestNamespace::create(cluster, "restore-schema", &[])?;
+    let refused = |restore: &str, extra: &str| -> anyhow::Result<String> {
+        let manifest = format!(
+            r#"{{"apiVersion":"replication.ferry.dev/v1alpha1","kind":"ReplicationSource",
+            "metadata":{{"name":"bad-restore"}},
+            "spec":{{"sourcePVC":"data","rclone":{{"rcloneConfig":"c","rcloneDestPath":"bucket/p",
+                "restoreOnEmpty":{restore}{extra}}}}}}}"#
+        );
+        let out = cluster.kubectl_stdin(["apply", "-n", &ns.name, "-f", "-"], &manifest)?;
+        ensure!(!out.success, "the apiserver accepted {manifest}");
+        Ok(out.stderr)
+    };
+    let err = refused(r#"{"onFailure":"Retry"}"#, "")?;
+    ensure!(
+        err.contains(r#"spec.rclone.restoreOnEmpty.onFailure: Unsupported value: "Retry": supported values: "Block", "StartEmpty""#),
+        "{err}"
+    );
+    let err = refused(r#"{"copy":"yesterday"}"#, r#","timestampPrefix":true"#)?;
+    ensure!(
+        err.contains("spec.rclone.restoreOnEmpty.copy: Invalid value: \"yesterday\""),
+        "{err}"
+    );
+    let err = refused(r#"{"copy":"2026-12-07-101500"}"#, "")?;
+    ensure!(
+        err.contains("spec.rclone.restoreOnEmpty.copy names a timestamped copy: set spec.rclone.timestampPrefix: true"),
+        "{err}"
+    );
+    Ok(())
+}
