@@ -579,3 +579,44 @@ async fn the_apiserver_refuses_a_bad_restore_on_empty_without_the_webhook() -> a
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_native_sidecars_a_blocked_restore_is_the_init_containers_termination_message()
+-> anyhow::Result<()> {
+    let fx = Replication::start("block-init").await?;
+    let ns = fx.namespace("block-init", true).await?;
+    let bucket = fx.minio.bucket("block-init").await?;
+    refused_secret(&fx, &ns).await?;
+    fx.volume(&ns, "data").await?;
+    let cr = source(&bucket, Some(json!({})), json!({}), json!({"paused": true}));
+    fx.create(&ns, &cr).await?;
+    let pod = manifests::pod(
+        "web",
+        &app("web", json!({"ferry.dev/native-sidecar": "false"})),
+    );
+    fx.create_workload(&ns, &pod).await?;
+    // What `kubectl describe pod` shows: the init container's last state and its message.
+    let described = eventually(
+        LIMIT,
+        "kubectl describe pod to show the init container's message",
+        || async {
+            let out = fx.cluster.kubectl(["describe", "pod", "-n", &ns, "web"])?;
+            Ok((out.stdout.contains("restore on first start failed")
+                && out.stdout.contains("InvalidAccessKeyId")
+                && out.stdout.contains("StartEmpty"))
+            .then_some(out.stdout))
+        },
+    )
+    .await?;
+    ensure!(described.contains("ferry-restore"), "{described}");
+    let last = wait_restore(&fx, &ns, "Failed").await?;
+    ensure!(last["pod"] == "web", "{last}");
+    let shown = fx.pods(&ns).get("web").await?;
+    ensure!(!started(&shown, "app"), "the app container started");
+    ensure!(
+        !started(&shown, "ferry-sidecar"),
+        "the regular sidecar started before the restore"
+    );
+    fx.passed();
+    Ok(())
+}
