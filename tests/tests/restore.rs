@@ -64,6 +64,21 @@ async fn refused_secret(fx: &Replication, ns: &str) -> anyhow::Result<()> {
         .await
 }
 
+/// A namespace `prefix` whose pod `web` (with `annotations`) starts on an empty volume
+/// bound to a paused source with the default restore (`Block`) and credentials MinIO
+/// refuses; the pod is created, not waited for.
+async fn blocked_pod(fx: &Replication, prefix: &str, annotations: Value) -> anyhow::Result<String> {
+    let ns = fx.namespace(prefix, true).await?;
+    let bucket = fx.minio.bucket(prefix).await?;
+    refused_secret(fx, &ns).await?;
+    fx.volume(&ns, "data").await?;
+    let cr = source(&bucket, Some(json!({})), json!({}), json!({"paused": true}));
+    fx.create(&ns, &cr).await?;
+    fx.create_workload(&ns, &manifests::pod("web", &app("web", annotations)))
+        .await?;
+    Ok(ns)
+}
+
 /// The app container's log, as `kubectl logs -c app` shows it.
 fn app_log(fx: &Replication, ns: &str, pod: &str) -> String {
     fx.cluster
@@ -322,14 +337,7 @@ async fn an_empty_remote_is_a_fresh_start_recorded_as_skipped() -> anyhow::Resul
 async fn a_failed_restore_with_block_keeps_the_app_from_starting_and_describe_says_why()
 -> anyhow::Result<()> {
     let fx = Replication::start("block").await?;
-    let ns = fx.namespace("block", true).await?;
-    let bucket = fx.minio.bucket("block").await?;
-    refused_secret(&fx, &ns).await?;
-    fx.volume(&ns, "data").await?;
-    let cr = source(&bucket, Some(json!({})), json!({}), json!({"paused": true}));
-    fx.create(&ns, &cr).await?;
-    fx.create_workload(&ns, &manifests::pod("web", &app("web", json!({}))))
-        .await?;
+    let ns = blocked_pod(&fx, "block", json!({})).await?;
     let event = fx
         .wait_event(Role::Source, &ns, SOURCE, "RestoreFailed")
         .await?;
@@ -584,17 +592,12 @@ async fn the_apiserver_refuses_a_bad_restore_on_empty_without_the_webhook() -> a
 async fn without_native_sidecars_a_blocked_restore_is_the_init_containers_termination_message()
 -> anyhow::Result<()> {
     let fx = Replication::start("block-init").await?;
-    let ns = fx.namespace("block-init", true).await?;
-    let bucket = fx.minio.bucket("block-init").await?;
-    refused_secret(&fx, &ns).await?;
-    fx.volume(&ns, "data").await?;
-    let cr = source(&bucket, Some(json!({})), json!({}), json!({"paused": true}));
-    fx.create(&ns, &cr).await?;
-    let pod = manifests::pod(
-        "web",
-        &app("web", json!({"ferry.dev/native-sidecar": "false"})),
-    );
-    fx.create_workload(&ns, &pod).await?;
+    let ns = blocked_pod(
+        &fx,
+        "block-init",
+        json!({"ferry.dev/native-sidecar": "false"}),
+    )
+    .await?;
     // What `kubectl describe pod` shows: the init container's last state and its message.
     let described = eventually(
         LIMIT,
