@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 
-.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 bench-sidecar images
+.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 bench-sidecar bench-restore images
 
 ## test: every test, unit and end to end, against the real local control plane and the real
 ## peers (sshd, rsync). The binaries are built first: the end-to-end tests build Ferry's
@@ -60,7 +60,7 @@ cluster-down:
 	tests/cluster/down $(CLUSTER_STATE)
 
 ## bench: every benchmark, each printing figures side by side with its peer.
-bench: bench-webhook bench-ssh bench-s3 bench-sidecar
+bench: bench-webhook bench-ssh bench-s3 bench-sidecar bench-restore
 
 ## bench-webhook: /validate against the server's own floor, over keep-alive TLS.
 bench-webhook:
@@ -90,6 +90,15 @@ bench-s3: deps tools
 bench-sidecar: tools
 	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-agent -p ferry-webhook -p ferry-bench --bins
 	target/release/bench-sidecar
+
+## bench-restore: restore on first start (`ferry-sidecar restore`: the ReplicationSource and
+## its Secret read from the test cluster's apiserver, the newest complete copy chosen, pulled,
+## status.lastRestore written) vs the standalone `ferry-sidecar sync` pull of the same 10,000
+## files (1-64 KiB) from the cluster's MinIO, alternating, medians and their ratio (goal
+## <= 1.2x; release build).
+bench-restore: tools
+	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-bench --bins
+	target/release/bench-restore
 
 ## images: the webhook and sidecar container images (docker/*.Dockerfile), tagged with the
 ## workspace version. With a Docker engine (`docker info` answers), `docker build` runs the

@@ -34,6 +34,12 @@ pub mod reason {
     pub const VERIFY_PASSED: &str = "VerifyPassed";
     /// A verification found mismatches, or could not run.
     pub const VERIFY_FAILED: &str = "VerifyFailed";
+    /// A copy was restored into the pod's empty volume before the app started.
+    pub const RESTORED: &str = "Restored";
+    /// No restore: the volume holds data, or the remote has no complete copy.
+    pub const RESTORE_SKIPPED: &str = "RestoreSkipped";
+    /// The restore failed; the note says what to fix.
+    pub const RESTORE_FAILED: &str = "RestoreFailed";
 }
 
 /// Records Events on one CR.

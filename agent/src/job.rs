@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 pub use ferry_api::contract::engine::Layout;
-pub use ferry_api::contract::engine::{VerifyJob, VerifyReport};
+pub use ferry_api::contract::engine::{RestoreJob, RestoreReport, VerifyJob, VerifyReport};
 pub use ferry_api::contract::guard::{Guards, Refusal};
 
 use super::secrets::SecretData;
@@ -41,6 +41,8 @@ pub struct Outcome {
     pub refused: Option<Refusal>,
     /// What a verification found ([`Direction::Verify`]).
     pub verified: Option<VerifyReport>,
+    /// What a restore did ([`Direction::Restore`]).
+    pub restored: Option<RestoreReport>,
 }
 
 /// How a sync's S3 job runs, chosen by the entry point: the mover runs it in its own
@@ -64,6 +66,9 @@ pub enum Direction {
     /// Check the newest complete copy against its manifest ([`Job::verify`]); changes
     /// nothing.
     Verify,
+    /// Pull a complete copy into the empty volume ([`Job::restore`]), or report that the
+    /// remote holds none.
+    Restore,
 }
 
 /// One S3 sync: everything the engine needs, Secret included.
@@ -85,6 +90,9 @@ pub struct Job {
     /// How to verify ([`Direction::Verify`] only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifyJob>,
+    /// Which copy to restore ([`Direction::Restore`] only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreJob>,
     /// The namespace of the Secret.
     pub secret_namespace: String,
     /// The Secret's name.
@@ -121,6 +129,7 @@ impl Job {
             layout,
             guards: Guards::default(),
             verify: None,
+            restore: None,
             secret_namespace: secret.namespace().to_owned(),
             secret_name: secret.name().to_owned(),
             secret_data: secret
@@ -147,6 +156,9 @@ pub enum Reply {
         /// What a verification found.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         verified: Option<VerifyReport>,
+        /// What a restore did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restored: Option<RestoreReport>,
     },
     /// SIGTERM stopped it.
     Interrupted,
@@ -186,6 +198,7 @@ impl Reply {
                 logs: outcome.logs,
                 refused: outcome.refused,
                 verified: outcome.verified,
+                restored: outcome.restored,
             },
             Err(Error::Interrupted) => Reply::Interrupted,
             Err(Error::S3Partial { errors }) => Reply::Partial { errors },
@@ -206,11 +219,13 @@ impl Reply {
                 logs,
                 refused,
                 verified,
+                restored,
             } => Ok(Outcome {
                 stats,
                 logs,
                 refused,
                 verified,
+                restored,
             }),
             Reply::Interrupted => Err(Error::Interrupted),
             Reply::Partial { errors } => Err(Error::S3Partial { errors }),
@@ -239,6 +254,7 @@ mod tests {
             logs: "ok".to_owned(),
             refused: None,
             verified: None,
+            restored: None,
         };
         let text = serde_json::to_string(&done).unwrap();
         assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), done);

@@ -24,7 +24,8 @@
 //! 4. [`job`]: the S3 engine's job, its reply, a sync's [`job::Outcome`].
 //! 5. [`engine`] (a job in a child process) and [`context`] (what every sync needs).
 //! 6. [`mover`]: a push through a snapshot or clone and a mover pod.
-//! 7. [`source`] (uses the mover), then [`destination`] (uses the source's Secret reader).
+//! 7. [`source`] (uses the mover), then [`destination`] and [`restore`] (use the source's
+//!    Secret reader).
 //! 8. [`run`]: the injected sidecar's state machine.
 //! 9. [`entry`]: the process entry points.
 
@@ -44,6 +45,7 @@ pub mod mover;
 pub mod objects;
 pub mod pod;
 pub mod resource;
+pub mod restore;
 pub mod run;
 pub mod schedule;
 pub mod secrets;

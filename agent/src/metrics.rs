@@ -93,6 +93,7 @@ pub struct Metrics {
     verified_at: Family<Labels, Gauge>,
     verifications: Family<ResultLabels, Counter>,
     s3_requests: Family<OpLabels, Counter>,
+    restores: Family<ResultLabels, Counter>,
 }
 
 impl Metrics {
@@ -118,6 +119,12 @@ impl Metrics {
             "s3_requests",
             "S3 requests sent by successful syncs, by kind (what providers bill by)",
             s3_requests.clone(),
+        );
+        let restores = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "restores",
+            "Restore steps on first start by result: restored, skipped or failed",
+            restores.clone(),
         );
         registry.register(
             "last_verified_timestamp_seconds",
@@ -188,6 +195,7 @@ impl Metrics {
             verified_at,
             verifications,
             s3_requests,
+            restores,
         }
     }
 
@@ -271,6 +279,15 @@ impl Metrics {
             .get_or_create(&result_labels(&labels, result))
             .inc();
         self.verified_at.get_or_create(&labels).set(unix);
+    }
+
+    /// Counts a restore step on first start by its `result` (`restored`, `skipped`,
+    /// `failed`).
+    pub fn restored(&self, result: &str) {
+        let labels = self.labels();
+        self.restores
+            .get_or_create(&result_labels(&labels, result))
+            .inc();
     }
 
     /// Counts a guard's refusal.

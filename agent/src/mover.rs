@@ -176,6 +176,7 @@ async fn push_through(
             logs: report.logs,
             refused: report.refused,
             verified: None,
+            restored: None,
         }),
         Some(report) => Err(Error::Mover {
             name: spec.name,

@@ -125,10 +125,29 @@ pub async fn run(who: Identity) -> Result<()> {
             tracing::error!(%addr, error = %e, "metrics cannot listen");
         }
     });
+    // A volume with data frees the app at once, before the API is even asked.
+    let restoring = who.restore.clone().map(|ask| {
+        let empty = super::restore::look(&who.scratch, &who.volume_path);
+        (ask, empty)
+    });
     let Some((facts, cr)) = prepare(&client, &who, &metrics, &stop).await? else {
         return Ok(());
     };
     metrics.set_method(cr.mover.method());
+    // The restore step comes before the Lease: it fills this pod's own volume, and the
+    // app containers wait for it (the startup probe), not for another pod's sidecar.
+    let mut last_restore = None;
+    if let Some((ask, empty)) = restoring {
+        let ctx = Ctx {
+            client: client.clone(),
+            who: who.clone(),
+            engine: super::engine::in_child_process,
+        };
+        match super::restore::in_sidecar(&ctx, &cr, &ask, empty, &metrics, &stop).await {
+            Some(last) => last_restore = Some(last),
+            None => return Ok(()),
+        }
+    }
     let (tx, mut rx) = watch::channel(Some(cr.clone()));
     tokio::spawn(resource::watch_cr(client.clone(), who.clone(), tx));
     let events = Events::new(client.clone(), &who.pod_name, cr.reference());
@@ -205,6 +224,24 @@ pub async fn run(who: Identity) -> Result<()> {
         .consecutive_failures
         .and_then(|n| u32::try_from(n).ok())
         .unwrap_or(0);
+    match last_restore {
+        Some(last) => agent.model.last_restore = Some(last),
+        None => {
+            // The init container `ferry-restore` restored this pod: count it here, where
+            // the metrics are served.
+            if let Some(last) = agent
+                .model
+                .last_restore
+                .as_ref()
+                .filter(|l| l.pod.as_deref() == Some(who.pod_name.as_str()))
+                && let Some(result) = last.result
+            {
+                agent
+                    .metrics
+                    .restored(super::restore::metric_result(result));
+            }
+        }
+    }
     agent.model.sync.bound_pod = Some(who.pod_name.clone());
     agent.model.set_condition(
         RECONCILED,
@@ -495,7 +532,14 @@ impl Agent {
             .normal(reason::SYNC_STARTED, describe(&why))
             .await;
         let guards = cr.guards(self.model.sync.acknowledged_guards.as_deref());
-        let result = self.sync_once(cr, guards).await;
+        // After a failed restore let the app start empty, nothing is pushed until the
+        // acknowledgement: the volume may hold nothing, or only what the app wrote since.
+        let held =
+            super::restore::held_refusal(self.model.last_restore.as_ref(), guards.acknowledged);
+        let result = match held {
+            Some(refusal) => Err(Error::Refused(refusal)),
+            None => self.sync_once(cr, guards).await,
+        };
         let end = Timestamp::now();
         self.last_end = Some(end);
         let seconds = end.duration_since(start).as_secs_f64().max(0.0);
@@ -519,6 +563,9 @@ impl Agent {
                 if guards.acknowledged {
                     // Used once: the same annotation value never lifts the guards again.
                     self.model.sync.acknowledged_guards = cr.acknowledgement.clone();
+                    if let Some(last) = self.model.last_restore.as_mut() {
+                        last.pushes_held = None;
+                    }
                 }
                 if let Some(refusal) = &outcome.refused {
                     self.metrics.refused(refusal.guard.reason());

@@ -233,6 +233,7 @@ pub async fn push_rsync(
     Ok(Outcome {
         refused: None,
         verified: None,
+        restored: None,
         stats: SyncStats {
             bytes_transferred: clamp(stats.bytes_transferred()),
             files_transferred: clamp(stats.files_transferred),

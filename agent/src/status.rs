@@ -36,6 +36,9 @@ pub struct Model {
     /// Destination only (rsync): where sources connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rsync: Option<DestinationRsyncStatus>,
+    /// Source only: the last restore on first start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restore: Option<ferry_api::types::LastRestore>,
 }
 
 impl Model {

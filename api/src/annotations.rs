@@ -39,6 +39,14 @@ pub const SIDECAR_CPU: &str = "ferry.dev/sidecar-cpu";
 pub const SIDECAR_MEMORY: &str = "ferry.dev/sidecar-memory";
 /// Annotation setting the user the sidecar runs as; by default the app container's.
 pub const RUN_AS_USER: &str = "ferry.dev/run-as-user";
+/// Annotation asking this pod to restore its empty volume before the app starts (as the
+/// source's `spec.rclone.restoreOnEmpty`): `"true"` (the copy the CR names, else the newest
+/// complete one), a timestamped copy `YYYY-MM-DD-HHMMSS`, or `"false"` (never, whatever
+/// the CR says).
+pub const RESTORE_ON_EMPTY: &str = "ferry.dev/restore-on-empty";
+/// Annotation choosing what this pod does when its restore fails: `Block` (the app does not
+/// start) or `StartEmpty`; overrides `spec.rclone.restoreOnEmpty.onFailure`.
+pub const RESTORE_ON_FAILURE: &str = "ferry.dev/restore-on-failure";
 /// Annotation the webhook writes after injecting (JSON: version and what it added); a pod
 /// carrying it is never injected twice.
 pub const INJECTED: &str = "ferry.dev/injected";
@@ -55,7 +63,7 @@ pub const ACKNOWLEDGE_GUARDS: &str = "ferry.dev/acknowledge-guards";
 pub const PREFIX: &str = "ferry.dev/";
 
 /// Every annotation key Ferry reads or writes on a pod, for typo detection and the reference.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 12] = [
     SOURCE,
     DESTINATION,
     SCHEDULE,
@@ -65,6 +73,8 @@ pub const ALL: [&str; 10] = [
     SIDECAR_CPU,
     SIDECAR_MEMORY,
     RUN_AS_USER,
+    RESTORE_ON_EMPTY,
+    RESTORE_ON_FAILURE,
     INJECTED,
 ];
 
@@ -98,6 +108,17 @@ impl Binding {
     }
 }
 
+/// What a pod's `ferry.dev/restore-on-empty` asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreRequest {
+    /// `"true"`: restore the copy the CR names, else the newest complete one.
+    Yes,
+    /// A timestamped copy, `YYYY-MM-DD-HHMMSS`.
+    Copy(String),
+    /// `"false"`: never restore this pod's volume.
+    No,
+}
+
 /// The ferry annotations of one pod, parsed and checked. Built by
 /// [`crate::validate_pod_annotations`].
 #[derive(Clone, Debug, PartialEq)]
@@ -118,6 +139,10 @@ pub struct PodAnnotations {
     pub sidecar_memory: Option<String>,
     /// The user the sidecar runs as.
     pub run_as_user: Option<i64>,
+    /// Restore an empty volume before the app starts.
+    pub restore: Option<RestoreRequest>,
+    /// What to do when that restore fails.
+    pub restore_on_failure: Option<crate::types::RestoreFailurePolicy>,
     /// Whether the webhook already injected this pod.
     pub injected: bool,
 }

@@ -40,6 +40,7 @@ pub mod pull;
 pub mod push;
 pub mod remote;
 pub mod requests;
+pub mod restore;
 pub mod retry;
 pub mod snapshots;
 pub mod stats;

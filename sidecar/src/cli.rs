@@ -34,6 +34,11 @@ pub enum Command {
     Run(crate::agent_cli::RunArgs),
     /// The mover pod of copyMethod Snapshot/Clone: push the mounted copy once and report.
     Mover(crate::agent_cli::MoverArgs),
+    /// Restore the empty volume from its last complete copy, once (the init container of a
+    /// pod without native sidecars; env from the webhook).
+    Restore(crate::agent_cli::RestoreArgs),
+    /// Exit 0 once the sidecar's restore step is done (the native sidecar's startup probe).
+    Restored(crate::agent_cli::RestoredArgs),
     /// The S3 sync of `run`, in its own process (internal: started by `run`).
     #[command(hide = true)]
     Engine(crate::agent_cli::EngineArgs),
@@ -57,5 +62,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(_) => ferry_agent::entry::exec_agent(),
         Command::Mover(_) => ferry_agent::entry::mover(crate::engine::in_process),
         Command::Engine(_) => crate::engine::main(),
+        Command::Restore(_) => ferry_agent::entry::restore(crate::engine::in_process),
+        Command::Restored(_) => ferry_agent::entry::restored(),
     }
 }

@@ -203,6 +203,29 @@ const GUIDE: &[Step] = &[
         A,
         r#"kubectl annotate replicationsource data-to-s3 --overwrite ferry.dev/acknowledge-guards="$(date -u +%FT%TZ)""#,
     ),
+    // gitops.md
+    Run(A, "kubectl apply -f gitops-app.yaml"),
+    Run(
+        A,
+        "kubectl get replicationsource shop-data -o jsonpath='{.status.lastRestore}'",
+    ),
+    Run(A, "kubectl describe pod -l app=shop"),
+    Run(
+        A,
+        "kubectl get events --field-selector reason=RestoreFailed",
+    ),
+    Run(
+        A,
+        r#"kubectl patch replicationsource shop-data --type merge -p '{"spec":{"rclone":{"restoreOnEmpty":{"onFailure":"StartEmpty"}}}}'"#,
+    ),
+    Run(
+        A,
+        r#"kubectl annotate replicationsource shop-data --overwrite ferry.dev/acknowledge-guards="$(date -u +%FT%TZ)""#,
+    ),
+    Run(
+        A,
+        r#"kubectl patch replicationsource shop-data --type merge -p '{"spec":{"rclone":{"restoreOnEmpty":null}}}'"#,
+    ),
 ];
 
 /// The README and the pages under `docs/`, as (path from the repository root, text).

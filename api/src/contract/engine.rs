@@ -45,6 +45,28 @@ pub struct VerifyReport {
     pub first: Vec<String>,
 }
 
+/// A restore on first start: which copy to pull into the empty volume.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreJob {
+    /// A timestamped copy by name; `None`: the newest complete one (or the plain prefix
+    /// once a push stored its manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
+}
+
+/// What a restore did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreReport {
+    /// The copy restored (`YYYY-MM-DD-HHMMSS`, or the remote path of a plain prefix);
+    /// `None` when the remote holds no complete copy: a fresh start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
+    /// Why nothing was restored, or what the copy was chosen from.
+    pub note: String,
+}
+
 /// Whether `key` is in the sample of `percent`: a stable choice (FNV-1a of the key), so the
 /// same objects are sampled each time and a sample of 100 takes every object.
 pub fn sampled(key: &str, percent: u8) -> bool {

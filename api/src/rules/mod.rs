@@ -1,5 +1,5 @@
 //! Pure checks of single values: cron schedules, time zones, names, quantities, paths,
-//! exclude patterns and bandwidth limits.
+//! exclude patterns, bandwidth limits and the names of timestamped copies.
 //!
 //! Each check returns a typed value or a typed error whose `Display` is the rule text that
 //! follows `field.path: "value": ` in a validation message: lower case, no trailing period,
@@ -11,4 +11,5 @@ pub mod names;
 pub mod paths;
 pub mod quantity;
 pub mod rate;
+pub mod stamp;
 pub mod timezone;

@@ -7,6 +7,7 @@
 
 mod common;
 mod destination;
+mod restore;
 mod source;
 mod status;
 
@@ -18,6 +19,7 @@ pub use destination::{
     ReplicationDestination, ReplicationDestinationRclone, ReplicationDestinationRsync,
     ReplicationDestinationSpec,
 };
+pub use restore::{LastRestore, RestoreFailurePolicy, RestoreOnEmpty, RestoreResult};
 pub use source::{
     ObjectLock, ObjectLockMode, ReplicationSource, ReplicationSourceRclone, ReplicationSourceRsync,
     ReplicationSourceSpec,

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{RcloneOptions, SourceCopyMethod, Trigger, Verify, VolumeOptions};
+use super::restore::RestoreOnEmpty;
 use super::status::ReplicationSourceStatus;
 
 /// What to replicate, when, and through which mover. Bind it to a pod with the annotation
@@ -65,7 +66,8 @@ use super::status::ReplicationSourceStatus;
 #[x_kube(
     validation = Rule::new("has(self.rsync) || has(self.rclone)").message("a mover is required: set spec.rsync or spec.rclone").reason(Reason::FieldValueRequired),
     validation = Rule::new("!(has(self.rsync) && has(self.rclone))").message("spec.rsync and spec.rclone are mutually exclusive: set exactly one mover").reason(Reason::FieldValueForbidden),
-    validation = Rule::new("!has(self.rclone) || !has(self.rclone.objectLock) || (has(self.rclone.timestampPrefix) && self.rclone.timestampPrefix)").message("spec.rclone.objectLock needs spec.rclone.timestampPrefix: true: on a mirror every overwrite and deletion of a locked object would fail").reason(Reason::FieldValueForbidden)
+    validation = Rule::new("!has(self.rclone) || !has(self.rclone.objectLock) || (has(self.rclone.timestampPrefix) && self.rclone.timestampPrefix)").message("spec.rclone.objectLock needs spec.rclone.timestampPrefix: true: on a mirror every overwrite and deletion of a locked object would fail").reason(Reason::FieldValueForbidden),
+    validation = Rule::new("!has(self.rclone) || !has(self.rclone.restoreOnEmpty) || !has(self.rclone.restoreOnEmpty.copy) || (has(self.rclone.timestampPrefix) && self.rclone.timestampPrefix)").message("spec.rclone.restoreOnEmpty.copy names a timestamped copy: set spec.rclone.timestampPrefix: true, or remove copy").reason(Reason::FieldValueInvalid)
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationSourceSpec {
@@ -164,6 +166,11 @@ pub struct ReplicationSourceRclone {
     /// never changes the remote. Unset: no verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<Verify>,
+
+    /// Restore the volume from a complete copy when a bound pod starts with it empty,
+    /// before the app containers start. Unset: never restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_on_empty: Option<RestoreOnEmpty>,
 
     /// How the volume is read.
     #[serde(default)]

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::MoverResult;
+use super::restore::LastRestore;
 
 /// The outcome of the latest mover run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -218,6 +219,9 @@ pub struct ReplicationSourceStatus {
     /// Where the rsync mover pushes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rsync: Option<SourceRsyncStatus>,
+    /// The last restore on first start (`spec.rclone.restoreOnEmpty`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restore: Option<LastRestore>,
 }
 
 /// Status of a ReplicationDestination, written by its bound sidecar.

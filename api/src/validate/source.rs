@@ -7,9 +7,10 @@ use super::common::{
     decode_spec,
 };
 use super::report::Report;
-use crate::rules::{names, paths};
+use crate::rules::{names, paths, stamp};
 use crate::types::{
-    ReplicationSourceRclone, ReplicationSourceRsync, ReplicationSourceSpec, SourceCopyMethod,
+    ReplicationSourceRclone, ReplicationSourceRsync, ReplicationSourceSpec, RestoreOnEmpty,
+    SourceCopyMethod,
 };
 
 /// The copy methods a source accepts.
@@ -31,6 +32,11 @@ pub fn validate_source(object: &Value) -> Report {
             pointer: "/rclone/objectLock/mode",
             allowed: LOCK_MODES,
             rule: "must be Governance or Compliance",
+        },
+        EnumField {
+            pointer: "/rclone/restoreOnEmpty/onFailure",
+            allowed: &["Block", "StartEmpty"],
+            rule: "must be Block (the app waits for the restore) or StartEmpty",
         },
     ];
     let Some(spec) = decode_spec::<ReplicationSourceSpec>(object, &enums, &mut report) else {
@@ -138,8 +144,34 @@ fn check_source_rclone(rclone: &ReplicationSourceRclone, report: &mut Report) {
             report,
         );
     }
+    if let Some(restore) = &rclone.restore_on_empty {
+        check_restore(rclone, restore, report);
+    }
     check_volume("spec.rclone", &rclone.volume, report);
     warn_unused_volume_options("spec.rclone", rclone.copy_method, &rclone.volume, report);
+}
+
+/// Checks `spec.rclone.restoreOnEmpty`: a named copy is a timestamped copy's name, and
+/// only exists with `timestampPrefix`.
+fn check_restore(rclone: &ReplicationSourceRclone, restore: &RestoreOnEmpty, report: &mut Report) {
+    const AT: &str = "spec.rclone.restoreOnEmpty.copy";
+    if let Some(copy) = &restore.copy {
+        if let Err(err) = stamp::parse(copy) {
+            report.error(AT, copy, err);
+        }
+        if rclone.timestamp_prefix != Some(true) {
+            report.error(
+                AT,
+                copy,
+                "names a timestamped copy: set spec.rclone.timestampPrefix: true, or remove copy to restore the prefix",
+            );
+        }
+    }
+    if rclone.rclone.dry_run == Some(true) {
+        report.warn(
+            "spec.rclone.dryRun does not apply to restoreOnEmpty: a restore writes the volume",
+        );
+    }
 }
 
 /// Warns about snapshot and clone options that a `Direct` source never uses.
