@@ -32,6 +32,9 @@ pub enum Command {
     Sync(SyncArgs),
     /// Write Ferry's CRs for another tool's: `migrate volsync`.
     Migrate(MigrateArgs),
+    /// The timestamped copies of an rclone remote: size, file count, completeness (listed by
+    /// a one-shot pod of the sidecar image).
+    Copies(CopiesArgs),
     /// Restore into a new PVC: from a destination's latestImage, or by pulling an rclone
     /// remote's copy with a one-shot pod of the sidecar image (removed afterwards).
     Restore(RestoreArgs),
@@ -39,6 +42,22 @@ pub enum Command {
     /// RBAC where pods bind CRs, labelled pods not injected. Each problem comes with its fix;
     /// exit 1 when there is one.
     Doctor(DoctorArgs),
+}
+
+/// `copies`.
+#[derive(Debug, clap::Args)]
+pub struct CopiesArgs {
+    /// The object (NAME, or source/NAME, destination/NAME).
+    pub name: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    /// The sidecar image of the one-shot pod (default: the bound pod's).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// How long the listing may take, in seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub timeout: u64,
 }
 
 /// `restore`.
@@ -168,6 +187,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             let kube = connection.connect().await?;
             let timeout = Duration::from_secs(args.timeout);
             crate::sync::run::sync(&kube, &args.name, args.wait, timeout).await
+        }
+        Command::Copies(args) => {
+            let kube = connection.connect().await?;
+            let timeout = Duration::from_secs(args.timeout);
+            crate::copies::run(&kube, &args.name, args.output, args.image, timeout).await
         }
         Command::Restore(args) => {
             let kube = connection.connect().await?;

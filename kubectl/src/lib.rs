@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod copies;
 pub mod doctor;
 pub mod error;
 pub mod events;

@@ -15,6 +15,7 @@ use ferry_e2e::replication::manifests::{self, Role};
 use ferry_e2e::replication::observe::{condition_is, condition_message};
 use ferry_e2e::replication::{Compare, LIMIT, Replication, SYNC_LIMIT, Tree, tree};
 use ferry_kubectl::health::Health;
+use ferry_kubectl::restore::CopyInfo;
 use ferry_kubectl::status::{LIST_KIND, StatusList};
 use serde_json::{Value, json};
 
@@ -411,9 +412,28 @@ async fn restore_from_a_named_timestamped_copy_and_from_latest_image_gives_the_s
     let listed = fx.minio.list(&bucket, "app/").await?;
     let stamp = listed
         .keys()
-        .find_map(|k| k.strip_prefix("app/")?.strip_suffix(".ferry-manifest"))
+        .find_map(|k| k.strip_suffix(".ferry-manifest"))
         .with_context(|| format!("no complete copy in {listed:?}"))?
         .to_owned();
+    // `copies` lists it, complete, with the source's files and bytes.
+    let out = kubectl_ferry(
+        fx.cluster,
+        ["copies", "stamped", "-n", ns.as_str(), "-o", "json"],
+    )?;
+    ensure!(out.success, "copies:\n{}\n{}", out.stdout, out.stderr);
+    let copies: Vec<CopyInfo> = serde_json::from_str(&out.stdout).context("copies -o json")?;
+    let files = u64::try_from(source_tree.files.len())?;
+    ensure!(
+        copies
+            == [CopyInfo {
+                stamp: stamp.clone(),
+                complete: true,
+                files,
+                bytes: source_tree.bytes(),
+            }],
+        "{copies:?}; the source has {files} file(s), {} bytes",
+        source_tree.bytes()
+    );
     // The files change after the copy: the restore must give the copy, not the volume.
     tree::write_file(
         &data,

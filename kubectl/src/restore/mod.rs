@@ -83,88 +83,162 @@ pub fn claim(c: &Claim) -> Value {
 /// What the one-shot pod pulls.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pull {
-    /// The pod's name.
-    pub pod: String,
     /// The PVC it fills.
     pub claim: String,
-    /// The sidecar image.
-    pub image: String,
+    /// The remote.
+    pub remote: Remote,
+    /// The timestamped copy to pull; `None` pulls the prefix itself (a mirror).
+    pub stamp: Option<String>,
+}
+
+/// An rclone remote as the one-shot pod reaches it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remote {
     /// The Secret with the rclone configuration.
     pub secret: String,
     /// The rclone.conf section; `None` for a Secret of env-style keys.
     pub section: Option<String>,
     /// `bucket/prefix`.
     pub path: String,
-    /// Which copy.
-    pub copy: Copy,
-    /// Whether the remote holds timestamped copies.
-    pub timestamped: bool,
-    /// The user the pod runs as (and owns the restored files).
-    pub user: i64,
 }
 
-/// The one-shot pod's `ferry-sidecar sync` arguments.
+impl Remote {
+    /// `section:path`, and the flags that say where its configuration is.
+    pub fn args(&self, below: Option<&str>) -> Vec<String> {
+        let path = match below {
+            Some(sub) => format!("{}/{sub}", self.path.trim_end_matches('/')),
+            None => self.path.clone(),
+        };
+        let mut args = vec![format!(
+            "{}:{path}",
+            self.section.as_deref().unwrap_or("s3")
+        )];
+        match &self.section {
+            Some(_) => args.extend(["--config".to_owned(), format!("{CONFIG_DIR}/rclone.conf")]),
+            None => args.push("--env-config".to_owned()),
+        }
+        args
+    }
+}
+
+/// The one-shot pod's `ferry-sidecar sync` arguments: the copy into [`MOUNT`], links kept.
 pub fn pull_args(p: &Pull) -> Vec<String> {
-    let path = match &p.copy {
-        Copy::Stamp(stamp) => format!("{}/{stamp}", p.path.trim_end_matches('/')),
-        Copy::Latest => p.path.clone(),
-    };
-    let remote = format!("{}:{path}", p.section.as_deref().unwrap_or("s3"));
+    let mut remote = p.remote.args(p.stamp.as_deref());
     let mut args = vec![
         "sync".to_owned(),
-        remote,
+        remote.remove(0),
         MOUNT.to_owned(),
         "--links".to_owned(),
     ];
-    match &p.section {
-        Some(_) => args.extend(["--config".to_owned(), format!("{CONFIG_DIR}/rclone.conf")]),
-        None => args.push("--env-config".to_owned()),
-    }
-    if p.copy == Copy::Latest && p.timestamped {
-        args.push("--timestamp-prefix".to_owned());
-    }
+    args.extend(remote);
     args
+}
+
+/// The `ferry-sidecar copies` arguments.
+pub fn copies_args(remote: &Remote) -> Vec<String> {
+    let mut args = vec!["copies".to_owned()];
+    args.extend(remote.args(None));
+    args
+}
+
+/// A one-shot pod of the sidecar image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OneShot {
+    /// Its name.
+    pub name: String,
+    /// The sidecar image.
+    pub image: String,
+    /// Where the configuration is.
+    pub remote: Remote,
+    /// The user it runs as (and owns restored files).
+    pub user: i64,
+    /// `ferry-sidecar` arguments.
+    pub args: Vec<String>,
+    /// The PVC mounted at [`MOUNT`], if any.
+    pub claim: Option<String>,
 }
 
 /// The one-shot pod: restricted Pod Security (non-root, no privilege escalation, every
 /// capability dropped, read-only root, RuntimeDefault seccomp), the PVC at [`MOUNT`] and the
 /// Secret at [`CONFIG_DIR`] (or as environment for env-style keys), never restarted.
-pub fn pod(p: &Pull) -> Value {
+pub fn pod(o: &OneShot) -> Value {
+    let mut mounts = vec![json!({"name": "tmp", "mountPath": "/tmp"})];
+    let mut volumes = vec![json!({"name": "tmp", "emptyDir": {}})];
+    if let Some(claim) = &o.claim {
+        mounts.push(json!({"name": "data", "mountPath": MOUNT}));
+        volumes.push(json!({"name": "data", "persistentVolumeClaim": {"claimName": claim}}));
+    }
     let mut container = json!({
-        "name": "restore",
-        "image": p.image,
+        "name": "ferry",
+        "image": o.image,
         "imagePullPolicy": "IfNotPresent",
         "command": [ferry_api::contract::PROGRAM],
-        "args": pull_args(p),
+        "args": o.args,
         "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
             "runAsNonRoot": true, "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"}},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-        "volumeMounts": [{"name": "data", "mountPath": MOUNT}, {"name": "tmp", "mountPath": "/tmp"}],
     });
-    let mut volumes = vec![
-        json!({"name": "data", "persistentVolumeClaim": {"claimName": p.claim}}),
-        json!({"name": "tmp", "emptyDir": {}}),
-    ];
-    if p.section.is_some() {
-        volumes.push(json!({"name": "config", "secret": {"secretName": p.secret}}));
-        if let Some(mounts) = container["volumeMounts"].as_array_mut() {
-            mounts.push(json!({"name": "config", "mountPath": CONFIG_DIR, "readOnly": true}));
-        }
+    if o.remote.section.is_some() {
+        mounts.push(json!({"name": "config", "mountPath": CONFIG_DIR, "readOnly": true}));
+        volumes.push(json!({"name": "config", "secret": {"secretName": o.remote.secret}}));
     } else {
-        container["envFrom"] = json!([{"secretRef": {"name": p.secret}}]);
+        container["envFrom"] = json!([{"secretRef": {"name": o.remote.secret}}]);
+    }
+    container["volumeMounts"] = json!(mounts);
+    let mut labels = json!({"app.kubernetes.io/managed-by": "kubectl-ferry"});
+    if let Some(claim) = &o.claim {
+        labels[RESTORE_LABEL] = json!(claim);
     }
     json!({"apiVersion": "v1", "kind": "Pod",
-    "metadata": {"name": p.pod, "labels": {RESTORE_LABEL: p.claim,
-        "app.kubernetes.io/managed-by": "kubectl-ferry"}},
+    "metadata": {"name": o.name, "labels": labels},
     "spec": {
         "restartPolicy": "Never",
         "automountServiceAccountToken": false,
-        "securityContext": {"runAsNonRoot": true, "runAsUser": p.user, "runAsGroup": p.user,
-            "fsGroup": p.user, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {"runAsNonRoot": true, "runAsUser": o.user, "runAsGroup": o.user,
+            "fsGroup": o.user, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
         "volumes": volumes,
     }})
+}
+
+/// One timestamped copy, as `ferry-sidecar copies` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CopyInfo {
+    /// Its `YYYY-MM-DD-HHMMSS` name.
+    pub stamp: String,
+    /// Whether its manifest is stored (a partial copy is never restored).
+    pub complete: bool,
+    /// Files in it.
+    pub files: u64,
+    /// Their stored size.
+    pub bytes: u64,
+}
+
+/// Reads `ferry-sidecar copies` output (one JSON object per line; other lines ignored).
+pub fn parse_copies(log: &str) -> Vec<CopyInfo> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str(l.trim()).ok())
+        .collect()
+}
+
+/// The copy to pull: the named one if it is complete, or the newest complete one.
+pub fn choose(copies: &[CopyInfo], wanted: &Copy) -> Result<String, String> {
+    match wanted {
+        Copy::Latest => copies
+            .iter()
+            .rev()
+            .find(|c| c.complete)
+            .map(|c| c.stamp.clone())
+            .ok_or_else(|| "there is no complete copy yet".to_owned()),
+        Copy::Stamp(stamp) => match copies.iter().find(|c| &c.stamp == stamp) {
+            Some(c) if c.complete => Ok(stamp.clone()),
+            Some(_) => Err(format!(
+                "copy {stamp} is partial (its sync did not finish); pick a complete one"
+            )),
+            None => Err(format!("there is no copy {stamp}")),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, LogParams, PostPa
 use kube::core::GroupVersionKind;
 use serde_json::Value;
 
-use super::{Claim, Copy, Pull, claim, pod};
+use super::{
+    Claim, Copy, CopyInfo, OneShot, Pull, Remote, choose, claim, copies_args, parse_copies, pod,
+    pull_args,
+};
 use crate::client::Kube;
 use crate::error::{Error, Result};
 use crate::objects::{self, Replication};
@@ -229,22 +232,24 @@ async fn bound_sidecar(
     Ok((sidecar.and_then(|c| c.image.clone()), user))
 }
 
-async fn from_remote(kube: &Kube, cr: &Replication, o: &Options) -> Result<()> {
-    let client = &kube.client;
+/// The remote of an rclone object, as a one-shot pod reaches it, and the pod's image and
+/// user.
+pub async fn remote_of(
+    client: &kube::Client,
+    cr: &Replication,
+    image: Option<String>,
+    user: Option<i64>,
+) -> Result<(Remote, String, i64)> {
     let ns = &cr.namespace;
     let Some(rclone) = &cr.rclone else {
-        return Err(Error::Usage(format!("{} has no rclone remote", cr.id())));
-    };
-    let copy = Copy::parse(o.copy.as_deref().unwrap_or("latest")).map_err(Error::Usage)?;
-    if matches!(copy, Copy::Stamp(_)) && !rclone.timestamped {
         return Err(Error::Usage(format!(
-            "{} mirrors into {} (no spec.rclone.timestampPrefix): there are no timestamped copies; restore with --copy latest",
-            cr.id(),
-            rclone.options.rclone_dest_path
+            "{} {} has no rclone remote",
+            cr.kind.as_str(),
+            cr.id()
         )));
-    }
+    };
     let (bound_image, bound_user) = bound_sidecar(client, cr).await?;
-    let image = o.image.clone().or(bound_image).ok_or_else(|| {
+    let image = image.or(bound_image).ok_or_else(|| {
         Error::Usage(format!(
             "no pod binds {}, so the sidecar image is unknown: pass --image (the chart's sidecar.image)",
             cr.id()
@@ -255,8 +260,9 @@ async fn from_remote(kube: &Kube, cr: &Replication, o: &Options) -> Result<()> {
     let secret = secrets.get(secret_name).await.map_err(Error::api(format!(
         "getting Secret {ns}/{secret_name} (spec.rclone.rcloneConfig)"
     )))?;
-    let keys: Vec<String> = secret.data.iter().flat_map(|d| d.keys().cloned()).collect();
-    let section = if keys.iter().any(|k| k == "rclone.conf") {
+    // Only the keys are read, never the values.
+    let has = |key: &str| secret.data.as_ref().is_some_and(|d| d.contains_key(key));
+    let section = if has("rclone.conf") || !has("AWS_ACCESS_KEY_ID") {
         Some(
             rclone
                 .options
@@ -272,70 +278,153 @@ async fn from_remote(kube: &Kube, cr: &Replication, o: &Options) -> Result<()> {
     } else {
         None
     };
-    let source = pvc(client, ns, cr.pvc.as_deref()).await?;
-    let c = claim(&shape(o, source.as_ref(), None, None)?);
-    let pull = Pull {
-        pod: format!("ferry-restore-{}", o.to).chars().take(63).collect(),
-        claim: o.to.clone(),
-        image,
+    let remote = Remote {
         secret: secret_name.clone(),
         section,
         path: rclone.options.rclone_dest_path.clone(),
-        copy: copy.clone(),
-        timestamped: rclone.timestamped,
-        user: o.run_as_user.or(bound_user).unwrap_or(65532),
     };
-    let p = pod(&pull);
+    Ok((remote, image, user.or(bound_user).unwrap_or(65532)))
+}
+
+/// The timestamped copies of an rclone object, listed by a one-shot pod.
+pub async fn list_copies(
+    client: &kube::Client,
+    cr: &Replication,
+    remote: &Remote,
+    image: &str,
+    user: i64,
+    timeout: Duration,
+) -> Result<Vec<CopyInfo>> {
+    let shot = OneShot {
+        name: pod_name("ferry-copies", &cr.name),
+        image: image.to_owned(),
+        remote: remote.clone(),
+        user,
+        args: copies_args(remote),
+        claim: None,
+    };
+    let (ok, logs) = run_once(client, &cr.namespace, &pod(&shot), timeout).await?;
+    if !ok {
+        return Err(Error::Failed(format!(
+            "listing the copies of {} failed: {}",
+            cr.id(),
+            last_line(&logs)
+        )));
+    }
+    Ok(parse_copies(&logs))
+}
+
+fn pod_name(prefix: &str, name: &str) -> String {
+    let stamp = jiff::Timestamp::now().as_second();
+    let mut n = format!("{prefix}-{name}");
+    n.truncate(50);
+    format!("{}-{stamp}", n.trim_end_matches('-'))
+}
+
+fn last_line(logs: &str) -> &str {
+    logs.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no log")
+}
+
+async fn from_remote(kube: &Kube, cr: &Replication, o: &Options) -> Result<()> {
+    let client = &kube.client;
+    let ns = &cr.namespace;
+    let timestamped = cr.rclone.as_ref().is_some_and(|r| r.timestamped);
+    let copy = Copy::parse(o.copy.as_deref().unwrap_or("latest")).map_err(Error::Usage)?;
+    let (remote, image, user) = remote_of(client, cr, o.image.clone(), o.run_as_user).await?;
+    if matches!(copy, Copy::Stamp(_)) && !timestamped {
+        return Err(Error::Usage(format!(
+            "{} mirrors into {} (no spec.rclone.timestampPrefix): there are no timestamped copies; restore with --copy latest",
+            cr.id(),
+            remote.path
+        )));
+    }
+    let stamp = if timestamped {
+        let copies = list_copies(client, cr, &remote, &image, user, o.timeout).await?;
+        let chosen = choose(&copies, &copy).map_err(|e| {
+            Error::Failed(format!(
+                "{}: {e}; `kubectl ferry copies {}` lists them",
+                cr.id(),
+                cr.name
+            ))
+        })?;
+        Some(chosen)
+    } else {
+        None
+    };
+    let source = pvc(client, ns, cr.pvc.as_deref()).await?;
+    let c = claim(&shape(o, source.as_ref(), None, None)?);
+    let pull = Pull {
+        claim: o.to.clone(),
+        remote: remote.clone(),
+        stamp: stamp.clone(),
+    };
+    let shot = OneShot {
+        name: pod_name("ferry-restore", &o.to),
+        image,
+        remote,
+        user,
+        args: pull_args(&pull),
+        claim: Some(o.to.clone()),
+    };
+    let p = pod(&shot);
     if o.dry_run {
         return crate::output::print(&yaml(&[&c, &p])?);
     }
     create_claim(client, ns, &c).await?;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let object: Pod = serde_json::from_value(p).map_err(|e| Error::Encode(e.to_string()))?;
-    pods.create(&PostParams::default(), &object)
-        .await
-        .map_err(Error::api(format!(
-            "creating the restore pod {ns}/{}",
-            pull.pod
-        )))?;
-    let which = match &copy {
-        Copy::Latest if rclone.timestamped => "the newest complete copy".to_owned(),
-        Copy::Latest => "the mirror".to_owned(),
-        Copy::Stamp(s) => format!("copy {s}"),
+    let which = match &stamp {
+        Some(s) => format!("copy {s}"),
+        None => "the mirror".to_owned(),
     };
     eprintln!(
         "pulling {which} of {} into PVC {ns}/{} (pod {})",
-        rclone.options.rclone_dest_path, o.to, pull.pod
+        pull.remote.path, o.to, shot.name
     );
-    let outcome = wait_pod(&pods, &pull.pod, o.timeout).await;
-    let logs = pods
-        .logs(&pull.pod, &LogParams::default())
-        .await
-        .unwrap_or_default();
-    let _ = pods.delete(&pull.pod, &DeleteParams::default()).await;
-    match outcome? {
-        true => {
-            for line in logs.lines().filter(|l| !l.trim().is_empty()) {
-                println!("  {line}");
-            }
-            println!(
-                "PVC {ns}/{} holds {which} of {}.\nUse it: mount persistentVolumeClaim.claimName: {} in a pod of namespace {ns}.",
-                o.to,
-                cr.id(),
-                o.to
-            );
-            Ok(())
-        }
-        false => Err(Error::Failed(format!(
+    let (ok, logs) = run_once(client, ns, &p, o.timeout).await?;
+    if !ok {
+        return Err(Error::Failed(format!(
             "the restore pod failed: {}; PVC {ns}/{} holds what was pulled: delete it (kubectl -n {ns} delete pvc {})",
-            logs.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no log"),
+            last_line(&logs),
             o.to,
             o.to
-        ))),
+        )));
     }
+    for line in logs.lines().filter(|l| !l.trim().is_empty()) {
+        println!("  {line}");
+    }
+    println!(
+        "PVC {ns}/{} holds {which} of {}.\nUse it: mount persistentVolumeClaim.claimName: {} in a pod of namespace {ns}.",
+        o.to,
+        cr.id(),
+        o.to
+    );
+    Ok(())
+}
+
+/// Creates the one-shot pod, waits for it to end, reads its log and deletes it (also on
+/// failure, timeout and interruption): `(succeeded, log)`.
+pub async fn run_once(
+    client: &kube::Client,
+    ns: &str,
+    pod: &Value,
+    timeout: Duration,
+) -> Result<(bool, String)> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let object: Pod =
+        serde_json::from_value(pod.clone()).map_err(|e| Error::Encode(e.to_string()))?;
+    let name = object.metadata.name.clone().unwrap_or_default();
+    pods.create(&PostParams::default(), &object)
+        .await
+        .map_err(Error::api(format!("creating the one-shot pod {ns}/{name}")))?;
+    let outcome = wait_pod(&pods, &name, timeout).await;
+    let logs = pods
+        .logs(&name, &LogParams::default())
+        .await
+        .unwrap_or_default();
+    let _ = pods.delete(&name, &DeleteParams::default()).await;
+    Ok((outcome?, logs))
 }
 
 /// Waits for the pod to end: `true` when it succeeded.
