@@ -301,27 +301,60 @@ fn cli_lock(mode: &str, until: &str) -> Result<Lock> {
 /// One end: a local path, or a remote (S3, or crypt over S3) resolved through the
 /// configuration.
 async fn end(args: &SyncArgs, which: &str, arg: &str) -> Result<End> {
+    let settings = RemoteSettings {
+        config: args.config.clone(),
+        env_config: args.env_config,
+        ca_cert: args.ca_cert.clone(),
+    };
+    Ok(match open_remote(&settings, which, arg).await? {
+        Some(remote) => End::Remote(remote),
+        None => End::Local(PathBuf::from(arg)),
+    })
+}
+
+/// Where the settings of a `remote:` argument come from: `--config`, `--env-config` and
+/// `--ca-cert`, as `sync` reads them (`ferry-sidecar copies` reads them the same way).
+#[derive(Clone, Debug, Default)]
+pub struct RemoteSettings {
+    /// An rclone.conf (else `RCLONE_CONFIG`).
+    pub config: Option<PathBuf>,
+    /// The env-style keys instead of an rclone.conf.
+    pub env_config: bool,
+    /// Extra CAs (else `AWS_CA_BUNDLE`).
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Opens the remote `arg` names (`remote:bucket/prefix`); `None` when `arg` is a local path.
+/// `which` names the argument in messages.
+pub async fn open_remote(
+    settings: &RemoteSettings,
+    which: &str,
+    arg: &str,
+) -> Result<Option<Remote>> {
     let (remote, path) = match Location::parse(arg) {
-        Location::Local(path) => return Ok(End::Local(path)),
+        Location::Local(_) => return Ok(None),
         Location::Remote { remote, path } => (remote, path),
     };
-    let (mut config, crypt) = load_config(args, &remote)?;
-    if let Some(ca) = &args.ca_cert {
+    let (mut config, crypt) = load_config(settings, &remote)?;
+    if let Some(ca) = &settings.ca_cert {
         config.ca_bundle = Some(ca.clone());
     } else if config.ca_bundle.is_none() {
         config.ca_bundle = std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from);
     }
     let label = format!("{which} \"{arg}\"");
-    Ok(End::Remote(
+    Ok(Some(
         Remote::open(config, crypt, which, &path, label).await?,
     ))
 }
 
-fn load_config(args: &SyncArgs, remote: &str) -> Result<(S3Config, Option<CryptSection>)> {
-    if args.env_config {
+fn load_config(
+    settings: &RemoteSettings,
+    remote: &str,
+) -> Result<(S3Config, Option<CryptSection>)> {
+    if settings.env_config {
         return Ok((config::env::from_vars(|k| std::env::var(k).ok())?, None));
     }
-    let path = match (&args.config, std::env::var_os("RCLONE_CONFIG")) {
+    let path = match (&settings.config, std::env::var_os("RCLONE_CONFIG")) {
         (Some(path), _) => path.clone(),
         (None, Some(path)) => PathBuf::from(path),
         (None, None) => {

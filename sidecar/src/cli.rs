@@ -29,6 +29,9 @@ pub enum Command {
     Keygen(ferry_rsync::keys::cli::KeygenArgs),
     /// Sync a local directory and an S3 prefix, either way, in rclone's format.
     Sync(ferry_s3::cli::SyncArgs),
+    /// List the timestamped copies below an S3 prefix (JSON lines: stamp, complete, files,
+    /// bytes).
+    Copies(crate::copies::CopiesArgs),
     /// The injected sidecar: bind the CR, schedule, sync, snapshot, report (env from the
     /// webhook).
     Run(crate::agent_cli::RunArgs),
@@ -58,6 +61,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Sync(args) => {
             ferry_rsync::ssh::init_logging("warn");
             ferry_s3::cli::run(args)
+        }
+        Command::Copies(args) => {
+            ferry_rsync::ssh::init_logging("warn");
+            crate::copies::run(args)
         }
         Command::Run(_) => ferry_agent::entry::exec_agent(),
         Command::Mover(_) => ferry_agent::entry::mover(crate::engine::in_process),
