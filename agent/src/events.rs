@@ -30,6 +30,12 @@ pub mod reason {
     pub const INTERRUPTED: &str = "Interrupted";
     /// Schedule fire times passed without a sync.
     pub const MISSED_INTERVALS: &str = "MissedIntervals";
+    /// `preSync` answered: the app is frozen until the copy is cut.
+    pub const FROZEN: &str = "Frozen";
+    /// `postSync` answered: the app was thawed; the note says how long it was frozen.
+    pub const THAWED: &str = "Thawed";
+    /// A hook failed; the note says what the sync did about it.
+    pub const HOOK_FAILED: &str = "HookFailed";
     /// A verification found the newest copy as pushed.
     pub const VERIFY_PASSED: &str = "VerifyPassed";
     /// A verification found mismatches, or could not run.

@@ -61,6 +61,23 @@ pub struct ReasonLabels {
     pub reason: String,
 }
 
+/// Labels of the hook counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HookLabels {
+    /// The CR's name.
+    pub name: String,
+    /// The CR's namespace.
+    pub namespace: String,
+    /// `source` or `destination`.
+    pub role: String,
+    /// `rsync` or `rclone`.
+    pub method: String,
+    /// `preSync` or `postSync`.
+    pub hook: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+}
+
 /// The metrics of one sidecar.
 #[derive(Debug)]
 pub struct Metrics {
@@ -77,6 +94,8 @@ pub struct Metrics {
     consecutive: Family<Labels, Gauge>,
     verified_at: Family<Labels, Gauge>,
     verifications: Family<ResultLabels, Counter>,
+    freeze: Family<Labels, Histogram>,
+    hooks: Family<HookLabels, Counter>,
 }
 
 impl Metrics {
@@ -97,6 +116,21 @@ impl Metrics {
         let consecutive = Family::<Labels, Gauge>::default();
         let verified_at = Family::<Labels, Gauge>::default();
         let verifications = Family::<ResultLabels, Counter>::default();
+        // 10 ms to ~5 min: a freeze is meant to last well under a second.
+        let freeze = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.01, 2.0, 15))
+        });
+        let hooks = Family::<HookLabels, Counter>::default();
+        registry.register(
+            "freeze_seconds",
+            "How long the app was frozen by spec.hooks, from preSync to postSync's answer",
+            freeze.clone(),
+        );
+        registry.register(
+            "hook_results",
+            "Hook calls by hook (preSync, postSync) and outcome (success, failure)",
+            hooks.clone(),
+        );
         registry.register(
             "last_verified_timestamp_seconds",
             "Unix time of the last verification of the newest copy (spec.rclone.verify), any result",
@@ -165,6 +199,8 @@ impl Metrics {
             consecutive,
             verified_at,
             verifications,
+            freeze,
+            hooks,
         }
     }
 
@@ -231,6 +267,27 @@ impl Metrics {
             .get_or_create(&result_labels(&labels, result))
             .inc();
         self.verified_at.get_or_create(&labels).set(unix);
+    }
+
+    /// Records how long the app was frozen.
+    pub fn freeze_seconds(&self, seconds: f64) {
+        self.freeze.get_or_create(&self.labels()).observe(seconds);
+    }
+
+    /// Counts a hook call by hook (`preSync`, `postSync`) and outcome (`success`,
+    /// `failure`; a postSync counts once, after its retries).
+    pub fn hook_result(&self, hook: &str, outcome: &str) {
+        let labels = self.labels();
+        self.hooks
+            .get_or_create(&HookLabels {
+                name: labels.name,
+                namespace: labels.namespace,
+                role: labels.role,
+                method: labels.method,
+                hook: hook.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts a guard's refusal.

@@ -36,6 +36,9 @@ pub struct Model {
     /// Destination only (rsync): where sources connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rsync: Option<DestinationRsyncStatus>,
+    /// Source only: the hooks of the last sync that called them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<ferry_api::types::HooksStatus>,
 }
 
 impl Model {

@@ -39,6 +39,17 @@ pub const SIDECAR_CPU: &str = "ferry.dev/sidecar-cpu";
 pub const SIDECAR_MEMORY: &str = "ferry.dev/sidecar-memory";
 /// Annotation setting the user the sidecar runs as; by default the app container's.
 pub const RUN_AS_USER: &str = "ferry.dev/run-as-user";
+/// Annotation setting this pod's `preSync` hook, `[METHOD ]URL` to the pod's loopback, such
+/// as `POST http://127.0.0.1:8080/freeze`; overrides `spec.hooks.preSync`'s method and target
+/// and keeps its other settings.
+pub const PRE_SYNC_HOOK: &str = "ferry.dev/pre-sync-hook";
+/// Annotation setting this pod's `postSync` hook, as [`PRE_SYNC_HOOK`], such as
+/// `POST http://127.0.0.1:8080/thaw`.
+pub const POST_SYNC_HOOK: &str = "ferry.dev/post-sync-hook";
+/// Annotation setting the timeout of this pod's hooks, in whole seconds (`10` or `10s`).
+pub const HOOK_TIMEOUT: &str = "ferry.dev/hook-timeout";
+/// Annotation setting the failure policy of this pod's hooks: `Fail` or `Continue`.
+pub const HOOK_FAILURE_POLICY: &str = "ferry.dev/hook-failure-policy";
 /// Annotation the webhook writes after injecting (JSON: version and what it added); a pod
 /// carrying it is never injected twice.
 pub const INJECTED: &str = "ferry.dev/injected";
@@ -55,7 +66,7 @@ pub const ACKNOWLEDGE_GUARDS: &str = "ferry.dev/acknowledge-guards";
 pub const PREFIX: &str = "ferry.dev/";
 
 /// Every annotation key Ferry reads or writes on a pod, for typo detection and the reference.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 14] = [
     SOURCE,
     DESTINATION,
     SCHEDULE,
@@ -65,6 +76,10 @@ pub const ALL: [&str; 10] = [
     SIDECAR_CPU,
     SIDECAR_MEMORY,
     RUN_AS_USER,
+    PRE_SYNC_HOOK,
+    POST_SYNC_HOOK,
+    HOOK_TIMEOUT,
+    HOOK_FAILURE_POLICY,
     INJECTED,
 ];
 
@@ -118,6 +133,8 @@ pub struct PodAnnotations {
     pub sidecar_memory: Option<String>,
     /// The user the sidecar runs as.
     pub run_as_user: Option<i64>,
+    /// The hook settings that override `spec.hooks` for this pod.
+    pub hooks: crate::validate::HookOverrides,
     /// Whether the webhook already injected this pod.
     pub injected: bool,
 }

@@ -7,6 +7,7 @@
 
 mod common;
 mod destination;
+mod hooks;
 mod source;
 mod status;
 
@@ -17,6 +18,10 @@ pub use common::{
 pub use destination::{
     ReplicationDestination, ReplicationDestinationRclone, ReplicationDestinationRsync,
     ReplicationDestinationSpec,
+};
+pub use hooks::{
+    CaSource, FailurePolicy, Hook, HookMethod, HookResult, HookScheme, HookTls, Hooks, HooksStatus,
+    KeyRef,
 };
 pub use source::{
     ReplicationSource, ReplicationSourceRclone, ReplicationSourceRsync, ReplicationSourceSpec,

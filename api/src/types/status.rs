@@ -147,6 +147,9 @@ pub struct ReplicationSourceStatus {
     /// Where the rsync mover pushes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rsync: Option<SourceRsyncStatus>,
+    /// The hooks of the last sync that called them: the freeze's length and each result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<super::hooks::HooksStatus>,
 }
 
 /// Status of a ReplicationDestination, written by its bound sidecar.

@@ -61,6 +61,7 @@ pub fn validate_pod_annotations(
             None
         }
     });
+    let hooks = super::hooks::hook_overrides(annotations, &mut report);
     warn_unknown_keys(annotations, &mut report);
 
     let parsed = binding
@@ -74,6 +75,7 @@ pub fn validate_pod_annotations(
             sidecar_cpu,
             sidecar_memory,
             run_as_user,
+            hooks,
             injected: annotations.contains_key(keys::INJECTED),
         });
     (parsed, report)

@@ -20,7 +20,8 @@ const COPY_METHOD_RULE: &str = "must be Direct, Snapshot or Clone (None is accep
 /// Validates a whole ReplicationSource object (as JSON), returning every problem.
 pub fn validate_source(object: &Value) -> Report {
     let mut report = Report::default();
-    let enums = EnumField::copy_methods(COPY_METHODS, COPY_METHOD_RULE);
+    let mut enums = Vec::from(EnumField::copy_methods(COPY_METHODS, COPY_METHOD_RULE));
+    enums.extend(super::hooks::enum_fields());
     let Some(spec) = decode_spec::<ReplicationSourceSpec>(object, &enums, &mut report) else {
         return report;
     };
@@ -33,6 +34,7 @@ pub fn validate_source(object: &Value) -> Report {
     if let Some(rclone) = &spec.rclone {
         check_source_rclone(rclone, &mut report);
     }
+    super::hooks::check_hooks(spec.hooks.as_ref(), &mut report);
     report
 }
 
