@@ -50,7 +50,7 @@ impl Case {
         let ns = fx.namespace(prefix, true).await?;
         let bucket = fx.minio.bucket(prefix).await?;
         let data = fx.volume(&ns, "data").await?;
-        tree::write_big(&data, "bulk.bin", 24 << 20, 23)?;
+        tree::write_big(&data, "bulk.bin", 8 << 20, 23)?;
         let pairs = data.join("pairs");
         std::fs::create_dir_all(&pairs)?;
         std::fs::set_permissions(&pairs, std::os::unix::fs::PermissionsExt::from_mode(0o777))?;
@@ -205,6 +205,7 @@ async fn hooks_freeze_the_app_only_until_each_snapshot_is_cut_and_every_copy_agr
             .with_context(|| format!("no status.hooks.lastFreezeDuration: {status:#}"))?;
         let frozen = seconds(frozen)?;
         let took = seconds(status["lastSyncDuration"].as_str().unwrap_or_default())?;
+        eprintln!("sync {token}: frozen {frozen}s, whole sync {took}s");
         ensure!(
             frozen < 2.0,
             "sync {token}: the freeze lasted {frozen}s: {status:#}"

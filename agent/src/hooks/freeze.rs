@@ -124,17 +124,16 @@ impl Freeze {
             Ok(answer) => {
                 self.metrics.hook_result(Which::PreSync.as_str(), "success");
                 self.status.pre_sync = Some(result(true, 1, format!("HTTP {}", answer.status)));
-                self.events
-                    .normal(
-                        reason::FROZEN,
-                        format!(
-                            "preSync {} answered HTTP {} in {}: the app is frozen until the copy is cut",
-                            pre.target,
-                            answer.status,
-                            crate::status::go_duration(took)
-                        ),
-                    )
-                    .await;
+                let note = format!(
+                    "preSync {} answered HTTP {} in {}: the app is frozen until the copy is cut",
+                    pre.target,
+                    answer.status,
+                    crate::status::go_duration(took)
+                );
+                // Recorded beside the cut, not before it: an API write here would lengthen
+                // the freeze.
+                let events = self.events.clone();
+                tokio::spawn(async move { events.normal(reason::FROZEN, note).await });
                 Ok(())
             }
             Err(e) => {
@@ -149,8 +148,9 @@ impl Freeze {
                     }),
                     FailurePolicy::Continue => {
                         self.events
-                            .warning(
+                            .warning_as(
                                 reason::HOOK_FAILED,
+                                "ContinuedWithoutFreeze",
                                 format!(
                                     "{failed}; failurePolicy Continue: the sync goes on, and this copy is not application-consistent"
                                 ),
@@ -233,7 +233,7 @@ impl Freeze {
             post.target
         );
         self.events
-            .warning(reason::HOOK_FAILED, message.clone())
+            .warning_as(reason::HOOK_FAILED, "Thaw", message.clone())
             .await;
         match post.policy {
             FailurePolicy::Fail => Err(Error::Hook { message }),

@@ -127,7 +127,7 @@ pub async fn wait_ready(
     timeout: Duration,
 ) -> Result<Ready> {
     let state = ("readyToUse", "became readyToUse");
-    wait_for(client, ns, name, timeout, state, |data| {
+    wait_for(client, ns, name, timeout, None, state, |data| {
         readiness(name, data)
     })
     .await
@@ -143,23 +143,27 @@ pub async fn wait_cut(
     timeout: Duration,
 ) -> Result<()> {
     let state = ("cut (status.creationTime)", "was cut");
-    wait_for(client, ns, name, timeout, state, cut).await
+    // Every tenth of a second: the app stays frozen until this wait sees the cut.
+    let every = Some(Duration::from_millis(100));
+    wait_for(client, ns, name, timeout, every, state, cut).await
 }
 
-/// Polls snapshot `name` until `check` says its body reached `state` (what to wait for, and
-/// the words for "before it ..." when it is deleted first).
+/// Polls snapshot `name` (`every` so often, or backing off) until `check` says its body
+/// reached `state` (what to wait for, and the words for "before it ..." when it is deleted
+/// first).
 async fn wait_for<T>(
     client: &kube::Client,
     ns: &str,
     name: &str,
     timeout: Duration,
+    every: Option<Duration>,
     state: (&str, &str),
     check: impl Fn(&Value) -> Poll<T>,
 ) -> Result<T> {
     let api = &api(client, ns);
     let what = format!("{KIND} {ns}/{name} to be {}", state.0);
     let check = &check;
-    wait::until(what, timeout, || async move {
+    let look = || async move {
         let object = api
             .get_opt(name)
             .await
@@ -179,8 +183,11 @@ async fn wait_for<T>(
                 message: format!("it was deleted before it {}", state.1),
             }),
         }
-    })
-    .await
+    };
+    match every {
+        Some(every) => wait::until_every(what, timeout, every, look).await,
+        None => wait::until(what, timeout, look).await,
+    }
 }
 
 /// Whether a snapshot with this body is cut; if not, its error message if it has one.

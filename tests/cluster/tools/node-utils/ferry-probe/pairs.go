@@ -121,6 +121,8 @@ func (p *pairs) onSigterm() {
 		select {
 		case <-thawed:
 			logf("thawed after SIGTERM")
+			// Let the answer to /thaw reach the caller before the process ends.
+			time.Sleep(500 * time.Millisecond)
 		case <-time.After(25 * time.Second):
 			logf("still frozen 25 s after SIGTERM")
 		}
