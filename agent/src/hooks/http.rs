@@ -212,3 +212,6 @@ where
     driver.abort();
     result
 }
+
+#[cfg(test)]
+mod tests;
