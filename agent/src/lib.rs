@@ -22,7 +22,8 @@
 //! 3. [`schedule`], [`status`], [`events`], [`metrics`], [`lease`], [`pod`], [`secrets`],
 //!    [`resource`]: one concern each (events reads the status condition names).
 //! 4. [`job`]: the S3 engine's job, its reply, a sync's [`job::Outcome`].
-//! 5. [`engine`] (a job in a child process) and [`context`] (what every sync needs).
+//! 5. [`engine`] (a job in a child process), [`context`] (what every sync needs) and
+//!    [`hooks`] (the freeze and thaw calls to the app, and VolSync's copy triggers).
 //! 6. [`mover`]: a push through a snapshot or clone and a mover pod.
 //! 7. [`source`] (uses the mover), then [`destination`] and [`restore`] (use the source's
 //!    Secret reader).
@@ -38,6 +39,7 @@ pub mod entry;
 pub mod env;
 pub mod error;
 pub mod events;
+pub mod hooks;
 pub mod job;
 pub mod lease;
 pub mod metrics;

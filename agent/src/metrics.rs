@@ -76,6 +76,23 @@ pub struct OpLabels {
     pub op: String,
 }
 
+/// Labels of the hook counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HookLabels {
+    /// The CR's name.
+    pub name: String,
+    /// The CR's namespace.
+    pub namespace: String,
+    /// `source` or `destination`.
+    pub role: String,
+    /// `rsync` or `rclone`.
+    pub method: String,
+    /// `preSync` or `postSync`.
+    pub hook: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+}
+
 /// The metrics of one sidecar.
 #[derive(Debug)]
 pub struct Metrics {
@@ -94,6 +111,8 @@ pub struct Metrics {
     verifications: Family<ResultLabels, Counter>,
     s3_requests: Family<OpLabels, Counter>,
     restores: Family<ResultLabels, Counter>,
+    freeze: Family<Labels, Histogram>,
+    hooks: Family<HookLabels, Counter>,
 }
 
 impl Metrics {
@@ -125,6 +144,21 @@ impl Metrics {
             "restores",
             "Restore steps on first start by result: restored, skipped or failed",
             restores.clone(),
+        );
+        // 10 ms to ~5 min: a freeze is meant to last well under a second.
+        let freeze = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.01, 2.0, 15))
+        });
+        let hooks = Family::<HookLabels, Counter>::default();
+        registry.register(
+            "freeze_seconds",
+            "How long the app was frozen by spec.hooks, from preSync to postSync's answer",
+            freeze.clone(),
+        );
+        registry.register(
+            "hook_results",
+            "Hook calls by hook (preSync, postSync) and outcome (success, failure)",
+            hooks.clone(),
         );
         registry.register(
             "last_verified_timestamp_seconds",
@@ -196,6 +230,8 @@ impl Metrics {
             verifications,
             s3_requests,
             restores,
+            freeze,
+            hooks,
         }
     }
 
@@ -287,6 +323,27 @@ impl Metrics {
         let labels = self.labels();
         self.restores
             .get_or_create(&result_labels(&labels, result))
+            .inc();
+    }
+
+    /// Records how long the app was frozen.
+    pub fn freeze_seconds(&self, seconds: f64) {
+        self.freeze.get_or_create(&self.labels()).observe(seconds);
+    }
+
+    /// Counts a hook call by hook (`preSync`, `postSync`) and outcome (`success`,
+    /// `failure`; a postSync counts once, after its retries).
+    pub fn hook_result(&self, hook: &str, outcome: &str) {
+        let labels = self.labels();
+        self.hooks
+            .get_or_create(&HookLabels {
+                name: labels.name,
+                namespace: labels.namespace,
+                role: labels.role,
+                method: labels.method,
+                hook: hook.to_owned(),
+                outcome: outcome.to_owned(),
+            })
             .inc();
     }
 

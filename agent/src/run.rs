@@ -62,6 +62,8 @@ struct Agent {
     applied: Option<Model>,
     plan: MoverPlan,
     pod_claim: Option<String>,
+    /// The hook settings of this pod's annotations.
+    hook_overrides: ferry_api::validate::HookOverrides,
     stop: CancellationToken,
     started: Timestamp,
     last_end: Option<Timestamp>,
@@ -209,6 +211,7 @@ pub async fn run(who: Identity) -> Result<()> {
             run_as_user: facts.run_as_user,
         },
         pod_claim: facts.claim.clone(),
+        hook_overrides: facts.hook_overrides.clone(),
         stop: lost,
         started: Timestamp::now(),
         last_end: None,
@@ -538,7 +541,13 @@ impl Agent {
             super::restore::held_refusal(self.model.last_restore.as_ref(), guards.acknowledged);
         let result = match held {
             Some(refusal) => Err(Error::Refused(refusal)),
-            None => self.sync_once(cr, guards).await,
+            None => {
+                let (result, hooks) = self.sync_once(cr, guards).await;
+                if hooks.is_some() {
+                    self.model.hooks = hooks;
+                }
+                result
+            }
         };
         let end = Timestamp::now();
         self.last_end = Some(end);
@@ -799,16 +808,44 @@ impl Agent {
         }
     }
 
-    /// The work of one sync, cancelled by SIGTERM within [`STOP_GRACE`].
+    /// The work of one sync, cancelled by SIGTERM within [`STOP_GRACE`], with what its hooks
+    /// did.
     async fn sync_once(
         &self,
         cr: &Replication,
         guards: super::job::Guards,
+    ) -> (
+        Result<(
+            Outcome,
+            Option<k8s_openapi::api::core::v1::TypedLocalObjectReference>,
+        )>,
+        Option<ferry_api::types::HooksStatus>,
+    ) {
+        // The sync's own token: SIGTERM cancels it, and so does the pod's deletion during a
+        // freeze (see `hooks::freeze`).
+        let stop = self.stop.child_token();
+        let mut freeze = super::hooks::Freeze::new(
+            super::hooks::plan(cr.hooks.as_ref(), &self.hook_overrides),
+            self.ctx.client.clone(),
+            self.ctx.who.clone(),
+            self.events.clone(),
+            Arc::clone(&self.metrics),
+            stop.clone(),
+        );
+        let result = self.sync_work(cr, guards, &mut freeze, stop).await;
+        (result, freeze.status())
+    }
+
+    async fn sync_work(
+        &self,
+        cr: &Replication,
+        guards: super::job::Guards,
+        freeze: &mut super::hooks::Freeze,
+        stop: CancellationToken,
     ) -> Result<(
         Outcome,
         Option<k8s_openapi::api::core::v1::TypedLocalObjectReference>,
     )> {
-        let stop = self.stop.clone();
         let work = async {
             match &cr.mover {
                 Mover::DestinationRclone(spec) => {
@@ -827,8 +864,8 @@ impl Agent {
                         cr,
                         &self.plan,
                         self.pod_claim.as_deref(),
-                        &self.events,
                         guards,
+                        freeze,
                         stop.clone(),
                     )
                     .await?;

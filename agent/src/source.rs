@@ -17,14 +17,15 @@ use super::secrets::{self, SecretData};
 use super::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
-/// Runs one sync of a source: Direct from `who.volume_path`, else through a mover.
+/// Runs one sync of a source: Direct from `who.volume_path`, else through a mover, with
+/// `freeze` around the cut (its Events are the sync's).
 pub async fn sync(
     ctx: &Ctx,
     cr: &Replication,
     mover_image: &MoverPlan,
     pod_claim: Option<&str>,
-    events: &super::events::Events,
     guards: Guards,
+    freeze: &mut super::hooks::Freeze,
     cancel: CancellationToken,
 ) -> Result<Outcome> {
     let (method, volume) = match &cr.mover {
@@ -39,11 +40,21 @@ pub async fn sync(
     };
     match method {
         SourceCopyMethod::Snapshot | SourceCopyMethod::Clone => {
-            super::mover::through_mover(ctx, cr, method, volume, mover_image, events, cancel).await
+            super::mover::through_mover(ctx, cr, method, volume, mover_image, freeze, cancel).await
         }
         _ => {
             check_direct_claim(ctx, cr, pod_claim).await?;
-            push_from(ctx, cr, &ctx.who.volume_path, guards, cancel).await
+            // Direct copies from the live volume: the cut is the whole transfer, so the
+            // freeze lasts until it ends, and the thaw follows whatever happened.
+            let pushed = match freeze.freeze(None).await {
+                Ok(()) => push_from(ctx, cr, &ctx.who.volume_path, guards, cancel).await,
+                Err(e) => Err(e),
+            };
+            let thawed = freeze.thaw().await;
+            match (pushed, thawed) {
+                (Ok(_), Err(e)) => Err(e),
+                (pushed, _) => pushed,
+            }
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct Model {
     /// Source only: the last restore on first start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_restore: Option<ferry_api::types::LastRestore>,
+    /// Source only: the hooks of the last sync that called them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<ferry_api::types::HooksStatus>,
 }
 
 impl Model {

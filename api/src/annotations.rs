@@ -47,6 +47,17 @@ pub const RESTORE_ON_EMPTY: &str = "ferry.dev/restore-on-empty";
 /// Annotation choosing what this pod does when its restore fails: `Block` (the app does not
 /// start) or `StartEmpty`; overrides `spec.rclone.restoreOnEmpty.onFailure`.
 pub const RESTORE_ON_FAILURE: &str = "ferry.dev/restore-on-failure";
+/// Annotation setting this pod's `preSync` hook, `[METHOD ]URL` to the pod's loopback, such
+/// as `POST http://127.0.0.1:8080/freeze`; overrides `spec.hooks.preSync`'s method and target
+/// and keeps its other settings.
+pub const PRE_SYNC_HOOK: &str = "ferry.dev/pre-sync-hook";
+/// Annotation setting this pod's `postSync` hook, as [`PRE_SYNC_HOOK`], such as
+/// `POST http://127.0.0.1:8080/thaw`.
+pub const POST_SYNC_HOOK: &str = "ferry.dev/post-sync-hook";
+/// Annotation setting the timeout of this pod's hooks, in whole seconds (`10` or `10s`).
+pub const HOOK_TIMEOUT: &str = "ferry.dev/hook-timeout";
+/// Annotation setting the failure policy of this pod's hooks: `Fail` or `Continue`.
+pub const HOOK_FAILURE_POLICY: &str = "ferry.dev/hook-failure-policy";
 /// Annotation the webhook writes after injecting (JSON: version and what it added); a pod
 /// carrying it is never injected twice.
 pub const INJECTED: &str = "ferry.dev/injected";
@@ -63,7 +74,7 @@ pub const ACKNOWLEDGE_GUARDS: &str = "ferry.dev/acknowledge-guards";
 pub const PREFIX: &str = "ferry.dev/";
 
 /// Every annotation key Ferry reads or writes on a pod, for typo detection and the reference.
-pub const ALL: [&str; 12] = [
+pub const ALL: [&str; 16] = [
     SOURCE,
     DESTINATION,
     SCHEDULE,
@@ -75,6 +86,10 @@ pub const ALL: [&str; 12] = [
     RUN_AS_USER,
     RESTORE_ON_EMPTY,
     RESTORE_ON_FAILURE,
+    PRE_SYNC_HOOK,
+    POST_SYNC_HOOK,
+    HOOK_TIMEOUT,
+    HOOK_FAILURE_POLICY,
     INJECTED,
 ];
 
@@ -143,6 +158,8 @@ pub struct PodAnnotations {
     pub restore: Option<RestoreRequest>,
     /// What to do when that restore fails.
     pub restore_on_failure: Option<crate::types::RestoreFailurePolicy>,
+    /// The hook settings that override `spec.hooks` for this pod.
+    pub hooks: crate::validate::HookOverrides,
     /// Whether the webhook already injected this pod.
     pub injected: bool,
 }

@@ -12,7 +12,6 @@ use ferry_s3::entry::is_dir_key;
 use ferry_s3::list::Filter;
 use ferry_s3::remote::Remote;
 use ferry_s3::snapshots::{child, copies};
-use ferry_s3::stats::Stats;
 
 /// Arguments of `ferry-sidecar copies`.
 #[derive(Debug, clap::Args)]
@@ -80,10 +79,7 @@ async fn list(args: CopiesArgs) -> ferry_s3::Result<()> {
 async fn tally(remote: Remote) -> ferry_s3::Result<(u64, u64)> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
     let filter = Arc::new(Filter::new(Vec::new()));
-    let stats = Arc::new(Stats::default());
-    let lister = tokio::spawn(ferry_s3::list::remote::list(
-        remote, filter, None, None, stats, tx,
-    ));
+    let lister = tokio::spawn(ferry_s3::list::remote::list(remote, filter, None, None, tx));
     let (mut files, mut bytes) = (0, 0);
     while let Some(entry) = rx.recv().await {
         let entry = entry?;

@@ -226,6 +226,25 @@ const GUIDE: &[Step] = &[
         A,
         r#"kubectl patch replicationsource shop-data --type merge -p '{"spec":{"rclone":{"restoreOnEmpty":null}}}'"#,
     ),
+    // hooks.md
+    Run(A, "kubectl apply -f db-data.yaml"),
+    Run(A, "kubectl apply -f examples/hooks-source.yaml"),
+    Run(
+        A,
+        "kubectl get replicationsource db-to-s3 -o jsonpath='{.status.hooks}'",
+    ),
+    Run(
+        A,
+        "kubectl get events --field-selector involvedObject.name=db-to-s3",
+    ),
+    Run(
+        A,
+        "kubectl annotate pvc db-data volsync.backube/use-copy-trigger=",
+    ),
+    Run(
+        A,
+        "kubectl annotate pvc db-data --overwrite volsync.backube/copy-trigger=trigger-1",
+    ),
 ];
 
 /// The README and the pages under `docs/`, as (path from the repository root, text).

@@ -8,6 +8,7 @@
 mod common;
 mod destination;
 mod restore;
+mod hooks;
 mod source;
 mod status;
 
@@ -20,6 +21,10 @@ pub use destination::{
     ReplicationDestinationSpec,
 };
 pub use restore::{LastRestore, RestoreFailurePolicy, RestoreOnEmpty, RestoreResult};
+pub use hooks::{
+    CaSource, FailurePolicy, Hook, HookMethod, HookResult, HookScheme, HookTls, Hooks, HooksStatus,
+    KeyRef,
+};
 pub use source::{
     ObjectLock, ObjectLockMode, ReplicationSource, ReplicationSourceRclone, ReplicationSourceRsync,
     ReplicationSourceSpec,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{RcloneOptions, SourceCopyMethod, Trigger, Verify, VolumeOptions};
 use super::restore::RestoreOnEmpty;
+use super::hooks::Hooks;
 use super::status::ReplicationSourceStatus;
 
 /// What to replicate, when, and through which mover. Bind it to a pod with the annotation
@@ -91,6 +92,12 @@ pub struct ReplicationSourceSpec {
     /// Push to S3-compatible object storage in rclone's format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rclone: Option<ReplicationSourceRclone>,
+
+    /// HTTP calls to the app in the pod around the cut of each copy, for application-consistent
+    /// copies: `preSync` freezes, `postSync` thaws. The pod annotations
+    /// `ferry.dev/pre-sync-hook` and `ferry.dev/post-sync-hook` set or override them per pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<Hooks>,
 }
 
 /// The rsync-over-SSH mover of a source.

@@ -222,6 +222,9 @@ pub struct ReplicationSourceStatus {
     /// The last restore on first start (`spec.rclone.restoreOnEmpty`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_restore: Option<LastRestore>,
+    /// The hooks of the last sync that called them: the freeze's length and each result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<super::hooks::HooksStatus>,
 }
 
 /// Status of a ReplicationDestination, written by its bound sidecar.

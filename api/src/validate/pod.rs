@@ -107,6 +107,7 @@ pub fn validate_pod_annotations(
             "a destination is filled by its own pulls: restore on empty is for a pod bound with ferry.dev/source",
         );
     }
+    let hooks = super::hooks::hook_overrides(annotations, &mut report);
     warn_unknown_keys(annotations, &mut report);
 
     let parsed = binding
@@ -122,6 +123,7 @@ pub fn validate_pod_annotations(
             run_as_user,
             restore,
             restore_on_failure,
+            hooks,
             injected: annotations.contains_key(keys::INJECTED),
         });
     (parsed, report)

@@ -24,21 +24,18 @@ const LOCK_MODES: &[&str] = &["Governance", "Compliance"];
 /// Validates a whole ReplicationSource object (as JSON), returning every problem.
 pub fn validate_source(object: &Value) -> Report {
     let mut report = Report::default();
-    let [rsync_method, rclone_method] = EnumField::copy_methods(COPY_METHODS, COPY_METHOD_RULE);
-    let enums = [
-        rsync_method,
-        rclone_method,
-        EnumField {
-            pointer: "/rclone/objectLock/mode",
-            allowed: LOCK_MODES,
-            rule: "must be Governance or Compliance",
-        },
-        EnumField {
-            pointer: "/rclone/restoreOnEmpty/onFailure",
-            allowed: &["Block", "StartEmpty"],
-            rule: "must be Block (the app waits for the restore) or StartEmpty",
-        },
-    ];
+    let mut enums = Vec::from(EnumField::copy_methods(COPY_METHODS, COPY_METHOD_RULE));
+    enums.push(EnumField {
+        pointer: "/rclone/objectLock/mode",
+        allowed: LOCK_MODES,
+        rule: "must be Governance or Compliance",
+    });
+    enums.push(EnumField {
+        pointer: "/rclone/restoreOnEmpty/onFailure",
+        allowed: &["Block", "StartEmpty"],
+        rule: "must be Block (the app waits for the restore) or StartEmpty",
+    });
+    enums.extend(super::hooks::enum_fields());
     let Some(spec) = decode_spec::<ReplicationSourceSpec>(object, &enums, &mut report) else {
         return report;
     };
@@ -51,6 +48,7 @@ pub fn validate_source(object: &Value) -> Report {
     if let Some(rclone) = &spec.rclone {
         check_source_rclone(rclone, &mut report);
     }
+    super::hooks::check_hooks(spec.hooks.as_ref(), &mut report);
     report
 }
 
