@@ -24,6 +24,8 @@ pub const FERRY_VOLUME_PATH: &str = "FERRY_VOLUME_PATH";
 pub const FERRY_SCHEDULE: &str = "FERRY_SCHEDULE";
 /// The pod's time-zone override (`ferry.dev/time-zone`).
 pub const FERRY_TIME_ZONE: &str = "FERRY_TIME_ZONE";
+/// The pod's jitter override (`ferry.dev/jitter`).
+pub const FERRY_JITTER: &str = "FERRY_JITTER";
 /// The metrics port, when not [`super::METRICS_PORT`].
 pub const FERRY_METRICS_PORT: &str = "FERRY_METRICS_PORT";
 /// The rsync program, when not `rsync` on `PATH`.
@@ -32,7 +34,7 @@ pub const FERRY_RSYNC: &str = "FERRY_RSYNC";
 pub const FERRY_SCRATCH_DIR: &str = "FERRY_SCRATCH_DIR";
 
 /// Every name above: what a sidecar container's environment may hold.
-pub const ALL: [&str; 14] = [
+pub const ALL: [&str; 15] = [
     POD_NAME,
     POD_NAMESPACE,
     POD_UID,
@@ -44,6 +46,7 @@ pub const ALL: [&str; 14] = [
     FERRY_VOLUME_PATH,
     FERRY_SCHEDULE,
     FERRY_TIME_ZONE,
+    FERRY_JITTER,
     FERRY_METRICS_PORT,
     FERRY_RSYNC,
     FERRY_SCRATCH_DIR,

@@ -1,4 +1,4 @@
-//! Pure checks of single values: cron schedules, time zones, names, quantities, paths,
+//! Pure checks of single values: cron schedules, durations, time zones, names, quantities, paths,
 //! exclude patterns and bandwidth limits.
 //!
 //! Each check returns a typed value or a typed error whose `Display` is the rule text that
@@ -6,6 +6,7 @@
 //! and naming the fix where there is one.
 
 pub mod cron;
+pub mod duration;
 pub mod glob;
 pub mod names;
 pub mod paths;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::report::Report;
 use crate::annotations::{self as keys, Binding, PodAnnotations};
-use crate::rules::{cron::Schedule, names, quantity::Quantity, timezone};
+use crate::rules::{cron::Schedule, duration, names, quantity::Quantity, timezone};
 
 /// Checks the ferry annotations of a pod and parses them. The value is `Some` exactly when
 /// the report has no errors. Keys outside `ferry.dev/` are ignored; unknown keys inside it get
@@ -29,6 +29,12 @@ pub fn validate_pod_annotations(
         timezone::parse(text)
             .map_err(|err| report.error(&path(keys::TIME_ZONE), text, err))
             .ok()
+    });
+    let jitter = get(keys::JITTER).and_then(|text| {
+        duration::parse(text)
+            .map_err(|err| report.error(&path(keys::JITTER), text, err))
+            .ok()
+            .map(|_| text.to_owned())
     });
     let volume = get(keys::VOLUME).and_then(|text| {
         names::dns1123_label(text)
@@ -69,6 +75,7 @@ pub fn validate_pod_annotations(
             binding,
             schedule,
             time_zone,
+            jitter,
             volume,
             native_sidecar,
             sidecar_cpu,

@@ -49,6 +49,9 @@ pub fn container(plan: &Plan, settings: &Settings) -> Value {
     {
         built = built.env(env::FERRY_TIME_ZONE, zone);
     }
+    if let Some(jitter) = &plan.annotations.jitter {
+        built = built.env(env::FERRY_JITTER, jitter.as_str());
+    }
     for m in &plan.mounts {
         let path = format!("{VOLUMES_DIR}/{}", m.volume);
         built = built.mount(&m.volume, &path, Some(m.read_only));
