@@ -35,6 +35,8 @@ pub struct Identity {
     pub schedule: Option<String>,
     /// `FERRY_TIME_ZONE`: the pod's time zone override.
     pub time_zone: Option<String>,
+    /// `FERRY_JITTER`: the pod's jitter override.
+    pub jitter: Option<String>,
     /// `FERRY_METRICS_PORT`.
     pub metrics_port: u16,
     /// `FERRY_RSYNC`: the rsync program (default `rsync` on `PATH`).
@@ -120,6 +122,7 @@ impl Identity {
             volume,
             schedule: var(env::FERRY_SCHEDULE).filter(|v| !v.trim().is_empty()),
             time_zone: var(env::FERRY_TIME_ZONE).filter(|v| !v.trim().is_empty()),
+            jitter: var(env::FERRY_JITTER).filter(|v| !v.trim().is_empty()),
             metrics_port,
             rsync: var(env::FERRY_RSYNC)
                 .filter(|v| !v.is_empty())

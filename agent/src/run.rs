@@ -389,6 +389,7 @@ impl Agent {
             self.check_secret_changed().await;
             let who = self.ctx.who.clone();
             let trigger_spec = cr.trigger.clone().unwrap_or_default();
+            let key = schedule::slot_key(&who.namespace, who.role.kind(), &who.object);
             let built = Trigger::build(&Inputs {
                 paused: cr.paused,
                 schedule: trigger_spec.schedule.as_deref(),
@@ -397,6 +398,9 @@ impl Agent {
                 last_manual: self.model.sync.last_manual_sync.as_deref(),
                 pod_schedule: who.schedule.as_deref(),
                 pod_time_zone: who.time_zone.as_deref(),
+                jitter: trigger_spec.jitter.as_deref(),
+                pod_jitter: who.jitter.as_deref(),
+                key: &key,
             });
             let now = Timestamp::now();
             let anchor = self
@@ -693,6 +697,9 @@ impl Agent {
             last_manual: None,
             pod_schedule: None,
             pod_time_zone: None,
+            jitter: None,
+            pod_jitter: None,
+            key: "",
         })
         .ok()?;
         let last = self

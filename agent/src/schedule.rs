@@ -8,11 +8,15 @@
 //!   sidecar started, before any completion); when several fire times have passed, one sync
 //!   runs and the others are counted as missed, never queued;
 //! - `manual` syncs once per new value, compared with `status.lastManualSync`;
+//! - `jitter` (or the pod's `ferry.dev/jitter`) moves every fire time later by the same
+//!   offset below it, a hash of the CR's identity, so objects that share a schedule spread
+//!   over the window and each keeps its slot across restarts;
 //! - no trigger at all means continuous: sync again as soon as the last one ended.
 
 use ferry_api::rules::cron::Schedule;
-use jiff::Timestamp;
+use ferry_api::rules::duration;
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 
 /// The most fire times counted as missed in one go; beyond it the count saturates.
 const MISSED_CAP: u64 = 100_000;
@@ -37,6 +41,8 @@ pub enum Trigger {
         zone: TimeZone,
         /// As written, for messages.
         text: String,
+        /// How much later than the schedule's times this object fires (its jitter slot).
+        offset: SignedDuration,
     },
     /// No trigger.
     Continuous,
@@ -71,6 +77,36 @@ pub struct Inputs<'a> {
     pub pod_schedule: Option<&'a str>,
     /// The pod's `ferry.dev/time-zone`.
     pub pod_time_zone: Option<&'a str>,
+    /// `spec.trigger.jitter`.
+    pub jitter: Option<&'a str>,
+    /// The pod's `ferry.dev/jitter`.
+    pub pod_jitter: Option<&'a str>,
+    /// What the jitter slot is a hash of: the CR's namespace, kind and name ([`slot_key`]).
+    pub key: &'a str,
+}
+
+/// The identity a jitter slot is derived from. The CR, not the pod: a Deployment's pod is
+/// re-created under a new name, and must keep its slot.
+pub fn slot_key(namespace: &str, kind: &str, name: &str) -> String {
+    format!("{namespace}/{kind}/{name}")
+}
+
+/// The offset of `key` within a window of `jitter`: FNV-1a of the key, modulo the window in
+/// milliseconds. FNV because it is fixed by its definition (the slot must not move with a
+/// Rust or crate upgrade, as `std`'s hasher may) and spreads short similar keys well enough
+/// for this.
+pub fn slot(key: &str, jitter: std::time::Duration) -> SignedDuration {
+    let window = u64::try_from(jitter.as_millis()).unwrap_or(u64::MAX);
+    if window == 0 {
+        return SignedDuration::ZERO;
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let millis = i64::try_from(hash % window).unwrap_or(0);
+    SignedDuration::from_millis(millis)
 }
 
 impl Trigger {
@@ -89,12 +125,27 @@ impl Trigger {
                 }),
             }
         };
+        let (jitter_field, jitter_text) = match (inputs.pod_jitter, inputs.jitter) {
+            (Some(text), _) => ("ferry.dev/jitter", Some(text)),
+            (None, text) => ("spec.trigger.jitter", text),
+        };
+        let offset = match jitter_text {
+            None => SignedDuration::ZERO,
+            Some(text) => duration::parse(text)
+                .map(|jitter| slot(inputs.key, jitter))
+                .map_err(|e| TriggerError {
+                    field: jitter_field,
+                    value: text.to_owned(),
+                    problem: e.to_string(),
+                })?,
+        };
         let cron = |field: &'static str, text: &str, zone: TimeZone| {
             Schedule::parse(text)
                 .map(|schedule| Trigger::Cron {
                     schedule,
                     zone,
                     text: text.to_owned(),
+                    offset,
                 })
                 .map_err(|errors| TriggerError {
                     field,
@@ -171,12 +222,20 @@ pub fn decide(trigger: &Trigger, anchor: Timestamp, now: Timestamp) -> Decision 
                 Decision::Now(Why::Manual(wanted.clone()))
             }
         }
-        Trigger::Cron { schedule, zone, .. } => {
+        Trigger::Cron {
+            schedule,
+            zone,
+            offset,
+            ..
+        } => {
+            // In the schedule's own time: the slot moves every fire time by `offset`.
+            let anchor = unshift(anchor, *offset);
+            let now = unshift(now, *offset);
             let Some(next) = schedule.next_after(anchor, zone) else {
                 return Decision::Never;
             };
             if next > now {
-                return Decision::At(next);
+                return Decision::At(shift(next, *offset));
             }
             let mut missed = 0;
             let mut at = next;
@@ -197,9 +256,26 @@ pub fn decide(trigger: &Trigger, anchor: Timestamp, now: Timestamp) -> Decision 
 /// The next fire time after a sync that ended at `completed`, for `status.nextSyncTime`.
 pub fn next_fire(trigger: &Trigger, completed: Timestamp) -> Option<Timestamp> {
     match trigger {
-        Trigger::Cron { schedule, zone, .. } => schedule.next_after(completed, zone),
+        Trigger::Cron {
+            schedule,
+            zone,
+            offset,
+            ..
+        } => schedule
+            .next_after(unshift(completed, *offset), zone)
+            .map(|t| shift(t, *offset)),
         _ => None,
     }
+}
+
+/// `t` moved later by a jitter slot (unchanged at the end of time, where nothing fires).
+fn shift(t: Timestamp, offset: SignedDuration) -> Timestamp {
+    t.checked_add(offset).unwrap_or(t)
+}
+
+/// `t` moved earlier by a jitter slot.
+fn unshift(t: Timestamp, offset: SignedDuration) -> Timestamp {
+    t.checked_sub(offset).unwrap_or(t)
 }
 
 #[cfg(test)]
@@ -340,5 +416,121 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(err.field, "ferry.dev/time-zone");
+    }
+
+    fn jittered(key: &str, jitter: &str) -> Trigger {
+        Trigger::build(&Inputs {
+            schedule: Some("0 * * * *"),
+            jitter: Some(jitter),
+            key,
+            ..Inputs::default()
+        })
+        .unwrap()
+    }
+
+    fn offset_of(t: &Trigger) -> SignedDuration {
+        match t {
+            Trigger::Cron { offset, .. } => *offset,
+            other => panic!("not a schedule: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_slot_is_fixed_by_the_key_and_below_the_window() {
+        let key = slot_key("shop", "ReplicationSource", "db");
+        let a = slot(&key, std::time::Duration::from_secs(600));
+        assert_eq!(a, slot(&key, std::time::Duration::from_secs(600)));
+        assert!(a >= SignedDuration::ZERO && a < SignedDuration::from_secs(600));
+        assert_eq!(slot(&key, std::time::Duration::ZERO), SignedDuration::ZERO);
+        // A fixed definition: this value must never change across builds, or every
+        // object would move to a new slot on upgrade.
+        // FNV-1a 64 of the key, modulo 3,600,000 ms.
+        assert_eq!(
+            slot(
+                "shop/ReplicationSource/db",
+                std::time::Duration::from_secs(3600)
+            ),
+            SignedDuration::from_millis(3_543_504)
+        );
+    }
+
+    #[test]
+    fn twenty_objects_spread_over_the_window() {
+        let window = std::time::Duration::from_secs(60);
+        let mut slots: Vec<i64> = (0..20)
+            .map(|i| {
+                slot(
+                    &slot_key("fleet", "ReplicationSource", &format!("app-{i}")),
+                    window,
+                )
+                .as_secs()
+            })
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        // Twenty keys over sixty one-second buckets: most land apart, none beyond the window.
+        assert!(slots.len() >= 12, "{slots:?}");
+        assert!(slots.iter().all(|s| (0..60).contains(s)), "{slots:?}");
+        let spread = slots.last().unwrap() - slots.first().unwrap();
+        assert!(spread >= 30, "{slots:?}");
+    }
+
+    #[test]
+    fn jitter_moves_every_fire_time_by_the_slot() {
+        let t = jittered("shop/ReplicationSource/db", "10m");
+        let offset = offset_of(&t);
+        assert!(offset > SignedDuration::ZERO && offset < SignedDuration::from_mins(10));
+        let start = ts("2026-01-01T00:10:00Z");
+        let due = ts("2026-01-01T01:00:00Z").checked_add(offset).unwrap();
+        // Before the slot: wait for it, at the real time.
+        assert_eq!(
+            decide(&t, start, ts("2026-01-01T01:00:00Z")),
+            Decision::At(due)
+        );
+        assert_eq!(next_fire(&t, start), Some(due));
+        // At the slot: sync.
+        assert_eq!(
+            decide(&t, start, due),
+            Decision::Now(Why::Schedule { missed: 0 })
+        );
+        // A sync that ended inside the hour's window fires at the next hour's slot.
+        let after = due.checked_add(SignedDuration::from_secs(5)).unwrap();
+        assert_eq!(
+            next_fire(&t, after),
+            Some(ts("2026-01-01T02:00:00Z").checked_add(offset).unwrap())
+        );
+        // Missed slots are counted in the shifted time too.
+        let late = ts("2026-01-01T03:30:00Z");
+        assert_eq!(
+            decide(&t, start, late),
+            Decision::Now(Why::Schedule { missed: 2 })
+        );
+    }
+
+    #[test]
+    fn the_pod_annotation_overrides_the_jitter_and_bad_values_are_named() {
+        let t = Trigger::build(&Inputs {
+            schedule: Some("0 * * * *"),
+            jitter: Some("30m"),
+            pod_jitter: Some("0s"),
+            key: "a/ReplicationSource/b",
+            ..Inputs::default()
+        })
+        .unwrap();
+        assert_eq!(offset_of(&t), SignedDuration::ZERO);
+        let err = Trigger::build(&Inputs {
+            schedule: Some("0 * * * *"),
+            jitter: Some("5 minutes"),
+            ..Inputs::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.field, "spec.trigger.jitter");
+        let err = Trigger::build(&Inputs {
+            schedule: Some("0 * * * *"),
+            pod_jitter: Some("48h"),
+            ..Inputs::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.field, "ferry.dev/jitter");
     }
 }

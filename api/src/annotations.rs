@@ -28,6 +28,9 @@ pub const DESTINATION: &str = "ferry.dev/destination";
 pub const SCHEDULE: &str = "ferry.dev/schedule";
 /// Annotation overriding the CR's `spec.trigger.timeZone` for this pod.
 pub const TIME_ZONE: &str = "ferry.dev/time-zone";
+/// Annotation overriding the CR's `spec.trigger.jitter` for this pod (`90s`, `10m`,
+/// `1h30m`; `0s` turns it off).
+pub const JITTER: &str = "ferry.dev/jitter";
 /// Annotation naming the pod volume to replicate; by default the one whose claim is the CR's
 /// PVC.
 pub const VOLUME: &str = "ferry.dev/volume";
@@ -74,11 +77,12 @@ pub const ACKNOWLEDGE_GUARDS: &str = "ferry.dev/acknowledge-guards";
 pub const PREFIX: &str = "ferry.dev/";
 
 /// Every annotation key Ferry reads or writes on a pod, for typo detection and the reference.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     SOURCE,
     DESTINATION,
     SCHEDULE,
     TIME_ZONE,
+    JITTER,
     VOLUME,
     NATIVE_SIDECAR,
     SIDECAR_CPU,
@@ -144,6 +148,8 @@ pub struct PodAnnotations {
     pub schedule: Option<Schedule>,
     /// The time zone that overrides the CR's.
     pub time_zone: Option<TimeZone>,
+    /// The jitter that overrides the CR's, as written (already checked to be a duration).
+    pub jitter: Option<String>,
     /// The pod volume to replicate.
     pub volume: Option<String>,
     /// Force or refuse the native-sidecar form.

@@ -20,6 +20,7 @@ fn valid_annotations_parse_into_the_typed_struct() {
         (keys::SOURCE, "data-to-s3"),
         (keys::SCHEDULE, "*/5 * * * *"),
         (keys::TIME_ZONE, "Europe/Berlin"),
+        (keys::JITTER, "10m"),
         (keys::VOLUME, "data"),
         (keys::NATIVE_SIDECAR, "false"),
         (keys::SIDECAR_CPU, "100m"),
@@ -32,6 +33,7 @@ fn valid_annotations_parse_into_the_typed_struct() {
     let parsed = parsed.expect("parsed");
     assert_eq!(parsed.binding, Binding::Source("data-to-s3".into()));
     assert_eq!(parsed.volume.as_deref(), Some("data"));
+    assert_eq!(parsed.jitter.as_deref(), Some("10m"));
     assert_eq!(parsed.native_sidecar, Some(false));
     assert_eq!(parsed.run_as_user, Some(1000));
     assert_eq!(parsed.sidecar_memory.as_deref(), Some("128Mi"));
@@ -73,10 +75,12 @@ fn invalid_annotations_list_every_problem() {
                 (keys::NATIVE_SIDECAR, "yes"),
                 (keys::RUN_AS_USER, "-5"),
                 (keys::SIDECAR_CPU, "0"),
+                (keys::JITTER, "1d"),
             ],
             vec![
                 r#"metadata.annotations[ferry.dev/schedule]: "61 25 * * *": minute 61 is out of range 0-59"#,
                 r#"metadata.annotations[ferry.dev/schedule]: "61 25 * * *": hour 25 is out of range 0-23"#,
+                r#"metadata.annotations[ferry.dev/jitter]: "1d": not a duration: write whole hours, minutes and seconds in that order, such as "90s", "10m" or "1h30m""#,
                 r#"metadata.annotations[ferry.dev/native-sidecar]: "yes": must be "true" or "false""#,
                 r#"metadata.annotations[ferry.dev/sidecar-cpu]: "0": must be more than 0"#,
                 r#"metadata.annotations[ferry.dev/run-as-user]: "-5": must be a user ID from 0 to 2147483647"#,

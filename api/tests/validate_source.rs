@@ -107,6 +107,13 @@ fn valid_sources_pass() {
             ),
         ),
         (
+            "jitter",
+            merge(
+                rsync_source(),
+                json!({"spec": {"trigger": {"schedule": "0 * * * *", "jitter": "1h30m"}}}),
+            ),
+        ),
+        (
             "resources",
             merge(
                 rsync_source(),
@@ -387,6 +394,14 @@ fn value_rules_name_the_field_and_the_fix() {
         (
             json!({"spec": {"trigger": {"timeZone": "Mars/Olympus"}}}),
             r#"spec.trigger.timeZone: "Mars/Olympus": unknown time zone: use an IANA name such as "Europe/Berlin" or "UTC""#,
+        ),
+        (
+            json!({"spec": {"trigger": {"schedule": "@hourly", "jitter": "10 minutes"}}}),
+            r#"spec.trigger.jitter: "10 minutes": not a duration: write whole hours, minutes and seconds in that order, such as "90s", "10m" or "1h30m""#,
+        ),
+        (
+            json!({"spec": {"trigger": {"schedule": "@hourly", "jitter": "36h"}}}),
+            r#"spec.trigger.jitter: "36h": longer than 24h: use at most "24h""#,
         ),
         (
             json!({"spec": {"sourcePVC": "Data_1"}}),

@@ -24,6 +24,8 @@ pub const FERRY_VOLUME_PATH: &str = "FERRY_VOLUME_PATH";
 pub const FERRY_SCHEDULE: &str = "FERRY_SCHEDULE";
 /// The pod's time-zone override (`ferry.dev/time-zone`).
 pub const FERRY_TIME_ZONE: &str = "FERRY_TIME_ZONE";
+/// The pod's jitter override (`ferry.dev/jitter`).
+pub const FERRY_JITTER: &str = "FERRY_JITTER";
 /// The metrics port, when not [`super::METRICS_PORT`].
 pub const FERRY_METRICS_PORT: &str = "FERRY_METRICS_PORT";
 /// The rsync program, when not `rsync` on `PATH`.
@@ -40,7 +42,7 @@ pub const FERRY_RESTORE_COPY: &str = "FERRY_RESTORE_COPY";
 pub const FERRY_RESTORE_ON_FAILURE: &str = "FERRY_RESTORE_ON_FAILURE";
 
 /// Every name above: what a sidecar container's environment may hold.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 18] = [
     POD_NAME,
     POD_NAMESPACE,
     POD_UID,
@@ -52,6 +54,7 @@ pub const ALL: [&str; 17] = [
     FERRY_VOLUME_PATH,
     FERRY_SCHEDULE,
     FERRY_TIME_ZONE,
+    FERRY_JITTER,
     FERRY_METRICS_PORT,
     FERRY_RSYNC,
     FERRY_SCRATCH_DIR,

@@ -1,11 +1,12 @@
-//! Pure checks of single values: cron schedules, time zones, names, quantities, paths,
-//! exclude patterns, bandwidth limits, the names of timestamped copies and hook targets.
+//! Pure checks of single values: cron schedules, durations, time zones, names, quantities,
+//! paths, exclude patterns, bandwidth limits, the names of timestamped copies and hook targets.
 //!
 //! Each check returns a typed value or a typed error whose `Display` is the rule text that
 //! follows `field.path: "value": ` in a validation message: lower case, no trailing period,
 //! and naming the fix where there is one.
 
 pub mod cron;
+pub mod duration;
 pub mod glob;
 pub mod hook;
 pub mod names;

@@ -29,6 +29,20 @@ pub struct Trigger {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub manual: Option<String>,
+
+    /// Spreads this object's scheduled syncs over a window: each fire time of `schedule` is
+    /// moved later by an offset between zero and `jitter`, the same for the object every
+    /// time (a hash of its namespace, kind and name), so a restarted or re-created pod keeps
+    /// its slot and `status.nextSyncTime` shows the real time. Written as `90s`, `10m` or
+    /// `1h30m`, at most `24h`. Use it when many objects share a schedule, so they do not all
+    /// reach the storage and the apiserver in the same second. The pod annotation
+    /// `ferry.dev/jitter` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 2, max = 24),
+        regex(pattern = crate::rules::duration::PATTERN)
+    )]
+    pub jitter: Option<String>,
 }
 
 /// How thoroughly a copy is verified.

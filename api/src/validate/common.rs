@@ -8,7 +8,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::report::{Report, render};
-use crate::rules::{cron::Schedule, glob, names, paths, quantity::Quantity, rate, timezone};
+use crate::rules::{
+    cron::Schedule, duration, glob, names, paths, quantity::Quantity, rate, timezone,
+};
 use crate::types::{RcloneOptions, Trigger, VolumeOptions};
 
 /// A string field whose allowed values the schema lists, checked on the raw JSON so a bad
@@ -134,6 +136,13 @@ pub(super) fn check_trigger(trigger: Option<&Trigger>, report: &mut Report) {
             report.error("spec.trigger.timeZone", zone, err);
         } else if trigger.schedule.is_none() {
             report.warn("spec.trigger.timeZone has no effect without spec.trigger.schedule");
+        }
+    }
+    if let Some(jitter) = &trigger.jitter {
+        if let Err(err) = duration::parse(jitter) {
+            report.error("spec.trigger.jitter", jitter, err);
+        } else if trigger.schedule.is_none() {
+            report.warn("spec.trigger.jitter has no effect without spec.trigger.schedule");
         }
     }
     if let (Some(_), Some(manual)) = (&trigger.schedule, &trigger.manual) {

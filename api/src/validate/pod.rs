@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::report::Report;
 use crate::annotations::{self as keys, Binding, PodAnnotations, RestoreRequest};
-use crate::rules::{cron::Schedule, names, quantity::Quantity, stamp, timezone};
+use crate::rules::{cron::Schedule, duration, names, quantity::Quantity, stamp, timezone};
 use crate::types::RestoreFailurePolicy;
 
 /// Checks the ferry annotations of a pod and parses them. The value is `Some` exactly when
@@ -30,6 +30,12 @@ pub fn validate_pod_annotations(
         timezone::parse(text)
             .map_err(|err| report.error(&path(keys::TIME_ZONE), text, err))
             .ok()
+    });
+    let jitter = get(keys::JITTER).and_then(|text| {
+        duration::parse(text)
+            .map_err(|err| report.error(&path(keys::JITTER), text, err))
+            .ok()
+            .map(|_| text.to_owned())
     });
     let volume = get(keys::VOLUME).and_then(|text| {
         names::dns1123_label(text)
@@ -116,6 +122,7 @@ pub fn validate_pod_annotations(
             binding,
             schedule,
             time_zone,
+            jitter,
             volume,
             native_sidecar,
             sidecar_cpu,

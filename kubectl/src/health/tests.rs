@@ -18,6 +18,7 @@ fn cr(status: Option<SyncStatus>, schedule: Option<&str>) -> Replication {
             schedule: schedule.map(str::to_owned),
             time_zone: None,
             manual: schedule.is_none().then(|| "one".to_owned()),
+            jitter: None,
         }),
         paused: false,
         status,

@@ -19,6 +19,7 @@ fn cr(name: &str, status: Option<SyncStatus>) -> Replication {
             schedule: Some("*/15 * * * *".into()),
             time_zone: Some("Europe/Berlin".into()),
             manual: None,
+            jitter: None,
         }),
         paused: false,
         status,

@@ -103,6 +103,9 @@ fn common(
     {
         built = built.env(env::FERRY_TIME_ZONE, zone);
     }
+    if let Some(jitter) = &plan.annotations.jitter {
+        built = built.env(env::FERRY_JITTER, jitter.as_str());
+    }
     for m in &plan.mounts {
         let path = format!("{VOLUMES_DIR}/{}", m.volume);
         let read_only = m.read_only && !(writes && m.volume == plan.replicated);
