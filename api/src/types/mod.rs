@@ -7,8 +7,8 @@
 
 mod common;
 mod destination;
-mod restore;
 mod hooks;
+mod restore;
 mod source;
 mod status;
 
@@ -20,11 +20,11 @@ pub use destination::{
     ReplicationDestination, ReplicationDestinationRclone, ReplicationDestinationRsync,
     ReplicationDestinationSpec,
 };
-pub use restore::{LastRestore, RestoreFailurePolicy, RestoreOnEmpty, RestoreResult};
 pub use hooks::{
     CaSource, FailurePolicy, Hook, HookMethod, HookResult, HookScheme, HookTls, Hooks, HooksStatus,
     KeyRef,
 };
+pub use restore::{LastRestore, RestoreFailurePolicy, RestoreOnEmpty, RestoreResult};
 pub use source::{
     ObjectLock, ObjectLockMode, ReplicationSource, ReplicationSourceRclone, ReplicationSourceRsync,
     ReplicationSourceSpec,

@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{RcloneOptions, SourceCopyMethod, Trigger, Verify, VolumeOptions};
-use super::restore::RestoreOnEmpty;
 use super::hooks::Hooks;
+use super::restore::RestoreOnEmpty;
 use super::status::ReplicationSourceStatus;
 
 /// What to replicate, when, and through which mover. Bind it to a pod with the annotation
