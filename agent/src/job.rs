@@ -146,8 +146,9 @@ impl Job {
 pub enum Reply {
     /// The sync ended without errors.
     Done {
-        /// Its counts.
-        stats: SyncStats,
+        /// Its counts (boxed: the other answers are small, and this one grew with every
+        /// counter).
+        stats: Box<SyncStats>,
         /// Its summary.
         logs: String,
         /// A guard's refusal that did not fail it (the retention limit).
@@ -194,7 +195,7 @@ impl Reply {
     pub fn of(result: Result<Outcome>) -> Reply {
         match result {
             Ok(outcome) => Reply::Done {
-                stats: outcome.stats,
+                stats: Box::new(outcome.stats),
                 logs: outcome.logs,
                 refused: outcome.refused,
                 verified: outcome.verified,
@@ -221,7 +222,7 @@ impl Reply {
                 verified,
                 restored,
             } => Ok(Outcome {
-                stats,
+                stats: *stats,
                 logs,
                 refused,
                 verified,
@@ -247,10 +248,10 @@ mod tests {
     #[test]
     fn replies_round_trip_and_map_to_errors() {
         let done = Reply::Done {
-            stats: SyncStats {
+            stats: Box::new(SyncStats {
                 bytes_transferred: 10,
                 ..SyncStats::default()
-            },
+            }),
             logs: "ok".to_owned(),
             refused: None,
             verified: None,

@@ -96,8 +96,8 @@ pub enum Ended {
     Restored {
         /// Its name.
         copy: String,
-        /// The pull's counts.
-        outcome: Outcome,
+        /// The pull's counts (boxed: the other cases carry little).
+        outcome: Box<Outcome>,
     },
 }
 
@@ -127,7 +127,10 @@ pub async fn attempt(
     });
     let outcome = (ctx.engine)(job, cancel).await?;
     match outcome.restored.as_ref().and_then(|r| r.copy.clone()) {
-        Some(copy) => Ok(Ended::Restored { copy, outcome }),
+        Some(copy) => Ok(Ended::Restored {
+            copy,
+            outcome: Box::new(outcome),
+        }),
         None => Ok(Ended::Nothing(
             outcome
                 .restored
