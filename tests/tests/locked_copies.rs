@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{Context, ensure};
 use aws_sdk_s3::types::ObjectLockMode;
-use ferry_e2e::replication::manifests::{self, Role};
+use ferry_e2e::replication::manifests::Role;
 use ferry_e2e::replication::observe;
 use ferry_e2e::replication::tree;
 use ferry_e2e::replication::{Replication, SYNC_LIMIT};
@@ -36,25 +36,11 @@ async fn bind_source(
     conf: &str,
     options: Value,
 ) -> anyhow::Result<Pod> {
-    fx.create(ns, &manifests::rclone_secret(SECRET, conf))
-        .await?;
-    let mut source = manifests::rclone_source(
-        SOURCE,
-        "data",
-        SECRET,
-        dest,
-        "Direct",
-        Some(manifests::manual("one")),
-    );
-    for (key, value) in options.as_object().into_iter().flatten() {
-        source["spec"]["rclone"][key] = value.clone();
-    }
-    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
-    let pods = fx
-        .bind(ns, &source, &manifests::pod("web", &template))
+    let pod = fx
+        .bind_rclone_source(ns, (SOURCE, SECRET), dest, conf, &options)
         .await?;
     fx.wait_manual(Role::Source, ns, SOURCE, "one").await?;
-    pods.into_iter().next().context("no pod")
+    Ok(pod)
 }
 
 /// Waits until the manual sync `token` completed; returns the status.

@@ -66,24 +66,14 @@ async fn bind(
     conf: &str,
     options: Value,
 ) -> anyhow::Result<Pod> {
-    fx.create(ns, &manifests::rclone_secret(SECRET, conf))
-        .await?;
-    let mut source = manifests::rclone_source(
-        SOURCE,
-        "data",
-        SECRET,
+    fx.bind_rclone_source(
+        ns,
+        (SOURCE, SECRET),
         &format!("{bucket}/app"),
-        "Direct",
-        Some(manifests::manual("one")),
-    );
-    for (key, value) in options.as_object().into_iter().flatten() {
-        source["spec"]["rclone"][key] = value.clone();
-    }
-    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
-    let pods = fx
-        .bind(ns, &source, &manifests::pod("web", &template))
-        .await?;
-    pods.into_iter().next().context("no pod")
+        conf,
+        &options,
+    )
+    .await
 }
 
 /// Waits until the last sync failed with `reason` on `Synchronizing`, and returns the
