@@ -86,10 +86,8 @@ impl Events {
         self.publish(EventType::Warning, reason, note.into()).await;
     }
 
-    /// A warning Event whose `action` differs from its reason. The recorder folds Events
-    /// with the same reason and action into one series that keeps the first note, so an
-    /// outcome that must be read apart from the others of its reason (a hook failure the
-    /// sync went on after, rather than one that skipped it) needs its own action.
+    /// A warning Event whose `action` says what was done, apart from its reason (a hook
+    /// failure the sync went on after, rather than one that skipped it).
     pub async fn warning_as(&self, reason: &str, action: &str, note: impl Into<String>) {
         self.publish_as(EventType::Warning, reason, action, note.into())
             .await;
@@ -106,15 +104,43 @@ impl Events {
             EventType::Normal => tracing::info!(reason, "{note}"),
             EventType::Warning => tracing::warn!(reason, "{note}"),
         }
+        let note = super::status::clip(&note, 1000);
         let event = Event {
             type_,
             reason: reason.to_owned(),
-            note: Some(super::status::clip(&note, 1000)),
-            action: action.to_owned(),
+            action: folding_action(action, &note),
+            note: Some(note),
             secondary: None,
         };
         if let Err(e) = self.recorder.publish(&event, &self.reference).await {
             tracing::warn!(reason, error = %e, "could not record an Event");
         }
+    }
+}
+
+/// The Event's `action`: the action, then a short stable digest of the note.
+///
+/// kube's `Recorder` folds Events of one object with the same type, reason and action into
+/// one series that keeps its first note, so a second `SyncFailed` with another cause would be
+/// counted under the first one's message and `kubectl describe` would show a stale reason.
+/// With the note's digest in the action, only identical notes fold (as client-go's event
+/// correlator folds by message), and each new message is an Event of its own.
+fn folding_action(action: &str, note: &str) -> String {
+    let digest = ferry_api::stable_hash::fnv1a(note.as_bytes());
+    format!("{action}-{:08x}", digest >> 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::folding_action;
+
+    #[test]
+    fn only_identical_notes_share_an_action() {
+        let first = folding_action("SyncFailed", "bucket not found");
+        assert_eq!(first, folding_action("SyncFailed", "bucket not found"));
+        assert_ne!(first, folding_action("SyncFailed", "access denied"));
+        assert!(first.starts_with("SyncFailed-"), "{first}");
+        // The API limits an action to 128 characters.
+        assert_eq!(first.len(), "SyncFailed-".len() + 8);
     }
 }

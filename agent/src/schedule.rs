@@ -91,20 +91,15 @@ pub fn slot_key(namespace: &str, kind: &str, name: &str) -> String {
     format!("{namespace}/{kind}/{name}")
 }
 
-/// The offset of `key` within a window of `jitter`: FNV-1a of the key, modulo the window in
-/// milliseconds. FNV because it is fixed by its definition (the slot must not move with a
-/// Rust or crate upgrade, as `std`'s hasher may) and spreads short similar keys well enough
-/// for this.
+/// The offset of `key` within a window of `jitter`: the stable hash of the key
+/// ([`ferry_api::stable_hash`]), modulo the window in milliseconds, so a slot never moves
+/// with a restart or an upgrade.
 pub fn slot(key: &str, jitter: std::time::Duration) -> SignedDuration {
     let window = u64::try_from(jitter.as_millis()).unwrap_or(u64::MAX);
     if window == 0 {
         return SignedDuration::ZERO;
     }
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in key.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let hash = ferry_api::stable_hash::fnv1a(key.as_bytes());
     let millis = i64::try_from(hash % window).unwrap_or(0);
     SignedDuration::from_millis(millis)
 }

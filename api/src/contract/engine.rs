@@ -67,18 +67,13 @@ pub struct RestoreReport {
     pub note: String,
 }
 
-/// Whether `key` is in the sample of `percent`: a stable choice (FNV-1a of the key), so the
+/// Whether `key` is in the sample of `percent`: a stable choice ([`crate::stable_hash`] of the key), so the
 /// same objects are sampled each time and a sample of 100 takes every object.
 pub fn sampled(key: &str, percent: u8) -> bool {
     if percent >= 100 {
         return true;
     }
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in key.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash % 100 < u64::from(percent)
+    crate::stable_hash::fnv1a(key.as_bytes()) % 100 < u64::from(percent)
 }
 
 #[cfg(test)]
