@@ -521,6 +521,56 @@ async fn a_push_that_did_not_finish_is_never_restored_until_a_push_completes() -
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_standbys_restore_record_is_kept_through_the_holders_status_writes() -> anyhow::Result<()>
+{
+    let fx = Replication::start("standby").await?;
+    let ns = fx.namespace("standby", true).await?;
+    let bucket = fx.minio.bucket("standby").await?;
+    let cr = source(
+        &bucket,
+        Some(json!({})),
+        json!({}),
+        json!({"trigger": manifests::manual("one")}),
+    );
+    let dir = apply_claim(&fx, &ns).await?;
+    tree::write_tree(&dir, 12)?;
+    tree::write_file(&dir, "hello.txt", GREETING.as_bytes(), tree::TREE_MTIME)?;
+    fx.bind(&ns, &cr, &manifests::pod("web", &app("web", json!({}))))
+        .await?;
+    fx.wait_manual(Role::Source, &ns, SOURCE, "one").await?;
+    let last = wait_restore(&fx, &ns, "Skipped").await?;
+    ensure!(last["pod"] == "web", "the holder's own record: {last}");
+
+    // A second pod bound to the source, on an empty claim of its own: it restores before
+    // its app starts, records it, then waits as a standby.
+    fx.volume(&ns, "data-standby").await?;
+    let mut template = app("standby", json!({}));
+    template["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] = json!("data-standby");
+    fx.create_workload(&ns, &manifests::pod("standby", &template))
+        .await?;
+    let line = first_line(&fx, &ns, "standby").await?;
+    ensure!(
+        line == format!("read at start: {GREETING}"),
+        "the standby's first line: {line:?}"
+    );
+    let last = wait_restore(&fx, &ns, "Restored").await?;
+    ensure!(last["pod"] == "standby", "{last}");
+
+    // The holder writes its status through a whole sync: the standby's record stays.
+    fx.trigger(Role::Source, &ns, SOURCE, "two").await?;
+    let status = fx.wait_manual(Role::Source, &ns, SOURCE, "two").await?;
+    ensure!(
+        status["boundPod"] == "web"
+            && status["lastRestore"]["pod"] == "standby"
+            && status["lastRestore"]["result"] == "Restored"
+            && status["lastRestore"]["copy"] == format!("{bucket}/app"),
+        "the holder's writes changed lastRestore: {status:#}"
+    );
+    fx.passed();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn start_empty_lets_the_app_start_and_holds_pushes_until_acknowledged() -> anyhow::Result<()>
 {
     let fx = Replication::start("startempty").await?;
