@@ -203,7 +203,9 @@ pub async fn run(who: Identity) -> Result<()> {
         api: resource::api(&client, who.role, &who.namespace),
         events,
         metrics,
-        model: Model::from_status(cr.status.as_ref()),
+        // The status as it is now, not as it was when this pod started: a standby may have
+        // waited long for the Lease while the holder before it wrote.
+        model: Model::from_status(rx.borrow().as_ref().unwrap_or(&cr).status.as_ref()),
         applied: None,
         plan: MoverPlan {
             image: facts.image.clone(),
@@ -228,8 +230,19 @@ pub async fn run(who: Identity) -> Result<()> {
         .and_then(|n| u32::try_from(n).ok())
         .unwrap_or(0);
     match last_restore {
+        // Already written by the restore step, under its own field manager.
         Some(last) => agent.model.last_restore = Some(last),
         None => {
+            // A record the holder's own manager wrote (before lastRestore had a manager of
+            // its own) would go with the holder's next apply, which leaves the field out:
+            // the restore step's manager takes it over first.
+            if let Some(last) = &agent.model.last_restore
+                && let Err(e) =
+                    status::apply_last_restore(&agent.api, who.role.kind(), &who.object, last).await
+            {
+                let e = Error::api("keeping status.lastRestore", e, &who);
+                tracing::warn!(error = %e, "status not written");
+            }
             // The init container `ferry-restore` restored this pod: count it here, where
             // the metrics are served.
             if let Some(last) = agent
@@ -576,8 +589,21 @@ impl Agent {
                 if guards.acknowledged {
                     // Used once: the same annotation value never lifts the guards again.
                     self.model.sync.acknowledged_guards = cr.acknowledgement.clone();
-                    if let Some(last) = self.model.last_restore.as_mut() {
-                        last.pushes_held = None;
+                    if let Some(last) = self.model.last_restore.as_mut()
+                        && last.pushes_held.take().is_some()
+                    {
+                        let who = &self.ctx.who;
+                        let written = status::apply_last_restore(
+                            &self.api,
+                            who.role.kind(),
+                            &who.object,
+                            last,
+                        )
+                        .await;
+                        if let Err(e) = written {
+                            let e = Error::api("releasing status.lastRestore.pushesHeld", e, who);
+                            tracing::warn!(error = %e, "status not written");
+                        }
                     }
                 }
                 if let Some(refusal) = &outcome.refused {

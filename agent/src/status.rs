@@ -1,6 +1,11 @@
-//! The CR's status as this sidecar sees it, written whole with server-side apply to the
-//! status subresource. One field manager (`ferry-sidecar`) owns every field it writes, so a
-//! field left out of the next apply is removed: the model is the truth, not a patch log.
+//! The CR's status as this sidecar sees it, written with server-side apply to the status
+//! subresource. Each writer has its own field manager and applies only its own fields, so
+//! neither removes nor overwrites the other's:
+//! - the Lease holder ([`FIELD_MANAGER`]) applies the whole model but `lastRestore`; a
+//!   field left out of its next apply is removed: the model is the truth, not a patch log;
+//! - the restore step ([`RESTORE_FIELD_MANAGER`]) applies `lastRestore` alone. It runs in
+//!   any pod bound to the CR, a standby's included, before the Lease; the holder's next
+//!   write must not undo it with the record it read when it bound.
 
 use std::time::Duration;
 
@@ -12,8 +17,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 
-/// The field manager of every status write.
+/// The field manager of the Lease holder's status writes.
 pub const FIELD_MANAGER: &str = "ferry-sidecar";
+/// The field manager of `status.lastRestore`, written by the restore step of any pod.
+pub const RESTORE_FIELD_MANAGER: &str = "ferry-sidecar-restore";
 /// `Reconciled`: the configuration is valid and a sidecar is bound.
 pub const RECONCILED: &str = "Reconciled";
 /// `Synchronizing`: whether a sync is running, and if not, why.
@@ -36,8 +43,9 @@ pub struct Model {
     /// Destination only (rsync): where sources connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rsync: Option<DestinationRsyncStatus>,
-    /// Source only: the last restore on first start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Source only: the last restore on first start, as read (for the push hold). Never
+    /// part of the holder's apply: [`apply_last_restore`] writes it, under its own manager.
+    #[serde(default, skip_serializing)]
     pub last_restore: Option<ferry_api::types::LastRestore>,
     /// Source only: the hooks of the last sync that called them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,23 +122,48 @@ impl Model {
     }
 }
 
-/// Applies the model to the CR's status subresource.
+/// Applies the model (all but `lastRestore`) to the CR's status subresource, as the
+/// Lease holder.
 pub async fn apply(
     api: &Api<DynamicObject>,
     kind: &str,
     name: &str,
     model: &Model,
 ) -> Result<(), kube::Error> {
-    let body = serde_json::json!({
+    send(api, name, FIELD_MANAGER, &body(kind, name, model)).await
+}
+
+/// Applies `status.lastRestore` alone, as the restore step (of any pod bound to the CR).
+pub async fn apply_last_restore(
+    api: &Api<DynamicObject>,
+    kind: &str,
+    name: &str,
+    last: &ferry_api::types::LastRestore,
+) -> Result<(), kube::Error> {
+    let status = serde_json::json!({ "lastRestore": last });
+    send(api, name, RESTORE_FIELD_MANAGER, &body(kind, name, &status)).await
+}
+
+/// The apply body of `status` for the CR `kind`/`name`.
+fn body(kind: &str, name: &str, status: &impl Serialize) -> serde_json::Value {
+    serde_json::json!({
         "apiVersion": format!("{}/{}", ferry_api::GROUP, ferry_api::VERSION),
         "kind": kind,
         "metadata": {"name": name},
-        "status": model,
-    });
+        "status": status,
+    })
+}
+
+async fn send(
+    api: &Api<DynamicObject>,
+    name: &str,
+    manager: &str,
+    body: &serde_json::Value,
+) -> Result<(), kube::Error> {
     api.patch_status(
         name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&body),
+        &PatchParams::apply(manager).force(),
+        &Patch::Apply(body),
     )
     .await
     .map(|_| ())
@@ -210,6 +243,57 @@ mod tests {
         assert!(t.len() <= LOG_TAIL);
         assert!(t.chars().all(|c| c == 'é'));
         assert_eq!(clip("abc", 2), "ab");
+    }
+
+    #[test]
+    fn the_holder_and_the_restore_step_apply_only_their_own_fields() {
+        let last = ferry_api::types::LastRestore {
+            pod: Some("standby-1".into()),
+            result: Some(ferry_api::types::RestoreResult::Restored),
+            ..ferry_api::types::LastRestore::default()
+        };
+        // The holder's model still carries the record it read when it bound.
+        let model = Model {
+            sync: SyncStatus {
+                bound_pod: Some("holder-0".into()),
+                ..SyncStatus::default()
+            },
+            last_restore: Some(ferry_api::types::LastRestore {
+                pod: Some("holder-0".into()),
+                ..last.clone()
+            }),
+            ..Model::default()
+        };
+        let holder = body("ReplicationSource", "data", &model);
+        assert_eq!(holder["metadata"], serde_json::json!({"name": "data"}));
+        assert_eq!(holder["status"]["boundPod"], "holder-0");
+        assert!(
+            holder["status"].get("lastRestore").is_none(),
+            "the holder never writes lastRestore: {holder}"
+        );
+        let restore = body(
+            "ReplicationSource",
+            "data",
+            &serde_json::json!({ "lastRestore": last }),
+        );
+        assert_eq!(
+            restore["status"],
+            serde_json::json!({"lastRestore": {"pod": "standby-1", "result": "Restored", "files": 0, "bytes": 0}}),
+            "the restore step writes lastRestore alone"
+        );
+        assert_eq!(
+            restore["apiVersion"],
+            format!("{}/{}", ferry_api::GROUP, ferry_api::VERSION)
+        );
+        assert_ne!(FIELD_MANAGER, RESTORE_FIELD_MANAGER);
+        // What the holder reads back still has the record, for the push hold.
+        let read = serde_json::json!({"boundPod": "holder-0", "lastRestore": {"pod": "standby-1"}});
+        assert_eq!(
+            Model::from_status(Some(&read))
+                .last_restore
+                .and_then(|l| l.pod),
+            Some("standby-1".to_owned())
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `ferry-sidecar sync SRC DST`: the S3 engine on the command line, with rclone's flags.
 //! Exit codes: 0 done, 1 done with errors (nothing deleted; unreadable source paths are
-//! named), 2 bad settings or a fatal error (one line naming the setting and the fix),
+//! named), 2 bad settings or a fatal error (one line naming the setting and the fix; also
+//! a pull of a prefix whose last push did not finish),
 //! 3 refused by a guard (empty source, shrink limit: nothing changed on the remote;
 //! `--acknowledge-guards` lifts them for one run), 130 stopped by SIGTERM or SIGINT.
 

@@ -101,8 +101,8 @@ impl Crypt {
             else {
                 continue;
             };
-            // Ferry's manifests sit beside the prefixes they describe.
-            if rel.is_empty() || rel.ends_with(crate::manifest::SUFFIX) {
+            // Ferry's manifests and push marks sit beside the prefixes they describe.
+            if rel.is_empty() || crate::manifest::is_ferry_key(rel) {
                 continue;
             }
             let name = match rel.strip_suffix('/') {

@@ -164,6 +164,19 @@ pub enum Error {
     /// A guard refused the sync before it changed the remote ([`crate::guard`]).
     #[error("{0}")]
     Refused(#[from] crate::guard::Refusal),
+    /// A pull or restore of a plain prefix whose last push did not finish: it may hold part
+    /// of the old tree and part of the new ([`crate::manifest::in_progress`]).
+    #[error(
+        "{remote}: a push to it started {since} and did not finish (it failed, was stopped, or is still running; the mark {mark} says so), so it may hold part of the old tree and part of the new; it is not pulled, restored or verified: finish a push to it from the source (the next sync that completes removes the mark)"
+    )]
+    Unfinished {
+        /// The remote, as its argument or CR field names it.
+        remote: String,
+        /// The mark's `bucket/key`.
+        mark: String,
+        /// When the push started (`at <time>`).
+        since: String,
+    },
     /// The sync was stopped (SIGTERM or a fatal error elsewhere).
     #[error("stopped by a signal: partial uploads aborted, nothing deleted")]
     Cancelled,
@@ -198,6 +211,7 @@ impl Error {
                 | Error::Auth { .. }
                 | Error::NoSuchBucket { .. }
                 | Error::Refused(_)
+                | Error::Unfinished { .. }
                 | Error::Cancelled
         )
     }

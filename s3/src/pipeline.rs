@@ -14,6 +14,7 @@ use super::cancel::Cancel;
 use super::entry::Keyed;
 use super::error::{Error, Result};
 use super::manifest::Line;
+use super::manifest::in_progress::Mark;
 use super::manifest::writer::Writer;
 use super::march::{March, Pair, Side};
 use super::ops::Ctx;
@@ -71,6 +72,8 @@ pub struct Run {
     pub checkers: Semaphore,
     /// Slots for copies (`--transfers`).
     pub transfers: Semaphore,
+    /// The push-in-progress mark a push to a plain prefix stores before its first change.
+    pub mark: Option<Mark>,
     fatal: Mutex<Option<Error>>,
     cancelled: AtomicBool,
 }
@@ -82,8 +85,23 @@ impl Run {
             checkers: Semaphore::new(ctx.opts.checkers.max(1)),
             transfers: Semaphore::new(ctx.opts.transfers.max(1)),
             ctx,
+            mark: None,
             fatal: Mutex::new(None),
             cancelled: AtomicBool::new(false),
+        }
+    }
+
+    /// The same run, storing `mark` before its first change.
+    pub fn marked(self, mark: Option<Mark>) -> Run {
+        Run { mark, ..self }
+    }
+
+    /// Awaited before each change to the remote: stores the push-in-progress mark once,
+    /// when the run has one.
+    pub async fn before_change(&self) -> Result<()> {
+        match &self.mark {
+            Some(mark) => mark.before_change().await,
+            None => Ok(()),
         }
     }
 

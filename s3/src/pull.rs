@@ -10,7 +10,7 @@ use super::check::{Action, decide};
 use super::entry::{Kind, Known, LocalEntry, RemoteEntry, is_dir_key};
 use super::error::{Error, Result};
 use super::list::{CHANNEL_DEPTH, local, remote as remote_list};
-use super::manifest::{self, reader::Cursor};
+use super::manifest::{self, in_progress, reader::Cursor};
 use super::march::{March, Pair, Side};
 use super::meta::FileMeta;
 use super::ops::blocking;
@@ -34,7 +34,12 @@ pub async fn run(
 ) -> Result<Summary> {
     remote.preflight().await?;
     let remote = match opts.layout {
-        Layout::Plain => remote,
+        // A mirror whose last push did not finish may be half-updated: refused.
+        Layout::Plain => {
+            in_progress::refuse(&remote).await?;
+            remote
+        }
+        // A copy counts once its manifest is stored: `latest` takes only those.
         Layout::Timestamped { .. } => snapshots::latest(&remote).await?,
     };
     if opts.mode == super::options::Mode::Apply {

@@ -12,12 +12,12 @@ use super::error::{Error, Result};
 use super::guard;
 use super::list::{CHANNEL_DEPTH, local, remote as remote_list};
 use super::lock::{self, Lock};
-use super::manifest::{self, Line, reader::Cursor, writer::Writer};
+use super::manifest::{self, Line, in_progress::Mark, reader::Cursor, writer::Writer};
 use super::march::{March, Pair, Side};
 use super::ops::orphans::abort_stale_uploads;
 use super::ops::touch::{MAX_COPY, set_remote_mtime};
 use super::ops::{Ctx, delete::delete_objects, upload::upload};
-use super::options::{Compare, Layout, SyncOptions};
+use super::options::{Compare, Layout, Mode, SyncOptions};
 use super::pipeline::{Run, Slot, WINDOW, check_source_dir, collect};
 use super::remote::Remote;
 use super::snapshots;
@@ -50,6 +50,12 @@ pub async fn run(
         Layout::Plain => remote,
         Layout::Timestamped { .. } => snapshots::copy_of(&remote, &snapshots::stamp_now()),
     };
+    // A mirror is updated in place: it is marked as under way before the first change and
+    // unmarked once whole again, so that no pull takes a half-updated tree for a copy.
+    let mark = match (opts.layout, opts.mode) {
+        (Layout::Plain, Mode::Apply) => Some(Mark::look(&remote).await?),
+        _ => None,
+    };
     let manifest_key = manifest::key(&remote);
     let cursor = Cursor::open(&remote, &manifest_key).await;
     let ctx = Arc::new(Ctx::new(
@@ -58,7 +64,7 @@ pub async fn run(
         Arc::clone(&stats),
         cancel.clone(),
     ));
-    let run = Arc::new(Run::new(Arc::clone(&ctx)));
+    let run = Arc::new(Run::new(Arc::clone(&ctx)).marked(mark));
 
     let filter = Arc::new(opts.filter.clone());
     let (src_tx, src_rx) = mpsc::channel(CHANNEL_DEPTH);
@@ -130,7 +136,7 @@ pub async fn run(
             deletions.iter().for_each(|k| run.would("delete", k));
             stats.deleted(keys.len() as u64);
         } else {
-            let (deleted, errors) = delete_objects(&remote, &keys).await;
+            let (deleted, errors) = delete(&run, &remote, &keys).await;
             stats.deleted(deleted);
             errors.into_iter().for_each(|e| run.fail(e));
         }
@@ -145,7 +151,7 @@ pub async fn run(
                 .for_each(|k| run.would("delete directory", k));
         } else {
             let keys: Vec<String> = markers.iter().map(|k| remote.key(k)).collect();
-            let (_, errors) = delete_objects(&remote, &keys).await;
+            let (_, errors) = delete(&run, &remote, &keys).await;
             errors.into_iter().for_each(|e| run.fail(e));
         }
     }
@@ -165,6 +171,12 @@ pub async fn run(
             }
         }
         None => {}
+    }
+    // The mirror is whole again (the manifest, stored or not, is only an index of it).
+    if let (Some(mark), 0) = (&run.mark, stats.errors())
+        && let Err(e) = mark.clear().await
+    {
+        run.fail(e);
     }
     if let (Some(age), 0, false) = (opts.abort_uploads_older_than, stats.errors(), run.dry()) {
         match abort_stale_uploads(&base, age).await {
@@ -213,6 +225,14 @@ pub async fn run(
             }
             Ok(summary)
         }
+    }
+}
+
+/// Deletes the objects at `keys`, once the push-in-progress mark is stored.
+async fn delete(run: &Run, remote: &Remote, keys: &[String]) -> (u64, Vec<Error>) {
+    match run.before_change().await {
+        Ok(()) => delete_objects(remote, keys).await,
+        Err(e) => (0, vec![e]),
     }
 }
 
@@ -301,6 +321,7 @@ async fn both(run: &Run, local: &LocalEntry, remote: &RemoteEntry) -> Result<Opt
                 .acquire()
                 .await
                 .map_err(|_| Error::Cancelled)?;
+            run.before_change().await?;
             let etag = set_remote_mtime(&run.ctx, &remote.key, &remote.etag, &meta).await?;
             run.stats().updated();
             Ok(Some(Line {
@@ -341,6 +362,7 @@ async fn copy(run: &Run, local: &LocalEntry) -> Result<Option<Line>> {
     if run.cancelled() {
         return Err(Error::Cancelled);
     }
+    run.before_change().await?;
     let up = upload(&run.ctx, local).await?;
     if dir {
         run.stats().dir();

@@ -1,10 +1,12 @@
 //! Restore on first start: which copy a restore may take. Only a complete copy is ever
 //! restored, "complete" as the push itself publishes it: a timestamped copy once its
-//! manifest is stored (a push with errors stores none), a plain prefix once a push stored
-//! its manifest beside it. A remote without one means a fresh start, not an error.
+//! manifest is stored (a push with errors stores none); a plain prefix unless a push to it
+//! did not finish (its push-in-progress mark, [`in_progress`], is there: then the restore
+//! fails, naming the fix). A plain prefix that holds data without a Ferry manifest (rclone
+//! wrote it) is restored as it is. A remote with no copy means a fresh start, not an error.
 
 use super::error::{Error, Result};
-use super::manifest;
+use super::manifest::in_progress;
 use super::options::Layout;
 use super::remote::Remote;
 use super::snapshots;
@@ -39,34 +41,19 @@ pub async fn choose(remote: &Remote, layout: Layout, wanted: Option<&str>) -> Re
 }
 
 async fn plain(remote: &Remote) -> Result<Choice> {
-    let key = manifest::key(remote);
-    let head = remote
-        .client
-        .head_object()
-        .bucket(&remote.bucket)
-        .key(&key)
-        .send()
-        .await;
-    match head {
-        Ok(_) => Ok(Choice::Copy {
+    // A push that did not finish: refused, never "nothing to restore" (the app must not
+    // start empty over a copy that a finished push would make whole).
+    in_progress::refuse(remote).await?;
+    if snapshots::holds_data(remote).await? {
+        Ok(Choice::Copy {
             remote: remote.clone(),
             name: path_of(remote),
-        }),
-        Err(e) => {
-            let e = remote.error("HeadObject", &key, e);
-            if !e.is_not_found() {
-                return Err(e);
-            }
-            let why = if snapshots::holds_data(remote).await? {
-                format!(
-                    "{} holds objects but no manifest: no complete push by Ferry is stored there, so nothing was restored",
-                    remote.arg
-                )
-            } else {
-                format!("{} is empty: nothing to restore", remote.arg)
-            };
-            Ok(Choice::Nothing(why))
-        }
+        })
+    } else {
+        Ok(Choice::Nothing(format!(
+            "{} is empty: nothing to restore",
+            remote.arg
+        )))
     }
 }
 

@@ -141,8 +141,9 @@ pub async fn latest(remote: &Remote) -> Result<Remote> {
     }
 }
 
-/// Whether anything but manifests is stored below `remote` (plain or timestamped): what
-/// the empty-source guard protects. One short listing.
+/// Whether anything but Ferry's own objects (manifests, push marks) is stored below
+/// `remote` (plain or timestamped): what the empty-source guard protects. One short
+/// listing.
 pub async fn holds_data(remote: &Remote) -> Result<bool> {
     let prefix = remote.list_prefix();
     let mut token = None;
@@ -162,7 +163,7 @@ pub async fn holds_data(remote: &Remote) -> Result<bool> {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|o| o.key)
-            .any(|k| !k.ends_with(manifest::SUFFIX));
+            .any(|k| !manifest::is_ferry_key(&k));
         if data {
             return Ok(true);
         }

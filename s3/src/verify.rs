@@ -24,7 +24,11 @@ pub const SHOWN: usize = 10;
 pub async fn run(remote: &Remote, layout: Layout, job: VerifyJob) -> Result<VerifyReport> {
     remote.preflight().await?;
     let copy = match layout {
-        Layout::Plain => remote.clone(),
+        // A mirror whose last push did not finish is no complete copy to verify.
+        Layout::Plain => {
+            manifest::in_progress::refuse(remote).await?;
+            remote.clone()
+        }
         Layout::Timestamped { .. } => snapshots::latest(remote).await?,
     };
     let key = manifest::key(&copy);

@@ -12,7 +12,9 @@
 //! - an unknown crypt option is refused naming the key;
 //! - timestamped copies through crypt: the copy is a directory of the crypt remote
 //!   (`secret:data/<stamp>`, its name encrypted), rclone restores it byte-identical, Ferry
-//!   pulls the newest, and `--retain` prunes through crypt too.
+//!   pulls the newest, and `--retain` prunes through crypt too;
+//! - a push that fails part-way leaves its push-in-progress mark beside the encrypted
+//!   prefix, sealed like the manifest, and pulls refuse until a push completes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -22,7 +24,8 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use s3support::{Fixture, bucket, ferry_sync, rclone, run, summary, text, tree};
+use s3support::proxy::{Faults, Proxy};
+use s3support::{Fixture, bucket, ferry_sync, minio, rclone, run, summary, text, tree};
 
 /// Content that must never be seen in the bucket.
 const SECRET_TEXT: &[u8] = b"hidden file content: must be encrypted";
@@ -340,4 +343,92 @@ fn listing(f: &Fixture) -> BTreeMap<String, String> {
         .into_iter()
         .map(|(k, v)| (k, v.etag))
         .collect()
+}
+
+/// A push through crypt that fails part-way leaves its push-in-progress mark named as the
+/// manifest is (beside the encrypted prefix) and sealed like it; a pull refuses the prefix
+/// until a push completes, which removes the mark.
+#[test]
+fn an_unfinished_push_through_crypt_leaves_a_sealed_mark_that_pulls_refuse() {
+    let f = Fixture::new("crypt-unfinished");
+    add_crypt(&f.conf, "secret", &f.bucket, "the password", MODES[0].1);
+    let src = f.work.path().join("src");
+    build(&src, 50);
+    let src_arg = src.to_str().unwrap();
+    let remote = "secret:data";
+    let push = |conf: &Path| run(ferry_sync(conf, src_arg, remote).arg("--links"));
+    let first = push(&f.conf);
+    assert!(first.status.success(), "{}", text(&first));
+    // The stored (encrypted) name of one file: the one key its push adds.
+    let before = listing(&f);
+    tree::write(
+        &src.join("victim.txt"),
+        b"first",
+        0o644,
+        1_700_000_000_000_000_000,
+    );
+    let second = push(&f.conf);
+    assert!(second.status.success(), "{}", text(&second));
+    let after = listing(&f);
+    let added: Vec<&String> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+    assert_eq!(added.len(), 1, "{added:?}");
+    let stored = added[0].rsplit('/').next().unwrap().to_owned();
+
+    // The file changed, and its upload refused by a proxy: the push fails part-way.
+    tree::write(
+        &src.join("victim.txt"),
+        b"second, longer",
+        0o644,
+        1_700_000_000_000_000_009,
+    );
+    let proxy = Proxy::start(
+        minio::shared().port,
+        Some(Faults {
+            poison: Some(stored),
+            ..Faults::default()
+        }),
+    );
+    let proxied = f.work.path().join("proxied/rclone.conf");
+    std::fs::create_dir_all(proxied.parent().unwrap()).unwrap();
+    let conf = std::fs::read_to_string(&f.conf)
+        .unwrap()
+        .replace(&minio::shared().endpoint, &proxy.endpoint);
+    std::fs::write(&proxied, conf).unwrap();
+    let failed = push(&proxied);
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+
+    let listed = listing(&f);
+    let manifest = listed
+        .keys()
+        .find(|k| k.ends_with(".ferry-manifest"))
+        .unwrap_or_else(|| panic!("no manifest: {listed:?}"));
+    let mark = manifest.replace(".ferry-manifest", ".ferry-push-in-progress");
+    assert!(listed.contains_key(&mark), "no mark {mark}: {listed:?}");
+    let (_, body, _) = s3support::block_on(bucket::get(&f.client, &f.bucket, &mark));
+    assert!(
+        body.starts_with(b"RCLONE\x00\x00") && !body.windows(10).any(|w| w == b"ferry_push"),
+        "the mark is not sealed: {body:?}"
+    );
+
+    let refused_dst = f.work.path().join("refused");
+    let pull = run(ferry_sync(&f.conf, remote, refused_dst.to_str().unwrap()).arg("--links"));
+    assert_eq!(pull.status.code(), Some(2), "{}", text(&pull));
+    assert!(
+        String::from_utf8_lossy(&pull.stderr)
+            .contains("SRC \"secret:data\": a push to it started at"),
+        "{}",
+        text(&pull)
+    );
+    assert!(!refused_dst.exists());
+
+    let fixed = push(&f.conf);
+    assert!(fixed.status.success(), "{}", text(&fixed));
+    assert!(
+        !listing(&f).contains_key(&mark),
+        "the complete push removed the mark"
+    );
+    let pulled = f.work.path().join("pulled");
+    let pull = run(ferry_sync(&f.conf, remote, pulled.to_str().unwrap()).arg("--links"));
+    assert!(pull.status.success(), "{}", text(&pull));
+    tree::assert_same(&tree::snapshot(&src), &tree::snapshot(&pulled));
 }

@@ -79,7 +79,7 @@ async fn list(args: CopiesArgs) -> ferry_s3::Result<()> {
 async fn tally(remote: Remote) -> ferry_s3::Result<(u64, u64)> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
     let filter = Arc::new(Filter::new(Vec::new()));
-    let lister = tokio::spawn(ferry_s3::list::remote::list(remote, filter, None, None, tx));
+    let lister = tokio::spawn(ferry_s3::list::remote::list(remote, filter, None, &[], tx));
     let (mut files, mut bytes) = (0, 0);
     while let Some(entry) = rx.recv().await {
         let entry = entry?;

@@ -197,11 +197,7 @@ async fn a_no_change_resync_of_10000_files_costs_a_few_requests_as_the_proxy_cou
             tree::TREE_MTIME,
         )?;
     }
-    let proxy = start_proxy(&fx, None)?;
-    let conf = fx
-        .minio
-        .rclone_conf()
-        .replace(&fx.minio.pod_endpoint, &proxy.endpoint);
+    let (proxy, conf) = start_proxy(&fx, None)?;
     let pod = bind_source(&fx, &ns, &format!("{bucket}/app"), &conf, json!({})).await?;
     let first = fx.status(Role::Source, &ns, SOURCE).await?;
     ensure!(
@@ -217,8 +213,9 @@ async fn a_no_change_resync_of_10000_files_costs_a_few_requests_as_the_proxy_cou
     let requests = &stats["requests"];
     let total = requests["total"].as_i64().context("no requests.total")?;
     let seen = proxy.counters.requests.load(Ordering::SeqCst);
+    // No HEAD per object: the one allowed looks for the push-in-progress mark.
     ensure!(
-        total <= 40 && requests["head"] == 0,
+        total <= 40 && requests["head"].as_i64().is_some_and(|h| h <= 1),
         "a no-change re-sync of 10,000 files sent {requests}"
     );
     ensure!(

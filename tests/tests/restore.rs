@@ -7,6 +7,8 @@
 //! start), `kubectl describe pod`, the CR's `status.lastRestore` and Events, the bucket's
 //! listing, and the restored volume's bytes, modes and mtimes.
 
+mod node_proxy;
+
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
@@ -15,6 +17,7 @@ use ferry_e2e::replication::observe::condition_is;
 use ferry_e2e::replication::{Compare, LIMIT, Replication, SYNC_LIMIT, Tree, tree};
 use ferry_e2e::wait::eventually;
 use k8s_openapi::api::core::v1::Pod;
+use node_proxy::{proxy, start_proxy};
 use serde_json::{Value, json};
 
 const SOURCE: &str = "app-data";
@@ -364,13 +367,205 @@ async fn a_failed_restore_with_block_keeps_the_app_from_starting_and_describe_sa
         "the reason is not the probe's: {described}"
     );
     // The app never starts while the restore fails.
-    for _ in 0..10 {
-        let pod = fx.pods(&ns).get("web").await?;
+    app_stays_down(&fx, &ns, 10).await?;
+    fx.passed();
+    Ok(())
+}
+
+/// The app never starts while its restore is blocked: watched for `seconds`.
+async fn app_stays_down(fx: &Replication, ns: &str, seconds: u32) -> anyhow::Result<()> {
+    for _ in 0..seconds {
+        let pod = fx.pods(ns).get("web").await?;
         if started(&pod, "app") {
             bail!("the app container started: {:?}", pod.status);
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_that_did_not_finish_is_never_restored_until_a_push_completes() -> anyhow::Result<()>
+{
+    let fx = Replication::start("unfinished").await?;
+    let ns = fx.namespace("unfinished", true).await?;
+    let bucket = fx.minio.bucket("unfinished").await?;
+    // The source pushes through a proxy that refuses one file's upload: the push to the
+    // plain prefix fails part-way, after other files went up.
+    let refused = "refused-by-the-proxy.txt";
+    let faults = proxy::Faults {
+        poison: Some(refused.to_owned()),
+        ..proxy::Faults::default()
+    };
+    let (_proxy, conf) = start_proxy(&fx, Some(faults))?;
+    fx.create(&ns, &manifests::rclone_secret(SECRET, &conf))
+        .await?;
+    let dir = fx.volume(&ns, "data").await?;
+    tree::write_tree(&dir, 31)?;
+    tree::write_file(&dir, "hello.txt", GREETING.as_bytes(), tree::TREE_MTIME)?;
+    tree::write_file(&dir, refused, b"never stored", tree::TREE_MTIME)?;
+    let cr = source(
+        &bucket,
+        None,
+        json!({}),
+        json!({"trigger": manifests::manual("one")}),
+    );
+    fx.bind(&ns, &cr, &manifests::pod("web", &app("web", json!({}))))
+        .await?;
+    fx.wait_status(
+        Role::Source,
+        &ns,
+        SOURCE,
+        "the push to fail part-way",
+        SYNC_LIMIT,
+        |s| (s["latestMoverStatus"]["result"] == "Failed").then_some(()),
+    )
+    .await?;
+    let stored = fx.minio.list_all(&bucket, "").await?;
+    ensure!(
+        stored.contains_key("app.ferry-push-in-progress")
+            && stored.contains_key("app/hello.txt")
+            && !stored.contains_key(&format!("app/{refused}")),
+        "the failed push left its mark beside part of the tree: {stored:?}"
+    );
+
+    // The app rebuilt elsewhere from the same bucket: its restore refuses the prefix.
+    let rebuilt = fx.namespace("unfinished-rebuilt", true).await?;
+    fx.rclone_secret(&rebuilt, SECRET).await?;
+    let volume = fx.volume(&rebuilt, "data").await?;
+    let paused = source(&bucket, Some(json!({})), json!({}), json!({"paused": true}));
+    fx.create(&rebuilt, &paused).await?;
+    fx.create_workload(&rebuilt, &manifests::pod("web", &app("web", json!({}))))
+        .await?;
+    let event = fx
+        .wait_event(Role::Source, &rebuilt, SOURCE, "RestoreFailed")
+        .await?;
+    for words in [
+        format!("\"{bucket}/app\": a push to it started at"),
+        "did not finish".to_owned(),
+        "finish a push to it from the source".to_owned(),
+        "StartEmpty".to_owned(),
+    ] {
+        ensure!(
+            event.type_ == "Warning" && event.message.contains(&words),
+            "no {words:?} in the Event: {event:?}"
+        );
+    }
+    let last = wait_restore(&fx, &rebuilt, "Failed").await?;
+    ensure!(
+        last["copy"].is_null()
+            && last["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("did not finish")),
+        "{last}"
+    );
+    eventually(
+        LIMIT,
+        "kubectl describe pod to show the refused restore",
+        || async {
+            let out = fx
+                .cluster
+                .kubectl(["describe", "pod", "-n", &rebuilt, "web"])?;
+            Ok((out.stdout.contains("restore on first start failed")
+                && out.stdout.contains("did not finish"))
+            .then_some(()))
+        },
+    )
+    .await?;
+    app_stays_down(&fx, &rebuilt, 5).await?;
+    ensure!(
+        std::fs::read_dir(&volume)?.next().is_none(),
+        "the refused restore wrote the volume"
+    );
+
+    // The fix the message names: a push from the source that completes. The blocked
+    // restore's next try then restores, and the app starts with its data.
+    std::fs::remove_file(dir.join(refused))?;
+    let before = Tree::of(&dir)?;
+    fx.trigger(Role::Source, &ns, SOURCE, "two").await?;
+    // Not `wait_manual`: a retry of "one" that was running may still fail meanwhile.
+    fx.wait_status(
+        Role::Source,
+        &ns,
+        SOURCE,
+        "the manual sync \"two\" to complete",
+        SYNC_LIMIT,
+        |s| (s["lastManualSync"] == "two").then_some(()),
+    )
+    .await?;
+    let stored = fx.minio.list_all(&bucket, "").await?;
+    ensure!(
+        !stored.contains_key("app.ferry-push-in-progress"),
+        "the complete push left its mark: {stored:?}"
+    );
+    // Blocked tries back off up to 5 minutes apart: wait that long for the next one.
+    let last = fx
+        .wait_status(
+            Role::Source,
+            &rebuilt,
+            SOURCE,
+            "the next try of the blocked restore to restore",
+            Duration::from_secs(330),
+            |s| (s["lastRestore"]["result"] == "Restored").then(|| s["lastRestore"].clone()),
+        )
+        .await?;
+    ensure!(last["copy"] == format!("{bucket}/app"), "{last}");
+    let line = first_line(&fx, &rebuilt, "web").await?;
+    ensure!(
+        line == format!("read at start: {GREETING}"),
+        "the app's first line: {line:?}"
+    );
+    Tree::of(&volume)?.ensure_same(&before, Compare::FERRY_S3, "the restored volume")?;
+    fx.passed();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_standbys_restore_record_is_kept_through_the_holders_status_writes() -> anyhow::Result<()>
+{
+    let fx = Replication::start("standby").await?;
+    let ns = fx.namespace("standby", true).await?;
+    let bucket = fx.minio.bucket("standby").await?;
+    let cr = source(
+        &bucket,
+        Some(json!({})),
+        json!({}),
+        json!({"trigger": manifests::manual("one")}),
+    );
+    let dir = apply_claim(&fx, &ns).await?;
+    tree::write_tree(&dir, 12)?;
+    tree::write_file(&dir, "hello.txt", GREETING.as_bytes(), tree::TREE_MTIME)?;
+    fx.bind(&ns, &cr, &manifests::pod("web", &app("web", json!({}))))
+        .await?;
+    fx.wait_manual(Role::Source, &ns, SOURCE, "one").await?;
+    let last = wait_restore(&fx, &ns, "Skipped").await?;
+    ensure!(last["pod"] == "web", "the holder's own record: {last}");
+
+    // A second pod bound to the source, on an empty claim of its own: it restores before
+    // its app starts, records it, then waits as a standby.
+    fx.volume(&ns, "data-standby").await?;
+    let mut template = app("standby", json!({}));
+    template["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] = json!("data-standby");
+    fx.create_workload(&ns, &manifests::pod("standby", &template))
+        .await?;
+    let line = first_line(&fx, &ns, "standby").await?;
+    ensure!(
+        line == format!("read at start: {GREETING}"),
+        "the standby's first line: {line:?}"
+    );
+    let last = wait_restore(&fx, &ns, "Restored").await?;
+    ensure!(last["pod"] == "standby", "{last}");
+
+    // The holder writes its status through a whole sync: the standby's record stays.
+    fx.trigger(Role::Source, &ns, SOURCE, "two").await?;
+    let status = fx.wait_manual(Role::Source, &ns, SOURCE, "two").await?;
+    ensure!(
+        status["boundPod"] == "web"
+            && status["lastRestore"]["pod"] == "standby"
+            && status["lastRestore"]["result"] == "Restored"
+            && status["lastRestore"]["copy"] == format!("{bucket}/app"),
+        "the holder's writes changed lastRestore: {status:#}"
+    );
     fx.passed();
     Ok(())
 }

@@ -282,11 +282,7 @@ async fn an_empty_source_leaves_the_bucket_unchanged_until_acknowledged_once() -
 async fn a_shrink_over_the_limit_is_refused_before_any_delete() -> anyhow::Result<()> {
     let fx = Replication::start("shrink").await?;
     let (ns, bucket, data) = setup(&fx, "shrink").await?;
-    let proxy = start_proxy(&fx, None)?;
-    let conf = fx
-        .minio
-        .rclone_conf()
-        .replace(&fx.minio.pod_endpoint, &proxy.endpoint);
+    let (proxy, conf) = start_proxy(&fx, None)?;
     bind_source(&fx, &ns, &bucket, &conf, json!({"maxDeletePercent": 50})).await?;
     let before = fx.minio.list_all(&bucket, "app").await?;
 
@@ -434,11 +430,7 @@ async fn a_transient_fault_is_retried_with_growing_intervals() -> anyhow::Result
         max: u64::MAX,
         ..proxy::Faults::default()
     };
-    let proxy = start_proxy(&fx, Some(faults))?;
-    let conf = fx
-        .minio
-        .rclone_conf()
-        .replace(&fx.minio.pod_endpoint, &proxy.endpoint);
+    let (proxy, conf) = start_proxy(&fx, Some(faults))?;
     bind(&fx, &ns, &bucket, &conf, json!({})).await?;
     // The start of each attempt, as the status shows it, until three failed.
     let mut starts: Vec<k8s_openapi::jiff::Timestamp> = Vec::new();

@@ -33,7 +33,7 @@ use super::events::{Events, reason};
 use super::job::{Direction, Job, Outcome, RestoreJob};
 use super::resource::{Mover, Replication};
 use super::source::{layout_of, rclone_secret};
-use super::status::{self, Model};
+use super::status;
 use super::{Error, Result};
 
 /// The name of the file system's own directory, which an empty volume may hold.
@@ -202,8 +202,10 @@ pub fn record_of(
     }
 }
 
-/// Writes `last` into the CR's `status.lastRestore` (the rest of the status as it is now)
-/// and records the Event. Best effort: a failure is logged, never fatal to the step.
+/// Writes `last` into the CR's `status.lastRestore` (that field alone, under the restore
+/// step's own field manager: the Lease holder's writes leave it alone, see
+/// [`status::apply_last_restore`]) and records the Event. Best effort: a failure is
+/// logged, never fatal to the step.
 pub async fn publish(ctx: &Ctx, last: &LastRestore, reason: &str, warning: bool) {
     let who = &ctx.who;
     let cr = match super::resource::fetch(&ctx.client, who).await {
@@ -213,10 +215,8 @@ pub async fn publish(ctx: &Ctx, last: &LastRestore, reason: &str, warning: bool)
             return;
         }
     };
-    let mut model = Model::from_status(cr.status.as_ref());
-    model.last_restore = Some(last.clone());
     let api = super::resource::api(&ctx.client, who.role, &who.namespace);
-    if let Err(e) = status::apply(&api, who.role.kind(), &who.object, &model).await {
+    if let Err(e) = status::apply_last_restore(&api, who.role.kind(), &who.object, last).await {
         let e = Error::api("writing status.lastRestore", e, who);
         tracing::warn!(error = %e, "status not written");
     }

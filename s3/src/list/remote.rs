@@ -13,15 +13,15 @@ use crate::remote::Remote;
 use crate::retry::Backoff;
 
 /// Lists `remote` and sends its objects in key order, with what `manifest` says about
-/// each where the listing agrees with it. `skip` is a relative key to leave out (the
-/// manifest itself at a bucket's root). Stops when the receiver is gone; a failed page is
+/// each where the listing agrees with it. `skip` are relative keys to leave out (Ferry's
+/// manifest and push mark at a bucket's root). Stops when the receiver is gone; a failed page is
 /// sent as an error and ends the listing. Through crypt, the whole listing is read,
 /// decrypted and sorted first ([`crate::crypt::decrypt_listing`]).
 pub async fn list(
     remote: Remote,
     filter: Arc<Filter>,
     manifest: Option<Cursor>,
-    skip: Option<&'static str>,
+    skip: &'static [&'static str],
     tx: Sender<Result<RemoteEntry>>,
 ) {
     let prefix = remote.list_prefix();
@@ -68,7 +68,7 @@ pub async fn list(
             let size = u64::try_from(object.size.unwrap_or(0)).unwrap_or(0);
             // A key ending in `/` is a directory marker when it is empty; one with a body
             // cannot be a file on disk, and the prefix's own marker is the root.
-            if rel.is_empty() || (is_dir_key(rel) && size > 0) || Some(rel) == skip {
+            if rel.is_empty() || (is_dir_key(rel) && size > 0) || skip.contains(&rel) {
                 continue;
             }
             let entry = RemoteEntry {

@@ -8,6 +8,7 @@
 //! with it (and, once recorded, the listing's `LastModified`, which catches metadata-only
 //! rewrites such as rclone's mtime updates); anything else falls back to a HEAD.
 
+pub mod in_progress;
 pub mod reader;
 pub mod writer;
 
@@ -91,10 +92,20 @@ pub fn key(remote: &Remote) -> String {
     }
 }
 
-/// The relative key the manifest has inside the listing of `remote`, if it is inside it
-/// (only at a bucket's root), so that the listing skips it.
-pub fn inside_listing(remote: &Remote) -> Option<&'static str> {
-    remote.prefix.is_empty().then_some(SUFFIX)
+/// The relative keys Ferry's own objects (the manifest and the push-in-progress mark)
+/// have inside the listing of `remote`, if they are inside it (only at a bucket's root),
+/// so that the listing skips them.
+pub fn inside_listing(remote: &Remote) -> &'static [&'static str] {
+    match remote.prefix.is_empty() {
+        true => &[SUFFIX, in_progress::SUFFIX],
+        false => &[],
+    }
+}
+
+/// Whether `key` is one of Ferry's own objects beside a prefix (a manifest or a
+/// push-in-progress mark), not data.
+pub fn is_ferry_key(key: &str) -> bool {
+    key.ends_with(SUFFIX) || key.ends_with(in_progress::SUFFIX)
 }
 
 #[cfg(test)]

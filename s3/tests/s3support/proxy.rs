@@ -2,7 +2,9 @@
 //! seed, answers a fixed fraction of them with 503 SlowDown or 500 InternalError, or resets
 //! the connection (TCP RST) before or after forwarding. The number of injected faults is
 //! capped, so a sync with retries always converges. A "poison" substring makes every PUT
-//! whose path contains it fail with a 400 that no retry fixes. `lose_answer` names requests
+//! whose path contains it fail with a 400 that no retry fixes; a "hold" substring makes
+//! every PUT whose path contains it wait for ever (never forwarded, never answered), so a
+//! sync is certain to be still running. `lose_answer` names requests
 //! whose first occurrence is forwarded, done by MinIO, and then answered with a reset: the
 //! lost answer to a request that is not idempotent, deterministically.
 
@@ -68,6 +70,8 @@ pub struct Faults {
     pub max: u64,
     /// PUTs whose path contains this always fail with 400.
     pub poison: Option<String>,
+    /// PUTs whose path contains this are never answered.
+    pub hold: Option<String>,
     /// The first request of each of these kinds is forwarded, then its answer is lost (the
     /// connection is reset after MinIO acted on it).
     pub lose_answer: Vec<Multipart>,
@@ -89,6 +93,8 @@ pub struct Counters {
     pub resets: AtomicU64,
     /// Answers lost on purpose (`lose_answer`).
     pub lost_answers: AtomicU64,
+    /// PUTs held for ever (`hold`).
+    pub held: AtomicU64,
 }
 
 impl Counters {
@@ -208,6 +214,7 @@ enum Fault {
     ResetBefore,
     ResetAfter,
     Poison,
+    Hold,
 }
 
 fn decide(state: &State, req: &Request<Incoming>) -> Fault {
@@ -218,6 +225,12 @@ fn decide(state: &State, req: &Request<Incoming>) -> Fault {
         let path = percent_decode(req.uri().path());
         if req.method() == hyper::Method::PUT && path.contains(p.as_str()) {
             return Fault::Poison;
+        }
+    }
+    if let Some(h) = &f.hold {
+        let path = percent_decode(req.uri().path());
+        if req.method() == hyper::Method::PUT && path.contains(h.as_str()) {
+            return Fault::Hold;
         }
     }
     {
@@ -271,6 +284,10 @@ async fn handle(
             .await
         }
         Fault::Poison => error(req, 400, "InvalidArgument", "poisoned by the test proxy").await,
+        Fault::Hold => {
+            c.held.fetch_add(1, Ordering::SeqCst);
+            std::future::pending().await
+        }
         Fault::ResetBefore => {
             c.resets.fetch_add(1, Ordering::SeqCst);
             reset.store(true, Ordering::SeqCst);

@@ -18,10 +18,11 @@ use ferry_e2e::replication::Replication;
 /// it: on the node IP, inside the node's network namespace, forwarding to the node's MinIO
 /// forward. A thread of its own enters the namespace (setns changes only the calling
 /// thread) and starts the proxy's runtime there, so every thread of it lives there too.
+/// Returns it with the cluster's rclone.conf, its endpoint the proxy's.
 pub fn start_proxy(
     fx: &Replication,
     faults: Option<proxy::Faults>,
-) -> anyhow::Result<proxy::Proxy> {
+) -> anyhow::Result<(proxy::Proxy, String)> {
     let upstream: SocketAddr = fx
         .minio
         .pod_endpoint
@@ -31,11 +32,16 @@ pub fn start_proxy(
         .context("the node's MinIO endpoint is not http://IP:PORT")?;
     let netns = std::fs::File::open(fx.cluster.var("FERRY_NODE_NETNS")?)
         .context("opening the node's network namespace")?;
-    std::thread::spawn(move || -> anyhow::Result<proxy::Proxy> {
+    let proxy = std::thread::spawn(move || -> anyhow::Result<proxy::Proxy> {
         nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET)
             .context("entering the node's network namespace")?;
         Ok(proxy::Proxy::start_between(upstream.ip(), upstream, faults))
     })
     .join()
-    .map_err(|_| anyhow::anyhow!("the proxy did not start"))?
+    .map_err(|_| anyhow::anyhow!("the proxy did not start"))??;
+    let conf = fx
+        .minio
+        .rclone_conf()
+        .replace(&fx.minio.pod_endpoint, &proxy.endpoint);
+    Ok((proxy, conf))
 }
