@@ -88,6 +88,9 @@ async fn install_creates_every_object_and_a_labelled_pod_gets_the_sidecar() -> a
     let r = release.name.as_str();
     let expected: BTreeSet<(String, String, String)> = [
         ("ServiceAccount", rel, format!("{r}-webhook")),
+        // The leader's Lease (every mode).
+        ("Role", rel, format!("{r}-webhook")),
+        ("RoleBinding", rel, format!("{r}-webhook")),
         ("ClusterRole", "", format!("{r}-webhook")),
         ("ClusterRoleBinding", "", format!("{r}-webhook")),
         ("ClusterRole", "", format!("{r}-sidecar")),
@@ -117,6 +120,9 @@ async fn install_creates_every_object_and_a_labelled_pod_gets_the_sidecar() -> a
         &args,
         &[
             ("KUBECONFIG", kubeconfig_path.as_str()),
+            // As the Deployment sets them: the leader's Lease lives in the release namespace.
+            ("POD_NAMESPACE", rel),
+            ("POD_NAME", "local-0"),
             ("RUST_LOG", "debug"),
         ],
     )?;
