@@ -103,22 +103,7 @@ fn events(
 
 /// Whether the apiserver injects a labelled pod of `namespace` now (a server-side dry run).
 fn injects(cluster: &Cluster, namespace: &str) -> anyhow::Result<bool> {
-    let out = cluster
-        .kubectl_stdin(
-            [
-                "create",
-                "--dry-run=server",
-                "-o",
-                "json",
-                "-n",
-                namespace,
-                "-f",
-                "-",
-            ],
-            &support::pod("probe", true).to_string(),
-        )?
-        .ok()?;
-    let pod: Value = serde_json::from_str(&out.stdout)?;
+    let (pod, _) = support::dry_run_pod(cluster, namespace, &support::pod("probe", true))?;
     Ok(!pod["metadata"]["annotations"]["ferry.dev/injected"].is_null())
 }
 
@@ -168,14 +153,7 @@ async fn the_webhook_leader_reports_missed_pods_outdated_sidecars_and_cabundle_d
         cluster,
         &["get", "secret", "-n", &rel, &release.tls_secret()],
     )?;
-    let pem = |key: &str| -> anyhow::Result<String> {
-        let b64 = secret["data"][key]
-            .as_str()
-            .with_context(|| format!("no {key}"))?;
-        Ok(String::from_utf8(
-            base64::engine::general_purpose::STANDARD.decode(b64)?,
-        )?)
-    };
+    let pem = |key: &str| support::secret_field(&secret, key);
     let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as f64);
     let (_, leaf_end) = ferry_certs::validity(&pem("tls.crt")?)?;
     let (_, ca_end) = ferry_certs::validity(&pem("ca.crt")?)?;
