@@ -9,6 +9,9 @@
 //!   counter and a `CABundleRepaired` Event on the configuration;
 //! - the serving certificate's and the CA's expiry are exported, as the Secret holds them.
 //!
+//! With provided certificates (the webhook run locally as the chart's ServiceAccount with
+//! the chart's arguments), a wrong caBundle is reported once and left alone.
+//!
 //! Metrics are read as Prometheus would, from the webhook's `/metrics`, here through the
 //! apiserver's service proxy.
 
@@ -356,6 +359,138 @@ async fn the_webhook_leader_reports_missed_pods_outdated_sidecars_and_cabundle_d
     if counted.is_some_and(|n| n > 0.0) {
         bail!("drift counted on the untouched mutating configuration:\n{text}");
     }
+    drop(release);
+    Ok(())
+}
+
+/// With provided certificates the webhook does not own the caBundle: its leader (a webhook
+/// run locally as the chart's ServiceAccount with the chart's arguments, registered by
+/// `webhook.url`) reports a wrong one (gauge, counter, `CABundleUntrusted` Event) and leaves
+/// it as it is.
+#[tokio::test]
+async fn with_provided_certificates_the_leader_reports_a_wrong_cabundle_and_leaves_it()
+-> anyhow::Result<()> {
+    use ferry_e2e::https::{Connection, client_config};
+    use ferry_e2e::webhook::{WebhookProcess, ca_bundle, free_port, write_pair};
+
+    let cluster = Cluster::shared();
+    let rel_ns = TestNamespace::create(cluster, "health-prov", &[])?;
+    let r = rel_ns.name.clone();
+    let (ca, leaf) = ferry_e2e::webhook::issue_for_loopback()?;
+    let port = free_port()?;
+    let values = |url: Option<u16>| {
+        let mut values = json!({
+            "webhook": {"namespaceSelector": {"matchLabels": {LABEL: r}}, "health": {"interval": "2s"}},
+            "certs": {"mode": "provided", "provided": {"caBundle": ca_bundle(&[&ca.cert])}},
+            "sidecar": {"clusterRoleName": format!("{r}-sidecar")},
+        });
+        match url {
+            Some(port) => values["webhook"]["url"] = json!(format!("https://127.0.0.1:{port}")),
+            None => values["certs"]["provided"]["secretName"] = json!("unused"),
+        }
+        values
+    };
+    let release = Release::install(cluster, &rel_ns, &values(Some(port)))?;
+    let rel = release.namespace.as_str();
+    let kubeconfig = support::ServiceAccountKubeconfig::new(cluster, rel, &release.webhook())?;
+    let kubeconfig = kubeconfig.path.display().to_string();
+    let args = support::chart_webhook_args(cluster, &r, rel, &values(None))?;
+    assert!(
+        args.contains(&"--health-interval=2s".to_owned()),
+        "{args:?}"
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir()?;
+    write_pair(dir.path(), &leaf)?;
+    let env = [
+        ("KUBECONFIG", kubeconfig.as_str()),
+        ("POD_NAMESPACE", rel),
+        ("POD_NAME", "local-0"),
+    ];
+    let webhook = WebhookProcess::spawn_on(port, dir, &args, &env)?;
+    webhook.wait_ready(&ca.cert).await?;
+    let tls = client_config(&[&ca.cert])?;
+    let addr = format!("127.0.0.1:{port}");
+    let metrics = || async {
+        let mut conn = Connection::open(&addr, "127.0.0.1", tls.clone()).await?;
+        let (_, body) = conn.send("GET", "/metrics", Default::default()).await?;
+        anyhow::Ok(String::from_utf8(body.to_vec())?)
+    };
+
+    let validating = release.validating();
+    let labels = format!(r#"kind="ValidatingWebhookConfiguration",configuration="{validating}""#);
+    let (_, ca_end) = ferry_certs::validity(&ca.cert)?;
+    let ca_end = ca_end.duration_since(UNIX_EPOCH)?.as_secs() as f64;
+    eventually(
+        Duration::from_secs(30),
+        "the leader's first check",
+        || async {
+            let text = metrics().await?;
+            let trusted = sample(&text, "ferry_webhook_cabundle_untrusted", &labels) == Some(0.0);
+            let ca = sample(
+                &text,
+                "ferry_webhook_certificate_expiry_timestamp_seconds",
+                r#"cert="ca""#,
+            );
+            Ok((trusted && ca == Some(ca_end)).then_some(()))
+        },
+    )
+    .await
+    .with_context(|| webhook.log_text())?;
+
+    let (other_ca, _) = ferry_e2e::webhook::issue_for_loopback()?;
+    let wrong = base64::engine::general_purpose::STANDARD.encode(&other_ca.cert);
+    let patch =
+        json!([{"op": "replace", "path": "/webhooks/0/clientConfig/caBundle", "value": wrong}]);
+    cluster
+        .kubectl([
+            "patch",
+            "validatingwebhookconfiguration",
+            &validating,
+            "--type=json",
+            "-p",
+            &patch.to_string(),
+        ])?
+        .ok()?;
+    let reported = eventually(Duration::from_secs(20), "the drift reported", || async {
+        let text = metrics().await?;
+        let untrusted = sample(&text, "ferry_webhook_cabundle_untrusted", &labels) == Some(1.0);
+        let counted = sample(&text, "ferry_webhook_cabundle_drift_total", &labels) == Some(1.0);
+        let events = events(cluster, "default", "CABundleUntrusted", &validating)?;
+        Ok((untrusted && counted && events.len() == 1).then_some(events))
+    })
+    .await
+    .with_context(|| webhook.log_text())?;
+    let note = reported[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("does not trust the webhook's serving certificate"),
+        "{note}"
+    );
+    assert!(
+        note.contains("provided mode: set certs.provided.caBundle"),
+        "{note}"
+    );
+    // Left alone (the webhook does not own it), and reported once.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let live = get(
+        cluster,
+        &["get", "validatingwebhookconfiguration", &validating],
+    )?;
+    assert_eq!(
+        live["webhooks"][0]["clientConfig"]["caBundle"],
+        wrong.as_str()
+    );
+    let text = metrics().await?;
+    assert_eq!(
+        sample(&text, "ferry_webhook_cabundle_drift_total", &labels),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        events(cluster, "default", "CABundleUntrusted", &validating)?.len(),
+        1
+    );
+    drop(webhook);
     drop(release);
     Ok(())
 }
