@@ -10,6 +10,7 @@ pub mod contract;
 pub mod crd;
 pub mod docs;
 pub mod rules;
+pub mod selector;
 pub mod stable_hash;
 pub mod types;
 pub mod validate;

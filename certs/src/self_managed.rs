@@ -16,6 +16,7 @@
 //!   `validatingwebhookconfigurations` get, patch (restrict with `resourceNames`).
 
 pub mod plan;
+pub mod report;
 
 mod apply;
 mod config;
@@ -26,6 +27,7 @@ mod write;
 
 pub use config::SelfManagedConfig;
 pub use material::{CA_BUNDLE, CA_CERT, CA_KEY, LEAF_ISSUED_AT, SECRET_TYPE, TLS_CERT, TLS_KEY};
+pub use report::{Repair, Reporter, Reports};
 
 use std::sync::Arc;
 use tokio::time::MissedTickBehavior;
@@ -35,18 +37,21 @@ use crate::{CertStore, Result};
 /// Runs this instance's part of the self-managed mode until the task is aborted.
 ///
 /// Returns early only for an invalid `config`. API errors are logged and retried on the
-/// next tick. Aborting the task (or killing the process) leaves the Lease to expire, after
+/// next tick. `reporter` tells the caller whether this instance holds the Lease and which
+/// caBundles it repaired (see [`report`]). Aborting the task (or killing the process)
+/// leaves the Lease to expire, after
 /// which another instance takes over.
 #[tracing::instrument(skip_all, fields(namespace = %config.namespace, identity = %config.identity))]
 pub async fn run(
     client: kube::Client,
     config: SelfManagedConfig,
     store: Arc<CertStore>,
+    reporter: Reporter,
 ) -> Result<()> {
     config.validate()?;
     let mut ticker = tokio::time::interval(config.tick());
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut instance = instance::Instance::new(client, config, store);
+    let mut instance = instance::Instance::new(client, config, store, reporter);
     loop {
         ticker.tick().await;
         instance.tick().await;

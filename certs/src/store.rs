@@ -70,6 +70,13 @@ impl CertStore {
         self.current.load().as_ref().map(|l| l.not_after)
     }
 
+    /// The DER of the loaded leaf (the certificate presented), to check that the caBundle
+    /// clients hold trusts it.
+    pub fn leaf_der(&self) -> Option<Vec<u8>> {
+        self.current()
+            .and_then(|key| key.cert.first().map(|der| der.to_vec()))
+    }
+
     /// The loaded certificate and key, as handed to rustls.
     pub fn current(&self) -> Option<Arc<CertifiedKey>> {
         self.current.load().as_ref().map(|l| Arc::clone(&l.key))

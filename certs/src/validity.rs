@@ -22,6 +22,23 @@ pub fn bundle_trusts_leaf(bundle_pem: &[u8], leaf_pem: &str) -> Result<bool> {
     Ok(chain::bundle_trusts(&bundle, &chain::parse(first)?))
 }
 
+/// The `(not_before, not_after)` of the CA in `bundle_pem` that issued the DER certificate
+/// `leaf_der` (the one being served), or `None` when none of them did: a client trusting
+/// that bundle, as the apiserver trusts a webhook configuration's `caBundle`, would refuse
+/// the leaf. The webhook's leader reports drift and the CA's expiry from it.
+pub fn issuer_validity(
+    bundle_pem: &[u8],
+    leaf_der: &[u8],
+) -> Result<Option<(SystemTime, SystemTime)>> {
+    let bundle = chain::certs_from_pem(bundle_pem)?;
+    let leaf = chain::parse(leaf_der)?;
+    Ok(bundle
+        .iter()
+        .filter_map(|der| chain::parse(der).ok())
+        .find(|ca| chain::signed_by(&leaf, ca))
+        .map(|ca| chain::times(&ca)))
+}
+
 /// When a certificate should be replaced: two thirds into its lifetime, the rule cert-manager
 /// and kubelet use. It leaves a third of the lifetime to retry a failed renewal before
 /// anything breaks. A certificate whose `not_after` precedes `not_before` is due at once.
@@ -94,6 +111,27 @@ mod tests {
         assert!(bundle_trusts_leaf(both.as_bytes(), &leaf.cert).unwrap());
         assert!(!bundle_trusts_leaf(other.cert.as_bytes(), &leaf.cert).unwrap());
         assert!(bundle_trusts_leaf(b"", &leaf.cert).is_err());
+    }
+
+    #[test]
+    fn the_issuer_in_a_bundle_gives_its_validity() {
+        let ca = generate_ca("ferry test CA", Duration::from_secs(7200)).unwrap();
+        let other = generate_ca("another CA", Duration::from_secs(3600)).unwrap();
+        let leaf = crate::generate::issue_leaf(
+            &ca,
+            &["a.b.svc".to_owned()],
+            &[],
+            Duration::from_secs(600),
+        )
+        .unwrap();
+        let der = chain::certs_from_pem(&leaf.cert).unwrap()[0].to_vec();
+        let both = format!("{}{}", other.cert, ca.cert);
+        assert_eq!(
+            issuer_validity(both.as_bytes(), &der).unwrap(),
+            Some(validity(&ca.cert).unwrap())
+        );
+        assert_eq!(issuer_validity(other.cert.as_bytes(), &der).unwrap(), None);
+        assert!(issuer_validity(b"not a bundle", &der).is_err());
     }
 
     #[test]

@@ -193,6 +193,14 @@ const GUIDE: &[Step] = &[
     Run(A, "kubectl get replicationdestinations"),
     Run(
         A,
+        "kubectl get events -A --field-selector reason=NotInjected",
+    ),
+    Run(
+        A,
+        "kubectl get events -A --field-selector reason=CABundleRepaired",
+    ),
+    Run(
+        A,
         "kubectl get events --field-selector involvedObject.name=data-to-s3",
     ),
     Run(

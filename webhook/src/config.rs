@@ -75,11 +75,14 @@ pub struct Config {
     #[arg(long, env = "FERRY_CERT_SECRET", default_value = "ferry-webhook-tls")]
     pub cert_secret: String,
 
-    /// The Lease that picks the instance renewing certificates (self-managed mode).
+    /// The Lease that picks the leader: it renews certificates (self-managed mode) and runs
+    /// the health checks (every mode).
     #[arg(long, env = "FERRY_CERT_LEASE", default_value = "ferry-webhook-certs")]
     pub cert_lease: String,
 
-    /// MutatingWebhookConfigurations whose caBundle is kept current (self-managed mode).
+    /// MutatingWebhookConfigurations whose caBundle is kept current (self-managed mode) or
+    /// checked (every mode); the first one's namespaceSelector says which pods should carry
+    /// the sidecar.
     #[arg(
         long = "mutating-webhook",
         env = "FERRY_MUTATING_WEBHOOKS",
@@ -87,7 +90,8 @@ pub struct Config {
     )]
     pub mutating_webhooks: Vec<String>,
 
-    /// ValidatingWebhookConfigurations whose caBundle is kept current (self-managed mode).
+    /// ValidatingWebhookConfigurations whose caBundle is kept current (self-managed mode) or
+    /// checked (every mode).
     #[arg(
         long = "validating-webhook",
         env = "FERRY_VALIDATING_WEBHOOKS",
@@ -107,7 +111,7 @@ pub struct Config {
     #[arg(long = "extra-ip", env = "FERRY_EXTRA_IPS", value_delimiter = ',')]
     pub extra_ips: Vec<IpAddr>,
 
-    /// How long the certificate Lease lasts without renewal (self-managed mode).
+    /// How long the leader's Lease lasts without renewal.
     #[arg(long, env = "FERRY_CERT_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
     pub cert_lease_duration: Duration,
 
@@ -115,6 +119,11 @@ pub struct Config {
     /// renewed at two thirds of it.
     #[arg(long, env = "FERRY_CERT_LEAF_VALIDITY", default_value = "8760h", value_parser = parse_duration)]
     pub cert_leaf_validity: Duration,
+
+    /// How often the leader checks its certificates, the caBundles, and the labelled pods
+    /// (not injected, or injected by another version).
+    #[arg(long, env = "FERRY_HEALTH_INTERVAL", default_value = "60s", value_parser = parse_positive_duration)]
+    pub health_interval: Duration,
 
     /// How long in-flight requests may take to finish after SIGTERM.
     #[arg(long, env = "FERRY_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
@@ -161,6 +170,14 @@ pub struct Config {
     pub floor_endpoint: bool,
 }
 
+/// Parses a duration (as [`parse_duration`]) that must not be zero.
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!("{text:?} must be longer than zero, as in \"60s\"")),
+        d => Ok(d),
+    }
+}
+
 /// Parses `500ms`, `2s`, `5m` or `1h`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text
@@ -199,6 +216,11 @@ mod tests {
         assert_eq!(
             parse_duration("s"),
             Err("\"s\" must start with a whole number, as in \"2s\"".into())
+        );
+        assert_eq!(parse_positive_duration("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(
+            parse_positive_duration("0s"),
+            Err("\"0s\" must be longer than zero, as in \"60s\"".into())
         );
     }
 }

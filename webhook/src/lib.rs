@@ -9,6 +9,7 @@
 pub mod admission;
 pub mod cluster;
 pub mod config;
+pub mod health;
 pub mod inject;
 pub mod metrics;
 pub mod review;

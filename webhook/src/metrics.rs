@@ -1,11 +1,13 @@
-//! Prometheus metrics of the webhook: requests by endpoint, kind and result, and a latency
-//! histogram by endpoint. One registry, built at start-up and passed down.
+//! Prometheus metrics of the webhook: requests by endpoint, kind and result, a latency
+//! histogram by endpoint, and the leader's health signals ([`Health`]). One registry, built
+//! at start-up and passed down.
 
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -27,12 +29,99 @@ pub struct EndpointLabels {
     pub endpoint: &'static str,
 }
 
+/// Labels of the certificate expiry gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertLabels {
+    /// `serving` (the certificate presented) or `ca` (the CA of the caBundle that issued it).
+    pub cert: &'static str,
+}
+
+/// Labels of the caBundle drift series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConfigurationLabels {
+    /// `MutatingWebhookConfiguration` or `ValidatingWebhookConfiguration`.
+    pub kind: String,
+    /// The configuration's name.
+    pub configuration: String,
+}
+
+/// Labels of the not-injected pods gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NamespaceLabels {
+    /// The pods' namespace. Not `namespace`, which Prometheus gives the scraped target (the
+    /// webhook's own namespace) and would rename this one over.
+    pub pod_namespace: String,
+}
+
+/// Labels of the outdated sidecars gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabels {
+    /// The webhook version recorded in the pods' `ferry.dev/injected` (`unknown` when the
+    /// record names none).
+    pub version: String,
+}
+
+/// The leader's health signals. Gauges exist only on the leader: a standby clears them, so
+/// every series comes from one pod. Cloning shares the series.
+#[derive(Clone, Debug, Default)]
+pub struct Health {
+    /// Unix time at which each certificate expires.
+    pub expiry: Family<CertLabels, Gauge>,
+    /// caBundles found not matching (self-managed: repaired; otherwise: reported).
+    pub drift_total: Family<ConfigurationLabels, Counter>,
+    /// 1 while a configuration's caBundle does not trust the serving certificate.
+    pub drift: Family<ConfigurationLabels, Gauge>,
+    /// Labelled pods without the `ferry.dev/injected` record, by namespace.
+    pub not_injected: Family<NamespaceLabels, Gauge>,
+    /// Pods injected by another webhook version, by that version.
+    pub outdated: Family<VersionLabels, Gauge>,
+}
+
+impl Health {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "certificate_expiry_timestamp_seconds",
+            "When the serving certificate and the CA that issued it expire (Unix time)",
+            self.expiry.clone(),
+        );
+        registry.register(
+            "cabundle_drift",
+            "caBundles found not matching the CA the webhook serves with (self-managed: repaired)",
+            self.drift_total.clone(),
+        );
+        registry.register(
+            "cabundle_untrusted",
+            "1 while a configuration's caBundle does not trust the serving certificate",
+            self.drift.clone(),
+        );
+        registry.register(
+            "pods_not_injected",
+            "Pods labelled ferry.dev/inject=true that the injection did not reach",
+            self.not_injected.clone(),
+        );
+        registry.register(
+            "outdated_sidecars",
+            "Pods whose sidecar was injected by another webhook version",
+            self.outdated.clone(),
+        );
+    }
+
+    /// Drops every gauge: this instance is not (or no longer) the leader.
+    pub fn clear(&self) {
+        self.expiry.clear();
+        self.drift.clear();
+        self.not_injected.clear();
+        self.outdated.clear();
+    }
+}
+
 /// The webhook's metrics and the registry that exports them.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<EndpointLabels, Histogram>,
+    health: Health,
 }
 
 impl Default for Metrics {
@@ -60,11 +149,19 @@ impl Metrics {
             "Time to answer an admission request",
             latency.clone(),
         );
+        let health = Health::default();
+        health.register(&mut registry);
         Self {
             registry,
             requests,
             latency,
+            health,
         }
+    }
+
+    /// The leader's health series, to be set by [`crate::health`].
+    pub fn health(&self) -> Health {
+        self.health.clone()
     }
 
     /// Counts one answered request and its latency.

@@ -13,6 +13,7 @@ use tracing::{info, warn};
 
 use crate::cluster::ClusterView;
 use crate::config::{CertMode, Config};
+use crate::health::{self, HealthConfig, Leadership};
 use crate::inject::{NativeMode, Resources, Settings};
 use crate::metrics::Metrics;
 use crate::server::{AppState, router};
@@ -88,14 +89,22 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         })?;
     let handle = Handle::new();
     let certs = CertStore::new();
-    let certs_task = spawn_cert_source(&config, Arc::clone(&certs)).await?;
-    let cluster = match kube::Client::try_default().await {
-        Ok(client) => ClusterView::start(client),
+    let (certs_task, reports) = spawn_cert_source(&config, Arc::clone(&certs)).await?;
+    let client = match kube::Client::try_default().await {
+        Ok(client) => Some(client),
         Err(err) => {
-            warn!(error = %err, "no Kubernetes API access: injecting without namespace, CR and RBAC facts");
-            ClusterView::offline(config.native_sidecar != NativeMode::Never)
+            warn!(error = %err, "no Kubernetes API access: injecting without namespace, CR and RBAC facts, and no health checks");
+            None
         }
     };
+    let cluster = match &client {
+        Some(client) => ClusterView::start(client.clone()),
+        None => ClusterView::offline(config.native_sidecar != NativeMode::Never),
+    };
+    let metrics = Metrics::new();
+    if let Some(client) = client {
+        spawn_health(&config, client, Arc::clone(&certs), &metrics, reports);
+    }
     let settings = Settings {
         image: config.sidecar_image.clone(),
         pull_policy: config.sidecar_pull_policy.clone(),
@@ -107,7 +116,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         },
     };
     let state = Arc::new(AppState {
-        metrics: Metrics::new(),
+        metrics,
         certs: Arc::clone(&certs),
         settings,
         cluster,
@@ -136,11 +145,65 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     served.map_err(StartError::Serve)
 }
 
-/// Starts the task that keeps the serving certificate current.
+/// Starts the leader's health checks, led by the certificate task's Lease (self-managed) or
+/// by the same Lease held here. Off when no webhook configuration is named: there is then
+/// nothing to check against (a webhook run by hand, a benchmark).
+fn spawn_health(
+    config: &Config,
+    client: kube::Client,
+    certs: Arc<CertStore>,
+    metrics: &Metrics,
+    reports: Option<ferry_certs::self_managed::Reports>,
+) {
+    if config.mutating_webhooks.is_empty() && config.validating_webhooks.is_empty() {
+        info!("health checks off: no --mutating-webhook or --validating-webhook named");
+        return;
+    }
+    let leadership = match reports {
+        Some(reports) => Leadership {
+            leader: reports.leader,
+            repairs: Some(reports.repairs),
+        },
+        None => Leadership {
+            leader: health::elect(
+                client.clone(),
+                &config.namespace,
+                &config.cert_lease,
+                &config.pod_name,
+                config.cert_lease_duration,
+            ),
+            repairs: None,
+        },
+    };
+    let settings = HealthConfig {
+        interval: config.health_interval,
+        identity: config.pod_name.clone(),
+        mutating: config.mutating_webhooks.clone(),
+        validating: config.validating_webhooks.clone(),
+        self_managed: config.cert_mode == CertMode::SelfManaged,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    tokio::spawn(health::run(
+        client,
+        settings,
+        certs,
+        metrics.health(),
+        leadership,
+    ));
+}
+
+/// Starts the task that keeps the serving certificate current; in self-managed mode, with
+/// its reports (Lease held, caBundles repaired) for the health checks.
 async fn spawn_cert_source(
     config: &Config,
     certs: Arc<CertStore>,
-) -> Result<tokio::task::JoinHandle<()>, StartError> {
+) -> Result<
+    (
+        tokio::task::JoinHandle<()>,
+        Option<ferry_certs::self_managed::Reports>,
+    ),
+    StartError,
+> {
     match config.cert_mode {
         CertMode::Files => {
             let (cert, key, poll) = (
@@ -148,9 +211,8 @@ async fn spawn_cert_source(
                 config.tls_key_file.clone(),
                 config.cert_poll,
             );
-            Ok(tokio::spawn(ferry_certs::files::watch_files(
-                cert, key, certs, poll,
-            )))
+            let task = tokio::spawn(ferry_certs::files::watch_files(cert, key, certs, poll));
+            Ok((task, None))
         }
         CertMode::SelfManaged => {
             let client = kube::Client::try_default()
@@ -171,11 +233,14 @@ async fn spawn_cert_source(
                 leaf_validity: config.cert_leaf_validity,
                 ..ferry_certs::self_managed::SelfManagedConfig::default()
             };
-            Ok(tokio::spawn(async move {
-                if let Err(err) = ferry_certs::self_managed::run(client, settings, certs).await {
+            let (reporter, reports) = ferry_certs::self_managed::report::channel();
+            let task = tokio::spawn(async move {
+                let run = ferry_certs::self_managed::run(client, settings, certs, reporter);
+                if let Err(err) = run.await {
                     warn!(error = %err, "self-managed certificates stopped");
                 }
-            }))
+            });
+            Ok((task, Some(reports)))
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use super::apply::{Spec, apply};
 use super::material::{Material, TLS_CERT, TLS_KEY};
+use super::report::Reporter;
 use super::write::write_secret;
 use super::{SelfManagedConfig, plan, webhooks};
 use crate::validity::rfc3339;
@@ -23,6 +24,7 @@ pub(crate) struct Instance {
     secrets: Api<Secret>,
     leases: Api<Lease>,
     lease: LeaseKeeper,
+    reporter: Reporter,
     /// The last leaf pair tried, so an unchanged Secret is not reloaded or re-reported.
     last_pair: Option<(Vec<u8>, Vec<u8>)>,
 }
@@ -32,6 +34,7 @@ impl Instance {
         client: kube::Client,
         config: SelfManagedConfig,
         store: Arc<CertStore>,
+        reporter: Reporter,
     ) -> Self {
         let ns = config.namespace.as_str();
         let mut dns_names = service_dns_names(&config.service_name, ns);
@@ -56,6 +59,7 @@ impl Instance {
             spec,
             store,
             lease,
+            reporter,
             last_pair: None,
         }
     }
@@ -68,6 +72,7 @@ impl Instance {
                 self.lease.holds()
             }
         };
+        self.reporter.leader(holder);
         let secret = match self.secrets.get_opt(&self.config.secret_name).await {
             Ok(secret) => secret,
             Err(e) => {
@@ -110,8 +115,16 @@ impl Instance {
                 )
                 .ok()
         });
+        // Any other bundle found here was put there by someone else: drift, reported once
+        // per repair. The publish after a write below is our own change, never drift.
         let published = match &material {
-            Some(m) => self.publish(&m.bundle).await,
+            Some(m) => {
+                let published = self.publish(&m.bundle).await;
+                for repair in published.repairs {
+                    self.reporter.repaired(repair);
+                }
+                published.complete
+            }
             None => true,
         };
         let action = plan::decide(observed.as_ref(), published, self.config.grace(), now);
@@ -133,7 +146,7 @@ impl Instance {
         Ok(written)
     }
 
-    async fn publish(&self, bundle: &str) -> bool {
+    async fn publish(&self, bundle: &str) -> webhooks::Published {
         let c = &self.config;
         webhooks::publish(
             &self.client,

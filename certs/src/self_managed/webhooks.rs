@@ -11,19 +11,28 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 
+use super::report::Repair;
 use crate::{Error, Result};
+
+/// What one round of publishing did.
+#[derive(Debug, Default)]
+pub(crate) struct Published {
+    /// Whether every existing configuration now carries the bundle.
+    pub complete: bool,
+    /// The configurations whose webhooks held another bundle (not none) and were patched.
+    pub repairs: Vec<Repair>,
+}
 
 /// Makes every webhook of the named configurations carry `bundle` as its `caBundle`.
 ///
 /// A configuration that does not exist yet is skipped (the chart may create it later; the
-/// next tick retries). Failures are logged and the rest still tried. Returns whether every
-/// existing configuration now carries the bundle.
+/// next tick retries). Failures are logged and the rest still tried.
 pub(crate) async fn publish(
     client: &Client,
     mutating: &[String],
     validating: &[String],
     bundle: &[u8],
-) -> bool {
+) -> Published {
     let mut results = Vec::new();
     let mutating_api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
     for name in mutating {
@@ -53,22 +62,31 @@ pub(crate) async fn publish(
             publish_one(&validating_api, name, bundle, entries).await,
         ));
     }
-    let mut all = true;
+    let mut published = Published {
+        complete: true,
+        repairs: Vec::new(),
+    };
     for (name, result) in results {
-        if let Err(e) = result {
-            tracing::warn!(configuration = %name, error = %e, "publishing the CA bundle failed; will retry");
-            all = false;
+        match result {
+            Ok(Some(repair)) => published.repairs.push(repair),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(configuration = %name, error = %e, "publishing the CA bundle failed; will retry");
+                published.complete = false;
+            }
         }
     }
-    all
+    published
 }
 
+/// Publishes into one configuration; returns the repair when some webhook of it held
+/// another bundle.
 async fn publish_one<K>(
     api: &Api<K>,
     name: &str,
     bundle: &[u8],
     webhooks: impl Fn(&K) -> Vec<(String, WebhookClientConfig)>,
-) -> Result<()>
+) -> Result<Option<Repair>>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
@@ -81,10 +99,11 @@ where
             configuration = name,
             "webhook configuration not found yet; will retry"
         );
-        return Ok(());
+        return Ok(None);
     };
-    let Some(patch) = ca_bundle_patch(&webhooks(&config), bundle) else {
-        return Ok(());
+    let entries = webhooks(&config);
+    let Some(patch) = ca_bundle_patch(&entries, bundle) else {
+        return Ok(None);
     };
     api.patch(
         name,
@@ -94,7 +113,22 @@ where
     .await
     .map_err(Error::kube("patch webhook caBundle"))?;
     tracing::info!(configuration = name, "published the CA bundle");
-    Ok(())
+    let drifted = drifted(&entries, bundle);
+    Ok((!drifted.is_empty()).then(|| Repair {
+        kind: K::kind(&()).into_owned(),
+        configuration: name.to_owned(),
+        webhooks: drifted,
+    }))
+}
+
+/// The webhooks whose `caBundle` is set to something other than `bundle`: drift, as
+/// opposed to a webhook with no bundle yet (a fresh install, before the first publish).
+pub(crate) fn drifted(webhooks: &[(String, WebhookClientConfig)], bundle: &[u8]) -> Vec<String> {
+    webhooks
+        .iter()
+        .filter(|(_, c)| c.ca_bundle.as_ref().is_some_and(|b| b.0 != bundle))
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// A JSON patch setting `caBundle` on every webhook whose bundle differs, or `None` if all

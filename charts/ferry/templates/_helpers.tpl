@@ -40,7 +40,8 @@
 {{- end }}
 {{- end }}
 
-{{/* The Lease that picks the replica renewing certificates (self-managed). */}}
+{{/* The Lease that picks the leader replica: it runs the health checks and, in self-managed
+mode, renews the certificates. */}}
 {{- define "ferry.certLease" -}}
 {{- printf "%s-webhook-certs" (include "ferry.fullname" .) }}
 {{- end }}

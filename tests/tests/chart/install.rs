@@ -12,30 +12,9 @@ use ferry_e2e::{Cluster, TestNamespace};
 use serde_json::{Value, json};
 
 use crate::support::{
-    Release, ServiceAccountKubeconfig, chart_webhook_args, get_json, pod, sidecar_of, strip_ansi,
-    wait_for,
+    Release, ServiceAccountKubeconfig, chart_webhook_args, dry_run_pod, get_json, pod, sidecar_of,
+    strip_ansi, wait_for,
 };
-
-/// A pod run through admission as a server-side dry run: the pod as it would be stored, and
-/// the warnings.
-fn dry_run_pod(cluster: &Cluster, ns: &str, pod: &Value) -> anyhow::Result<(Value, String)> {
-    let out = cluster
-        .kubectl_stdin(
-            [
-                "create",
-                "--dry-run=server",
-                "-o",
-                "json",
-                "-n",
-                ns,
-                "-f",
-                "-",
-            ],
-            &pod.to_string(),
-        )?
-        .ok()?;
-    Ok((serde_json::from_str(&out.stdout)?, out.stderr))
-}
 
 fn secret_volumes(pod: &Value) -> Vec<String> {
     pod["spec"]["volumes"]
@@ -88,6 +67,9 @@ async fn install_creates_every_object_and_a_labelled_pod_gets_the_sidecar() -> a
     let r = release.name.as_str();
     let expected: BTreeSet<(String, String, String)> = [
         ("ServiceAccount", rel, format!("{r}-webhook")),
+        // The leader's Lease (every mode).
+        ("Role", rel, format!("{r}-webhook")),
+        ("RoleBinding", rel, format!("{r}-webhook")),
         ("ClusterRole", "", format!("{r}-webhook")),
         ("ClusterRoleBinding", "", format!("{r}-webhook")),
         ("ClusterRole", "", format!("{r}-sidecar")),
@@ -117,6 +99,9 @@ async fn install_creates_every_object_and_a_labelled_pod_gets_the_sidecar() -> a
         &args,
         &[
             ("KUBECONFIG", kubeconfig_path.as_str()),
+            // As the Deployment sets them: the leader's Lease lives in the release namespace.
+            ("POD_NAMESPACE", rel),
+            ("POD_NAME", "local-0"),
             ("RUST_LOG", "debug"),
         ],
     )?;

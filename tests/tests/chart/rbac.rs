@@ -164,7 +164,17 @@ async fn webhook_and_sidecar_rbac_are_least_privilege() -> anyhow::Result<()> {
             (true, vec!["get", mutating.as_str()]),
             (true, vec!["patch", mutating.as_str()]),
             (true, vec!["patch", validating.as_str()]),
+            // The leader's health checks: labelled pods' metadata, and Warning Events.
+            (true, vec!["list", "pods", "-A"]),
+            (true, vec!["create", "events.events.k8s.io", "-n", bound]),
+            (true, vec!["patch", "events.events.k8s.io", "-n", bound]),
+            (true, vec!["create", "events", "-n", "default"]),
             // Nothing more.
+            (false, vec!["get", "pods", "-n", bound]),
+            (false, vec!["watch", "pods", "-A"]),
+            (false, vec!["patch", "pods", "-n", bound]),
+            (false, vec!["delete", "pods", "-n", bound]),
+            (false, vec!["delete", "events", "-n", bound]),
             (false, vec!["get", "secrets", "-n", bound]),
             (false, vec!["get", "secrets", "-n", "kube-system"]),
             (false, vec!["get", "secrets/other", "-n", rel]),

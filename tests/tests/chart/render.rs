@@ -249,6 +249,15 @@ fn check_deployment(
     }
     let args = args(deployment);
     let has = |arg: &str| args.iter().any(|a| a == arg);
+    // Every mode: the leader's Lease, the configurations its health checks read, the interval.
+    for arg in [
+        format!("--cert-lease={release}-webhook-certs"),
+        format!("--mutating-webhook={release}-inject"),
+        format!("--validating-webhook={release}-validate"),
+        "--health-interval=60s".to_owned(),
+    ] {
+        assert!(has(&arg), "{mode}: no {arg} in {args:?}");
+    }
     match values["certs"]["mode"].as_str() {
         None => {
             for arg in [
@@ -298,5 +307,108 @@ fn check_deployment(
         out.stderr
     );
     assert!(!out.stderr.contains("Warning"), "{mode}: {}", out.stderr);
+    Ok(())
+}
+
+/// The PrometheusRule: rendered when the cluster serves its API (`auto`) or when asked,
+/// with the four health alerts, each description naming its fix.
+#[tokio::test]
+async fn the_prometheus_rule_renders_when_its_api_is_served_or_asked_for() -> anyhow::Result<()> {
+    let cluster = Cluster::shared();
+    let api = "monitoring.coreos.com/v1/PrometheusRule";
+    let cases: [(&str, Value, &[&str], bool); 4] = [
+        ("auto, no CRD", json!({}), &[], false),
+        (
+            "auto, CRD served",
+            json!({}),
+            &["--api-versions", api],
+            true,
+        ),
+        (
+            "forced off",
+            json!({"prometheusRule": {"enabled": false}}),
+            &["--api-versions", api],
+            false,
+        ),
+        (
+            "forced on",
+            json!({"prometheusRule": {"enabled": true, "labels": {"release": "kube-prometheus"}}}),
+            &[],
+            true,
+        ),
+    ];
+    for (case, values, extra, wanted) in cases {
+        let file = crate::support::ValuesFile::new(&values)?;
+        let version = crate::support::server_version(cluster)?;
+        let chart = crate::support::chart_dir();
+        let mut args = vec![
+            "template",
+            "hc",
+            chart.as_str(),
+            "-n",
+            "ferry-system",
+            "--kube-version",
+            version.as_str(),
+            "-f",
+            file.path.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        let out = cluster.helm(&args)?.ok().with_context(|| case.to_owned())?;
+        let objects = crate::support::documents(&out.stdout)?;
+        let rule = objects.iter().find(|o| o["kind"] == "PrometheusRule");
+        assert_eq!(rule.is_some(), wanted, "{case}");
+        let Some(rule) = rule else { continue };
+        assert_eq!(rule["apiVersion"], "monitoring.coreos.com/v1");
+        assert_eq!(rule["metadata"]["namespace"], "ferry-system");
+        if case == "forced on" {
+            assert_eq!(rule["metadata"]["labels"]["release"], "kube-prometheus");
+        }
+        let rules = rule["spec"]["groups"][0]["rules"]
+            .as_array()
+            .context("rules")?;
+        let alert = |name: &str| {
+            rules
+                .iter()
+                .find(|r| r["alert"] == name)
+                .with_context(|| format!("{case}: no alert {name}"))
+        };
+        for (name, expr, fix) in [
+            (
+                "FerryWebhookCertificateExpiring",
+                "min by (cert) (ferry_webhook_certificate_expiry_timestamp_seconds) - time() < 7 * 86400",
+                "kubectl -n ferry-system rollout restart deployment/hc-ferry-webhook",
+            ),
+            (
+                "FerryWebhookCABundleDrift",
+                "max by (kind, configuration) (ferry_webhook_cabundle_untrusted) == 1 or sum by (kind, configuration) (increase(ferry_webhook_cabundle_drift_total[1h])) > 0",
+                "make it ignore caBundle",
+            ),
+            (
+                "FerryPodsNotInjected",
+                "sum by (pod_namespace) (ferry_webhook_pods_not_injected) > 0",
+                "rollout restart deployment/NAME",
+            ),
+            (
+                "FerryOutdatedSidecars",
+                "sum by (version) (ferry_webhook_outdated_sidecars) > 0",
+                "rollout restart deployment/NAME",
+            ),
+        ] {
+            let alert = alert(name)?;
+            assert_eq!(alert["expr"], expr, "{case}: {name}");
+            let description = alert["annotations"]["description"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(description.contains("Fix:"), "{name}: {description}");
+            assert!(
+                description.contains(fix),
+                "{name}: {fix:?} not in {description}"
+            );
+            // Prometheus templates survive Helm's.
+            let summary = alert["annotations"]["summary"].as_str().unwrap_or_default();
+            assert!(summary.contains("{{ $"), "{name}: {summary}");
+        }
+        assert_eq!(rules.len(), 4, "{case}");
+    }
     Ok(())
 }

@@ -8,21 +8,12 @@ use anyhow::Context;
 use base64::Engine as _;
 use ferry_e2e::webhook::{WebhookProcess, free_port};
 use ferry_e2e::{Cluster, TestNamespace};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{
-    Release, ServiceAccountKubeconfig, ca_bundles, chart_webhook_args, get_json, strip_ansi,
-    wait_for,
+    Release, ServiceAccountKubeconfig, ca_bundles, chart_webhook_args, get_json, secret_field,
+    strip_ansi, wait_for,
 };
-
-fn secret_field(secret: &Value, key: &str) -> anyhow::Result<String> {
-    let b64 = secret["data"][key]
-        .as_str()
-        .with_context(|| format!("the Secret has no {key}"))?;
-    Ok(String::from_utf8(
-        base64::engine::general_purpose::STANDARD.decode(b64)?,
-    )?)
-}
 
 /// The caBundles of both configurations, in order.
 fn live_bundles(cluster: &Cluster, release: &Release) -> anyhow::Result<Vec<Option<String>>> {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use base64::Engine as _;
 use ferry_e2e::cluster::repo_root;
 use ferry_e2e::{Cluster, Output, TestNamespace};
 use serde_json::{Value, json};
@@ -416,4 +417,35 @@ pub fn strip_ansi(text: &str) -> String {
         }
     }
     out
+}
+
+/// A pod run through admission as a server-side dry run: the pod as it would be stored, and
+/// the warnings.
+pub fn dry_run_pod(cluster: &Cluster, ns: &str, pod: &Value) -> anyhow::Result<(Value, String)> {
+    let out = cluster
+        .kubectl_stdin(
+            [
+                "create",
+                "--dry-run=server",
+                "-o",
+                "json",
+                "-n",
+                ns,
+                "-f",
+                "-",
+            ],
+            &pod.to_string(),
+        )?
+        .ok()?;
+    Ok((serde_json::from_str(&out.stdout)?, out.stderr))
+}
+
+/// The decoded value of `key` in a Secret as `kubectl get -o json` shows it.
+pub fn secret_field(secret: &Value, key: &str) -> anyhow::Result<String> {
+    let b64 = secret["data"][key]
+        .as_str()
+        .with_context(|| format!("the Secret has no {key}"))?;
+    Ok(String::from_utf8(
+        base64::engine::general_purpose::STANDARD.decode(b64)?,
+    )?)
 }

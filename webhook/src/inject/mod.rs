@@ -11,7 +11,7 @@ mod restore;
 mod settings;
 
 pub use container::CONTAINER;
-pub use patch::build as build_patch;
+pub use patch::{build as build_patch, recorded_version};
 pub use plan::{Denial, Plan, plan};
 pub use restore::Gate;
 pub use settings::{BoundObject, Facts, NativeMode, Resources, Settings};

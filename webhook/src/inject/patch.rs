@@ -74,6 +74,17 @@ fn record(plan: &Plan) -> String {
     record.to_string()
 }
 
+/// The webhook version in a pod's `ferry.dev/injected` record, as [`record`] writes it;
+/// `None` when the record is not JSON or names no version. The leader compares it with its
+/// own to count outdated sidecars.
+pub fn recorded_version(record: &str) -> Option<String> {
+    serde_json::from_str::<Value>(record)
+        .ok()?
+        .get("version")?
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// The patch that injects `plan` into `pod`, with the image and pull policy of `settings`.
 pub fn build(pod: &Value, plan: &Plan, settings: &Settings) -> Patch {
     let mut ops = Vec::new();

@@ -50,3 +50,18 @@ fn patches_only_the_stale_entries() {
         assert_eq!(got, want, "{case}");
     }
 }
+
+#[test]
+fn drift_is_another_bundle_not_a_missing_one() {
+    let with = |bundle: Option<&[u8]>| WebhookClientConfig {
+        ca_bundle: bundle.map(|b| ByteString(b.to_vec())),
+        ..WebhookClientConfig::default()
+    };
+    let webhooks = vec![
+        ("current.ferry.dev".to_owned(), with(Some(b"NEW"))),
+        ("none-yet.ferry.dev".to_owned(), with(None)),
+        ("replaced.ferry.dev".to_owned(), with(Some(b"WRONG"))),
+    ];
+    assert_eq!(drifted(&webhooks, b"NEW"), vec!["replaced.ferry.dev"]);
+    assert!(drifted(&webhooks[..2], b"NEW").is_empty());
+}
