@@ -34,12 +34,12 @@ tools:
 ## krew: the kubectl plugin (kubectl-ferry, a workspace binary that `make test` builds too)
 ## as a krew archive, and its manifest with the archive's sha256 (target/krew/ferry.yaml, from
 ## plugins/ferry.yaml), for `kubectl krew install --manifest=target/krew/ferry.yaml
-## --archive=target/krew/kubectl-ferry-linux-amd64.tar.gz`.
+## --archive=target/krew/kubectl-ferry-linux-amd64.tar.gz` (scripts/krew-package packs them;
+## the e2e test installs its output with krew). KREW_PROFILE=debug packs the debug build.
+KREW_PROFILE ?= release
 krew:
-	$(CARGO) build --release --locked -p ferry-kubectl --bins
-	mkdir -p target/krew
-	tar -C target/release -czf target/krew/kubectl-ferry-linux-amd64.tar.gz kubectl-ferry
-	sed "s/@SHA256@/$$(sha256sum target/krew/kubectl-ferry-linux-amd64.tar.gz | cut -d' ' -f1)/" plugins/ferry.yaml > target/krew/ferry.yaml
+	$(CARGO) build --locked -p ferry-kubectl --bins --profile $(if $(filter debug,$(KREW_PROFILE)),dev,$(KREW_PROFILE))
+	scripts/krew-package target/$(KREW_PROFILE)/kubectl-ferry target/krew
 
 ## crds: regenerate charts/ferry/crds from the Rust types.
 crds:

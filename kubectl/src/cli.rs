@@ -32,8 +32,9 @@ pub enum Command {
     Sync(SyncArgs),
     /// Write Ferry's CRs for another tool's: `migrate volsync`.
     Migrate(MigrateArgs),
-    /// The timestamped copies of an rclone remote: size, file count, completeness (listed by
-    /// a one-shot pod of the sidecar image).
+    /// The timestamped copies of an rclone remote: size, file count, completeness, and the
+    /// Object Lock of each where the bucket uses it (listed by a one-shot pod of the
+    /// sidecar image).
     Copies(CopiesArgs),
     /// Restore into a new PVC: from a destination's latestImage, or by pulling an rclone
     /// remote's copy with a one-shot pod of the sidecar image (removed afterwards).

@@ -19,7 +19,8 @@ pub enum Health {
     Paused,
     /// The last sync failed (or a guard refused it).
     Failing,
-    /// The last successful sync is over two schedule intervals late.
+    /// The last successful sync is over two schedule intervals late (plus the jitter
+    /// window, by which a sync may legitimately fire later).
     Stale,
     /// A sync is running.
     Syncing,
@@ -84,6 +85,28 @@ pub fn effective_schedule(
     let schedule = Schedule::parse(&text).ok()?;
     let tz = ferry_api::rules::timezone::parse(&zone).ok()?;
     Some((schedule, tz, zone))
+}
+
+/// The jitter window in force: the pod's `ferry.dev/jitter`, else `spec.trigger.jitter`,
+/// parsed as the API parses it. Each fire time of the schedule moves later by an offset
+/// below it, so a sync may start up to this much after the schedule says. Zero when unset,
+/// and when it does not parse (the webhook refuses such values, and the sidecar then does
+/// not schedule at all, which shows as lateness).
+pub fn effective_jitter(cr: &Replication, pod: Option<&PodFacts>) -> SignedDuration {
+    pod.and_then(|p| p.jitter.as_deref())
+        .or_else(|| cr.trigger.as_ref().and_then(|t| t.jitter.as_deref()))
+        .and_then(|text| ferry_api::rules::duration::parse(text).ok())
+        .and_then(|d| SignedDuration::try_from(d).ok())
+        .unwrap_or(SignedDuration::ZERO)
+}
+
+/// `, jitter up to 10m` after a schedule, or nothing without jitter.
+pub fn jitter_note(jitter: SignedDuration) -> String {
+    if jitter.is_zero() {
+        String::new()
+    } else {
+        format!(", jitter up to {}", crate::table::span(jitter))
+    }
 }
 
 /// How late the sync due after `since` is at `now`, and the schedule's interval there;
@@ -158,13 +181,15 @@ pub fn assess(cr: &Replication, pod: Option<&PodFacts>, now: Timestamp) -> Verdi
     }
     if let Some((schedule, tz, _)) = effective_schedule(cr, pod) {
         let since = status.last_sync_time.as_ref().map(|t| t.0).or(cr.created);
+        let jitter = effective_jitter(cr, pod);
         if let Some((late, interval)) = since.and_then(|s| lateness(&schedule, &tz, s, now))
-            && late > interval * 2
+            && late > interval * 2 + jitter
         {
+            let window = jitter_note(jitter);
             return verdict(
                 Health::Stale,
                 format!(
-                    "the sync due {} ago has not run (every {})",
+                    "the sync due {} ago has not run (every {}{window})",
                     crate::table::span(late),
                     crate::table::span(interval)
                 ),

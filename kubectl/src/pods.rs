@@ -31,6 +31,8 @@ pub struct PodFacts {
     pub schedule: Option<String>,
     /// `ferry.dev/time-zone`, if set.
     pub time_zone: Option<String>,
+    /// `ferry.dev/jitter`, if set: overrides the CR's `spec.trigger.jitter` for this pod.
+    pub jitter: Option<String>,
     /// Whether the webhook injected it (`ferry.dev/injected`, or a `ferry-sidecar`
     /// container).
     pub injected: bool,
@@ -93,6 +95,7 @@ impl PodFacts {
             destination: note(annotations::DESTINATION),
             schedule: note(annotations::SCHEDULE),
             time_zone: note(annotations::TIME_ZONE),
+            jitter: note(annotations::JITTER),
             injected: note(annotations::INJECTED).is_some() || has_container,
             sidecar,
         }

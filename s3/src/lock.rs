@@ -155,28 +155,7 @@ fn parse_period(text: &str) -> Option<Duration> {
 /// Fails, naming `lock.setting`, unless the bucket has Object Lock enabled: without it the
 /// objects would be stored unlocked (MinIO and S3 enable it only when the bucket is made).
 pub async fn check_bucket(remote: &Remote, lock: &Lock) -> Result<()> {
-    let enabled = match remote
-        .client
-        .get_object_lock_configuration()
-        .bucket(&remote.bucket)
-        .send()
-        .await
-    {
-        Ok(out) => out
-            .object_lock_configuration
-            .and_then(|c| c.object_lock_enabled)
-            .is_some_and(|e| e == ObjectLockEnabled::Enabled),
-        Err(e) => match remote.error("GetObjectLockConfiguration", &remote.bucket, e) {
-            // `ObjectLockConfigurationNotFoundError` (a 404): the bucket has no lock.
-            Error::Request { message, .. } if message.contains("ObjectLockConfiguration") => false,
-            Error::Request {
-                class: super::error::Class::NotFound,
-                ..
-            } => false,
-            other => return Err(other),
-        },
-    };
-    if enabled {
+    if bucket_locks(remote).await? {
         return Ok(());
     }
     Err(Error::config(
@@ -187,6 +166,33 @@ pub async fn check_bucket(remote: &Remote, lock: &Lock) -> Result<()> {
         ),
         "use a bucket created with Object Lock (mc mb --with-lock, or CreateBucket with x-amz-bucket-object-lock-enabled: true), or remove the Object Lock setting",
     ))
+}
+
+/// Whether the remote's bucket has Object Lock enabled (its lock configuration says so).
+pub async fn bucket_locks(remote: &Remote) -> Result<bool> {
+    match remote
+        .client
+        .get_object_lock_configuration()
+        .bucket(&remote.bucket)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .object_lock_configuration
+            .and_then(|c| c.object_lock_enabled)
+            .is_some_and(|e| e == ObjectLockEnabled::Enabled)),
+        Err(e) => match remote.error("GetObjectLockConfiguration", &remote.bucket, e) {
+            // `ObjectLockConfigurationNotFoundError` (a 404): the bucket has no lock.
+            Error::Request { message, .. } if message.contains("ObjectLockConfiguration") => {
+                Ok(false)
+            }
+            Error::Request {
+                class: super::error::Class::NotFound,
+                ..
+            } => Ok(false),
+            other => Err(other),
+        },
+    }
 }
 
 /// What holds a stored copy.
@@ -207,9 +213,26 @@ impl std::fmt::Display for Held {
     }
 }
 
-/// Whether the object at full key `key` is locked at `now`, as its HEAD says, and whether
-/// it was ever locked (its bucket is then versioned, and deleting must name versions).
-pub async fn held(remote: &Remote, key: &str, now: Timestamp) -> Result<(Option<Held>, bool)> {
+/// The lock an object carries, as its HEAD says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// Its retention mode, if it has one.
+    pub mode: Option<Mode>,
+    /// Its retain-until date, if it has one (possibly past).
+    pub until: Option<Timestamp>,
+    /// Whether a legal hold is on.
+    pub legal_hold: bool,
+}
+
+impl Stored {
+    /// Whether it was ever locked (its bucket is then versioned).
+    pub fn locked(&self) -> bool {
+        self.mode.is_some() || self.until.is_some() || self.legal_hold
+    }
+}
+
+/// The lock of the object at full key `key`.
+pub async fn stored(remote: &Remote, key: &str) -> Result<Stored> {
     let out = remote
         .client
         .head_object()
@@ -218,14 +241,30 @@ pub async fn held(remote: &Remote, key: &str, now: Timestamp) -> Result<(Option<
         .send()
         .await
         .map_err(|e| remote.error("HeadObject", key, e))?;
-    if out.object_lock_legal_hold_status == Some(ObjectLockLegalHoldStatus::On) {
+    Ok(Stored {
+        mode: match out.object_lock_mode {
+            Some(ObjectLockMode::Governance) => Some(Mode::Governance),
+            Some(ObjectLockMode::Compliance) => Some(Mode::Compliance),
+            _ => None,
+        },
+        until: out
+            .object_lock_retain_until_date
+            .and_then(|d| Timestamp::new(d.secs(), d.subsec_nanos() as i32).ok()),
+        legal_hold: out.object_lock_legal_hold_status == Some(ObjectLockLegalHoldStatus::On),
+    })
+}
+
+/// Whether the object at full key `key` is locked at `now`, as its HEAD says, and whether
+/// it was ever locked (its bucket is then versioned, and deleting must name versions).
+pub async fn held(remote: &Remote, key: &str, now: Timestamp) -> Result<(Option<Held>, bool)> {
+    let lock = stored(remote, key).await?;
+    if lock.legal_hold {
         return Ok((Some(Held::LegalHold), true));
     }
-    let until = out
-        .object_lock_retain_until_date
-        .and_then(|d| Timestamp::new(d.secs(), d.subsec_nanos() as i32).ok());
-    let locked = until.is_some() || out.object_lock_mode.is_some();
-    Ok((until.filter(|u| *u > now).map(Held::Until), locked))
+    Ok((
+        lock.until.filter(|u| *u > now).map(Held::Until),
+        lock.locked(),
+    ))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! logs (`kubectl logs`), the Events and the CRs of its namespaces, and the webhook's log.
 
 pub mod diagnostics;
+pub mod listing;
 pub mod manifests;
 pub mod observe;
 pub mod process;
@@ -33,6 +34,7 @@ use crate::local::volume_dir;
 use crate::namespace::TestNamespace;
 use crate::wait::eventually;
 
+pub use listing::Listing;
 pub use manifests::Role;
 pub use observe::{EventRecord, Metrics};
 pub use s3::Minio;

@@ -1,19 +1,34 @@
 //! `kubectl ferry` (issue 27) on the real cluster, run through the built `kubectl`, which
-//! finds the plugin on PATH as it does for a user: `status -A` over a healthy, a failing
-//! (bad credentials) and an unbound source, with `-o json` read back; `sync --wait` ending
-//! 0 after a good sync and non-zero with the reason after a failing one; `migrate volsync
-//! -f` on VolSync's own manifests applied to the apiserver (schema and webhook), with the
-//! restic mover named unsupported.
+//! finds the plugin on PATH as it does for a user:
+//! - `status -A` over a healthy, a failing (bad credentials) and an unbound source, with
+//!   `-o json` read back, coloured on a terminal (a pty) and not elsewhere, under the header
+//!   the README's example shows;
+//! - `sync --wait` ending 0 after a good sync and non-zero with the reason after a failing
+//!   one;
+//! - `migrate volsync -f` on VolSync's own manifests applied to the apiserver (schema and
+//!   webhook), with the restic mover named unsupported;
+//! - `copies` and `restore --to` from a named timestamped copy and from a destination's
+//!   `latestImage`, the restored PVCs read by pods and compared byte for byte with what the
+//!   source's app sees;
+//! - the plugin packed for krew (`scripts/krew-package`, as `make krew` does), installed
+//!   by krew into a fresh root and run through krew's shim.
 //!
-//! Results are read as a user reads them: the plugin's output and exit status, and the
-//! objects in the apiserver.
+//! Results are read as a user reads them: the plugin's output and exit status, the objects
+//! in the apiserver, and what pods print.
+
+use std::path::PathBuf;
+use std::process::Command;
 
 use anyhow::{Context, ensure};
+use ferry_e2e::Output;
 use ferry_e2e::cluster::repo_root;
-use ferry_e2e::plugin::{kubectl_ferry, run_line};
+use ferry_e2e::plugin::{
+    BINARY, kubectl_ferry, kubectl_ferry_on_a_terminal, kubectl_with_plugins, output, plugin_dir,
+    run_line,
+};
 use ferry_e2e::replication::manifests::{self, Role};
 use ferry_e2e::replication::observe::{condition_is, condition_message};
-use ferry_e2e::replication::{Compare, LIMIT, Replication, SYNC_LIMIT, Tree, tree};
+use ferry_e2e::replication::{Replication, SYNC_LIMIT, tree};
 use ferry_kubectl::health::Health;
 use ferry_kubectl::restore::CopyInfo;
 use ferry_kubectl::status::{LIST_KIND, StatusList};
@@ -132,8 +147,6 @@ async fn status_names_healthy_failing_and_unbound_and_sync_wait_ends_with_the_re
 
     // The table a person reads: not a terminal, so no colour codes.
     let out = run_line(fx.cluster, "kubectl ferry status -A")?.ok()?;
-    // Shown with --nocapture: the README's example comes from this run.
-    println!("$ kubectl ferry status -A\n{}", out.stdout);
     ensure!(
         !out.stdout.contains('\x1b'),
         "colour off a terminal:\n{}",
@@ -173,6 +186,39 @@ async fn status_names_healthy_failing_and_unbound_and_sync_wait_ends_with_the_re
         let cells: Vec<&str> = line.split_whitespace().collect();
         ensure!(cells.last() == Some(&word) && cells[4] == pod, "{line}");
     }
+    // On a terminal (a pty, as a person runs it) the health words are coloured: red for
+    // Failing and Unbound, green for Healthy, and the failed result red.
+    let term = kubectl_ferry_on_a_terminal(fx.cluster, &["status", "-A"])?.ok()?;
+    for coloured in [
+        "\x1b[31mFailing\x1b[0m",
+        "\x1b[31mUnbound\x1b[0m",
+        "\x1b[32mHealthy\x1b[0m",
+        "\x1b[31mFailed\x1b[0m",
+    ] {
+        ensure!(
+            term.stdout.contains(coloured),
+            "no {coloured:?} on a terminal:\n{:?}",
+            term.stdout
+        );
+    }
+    let shown = strip_colour(&term.stdout);
+    // Shown with --nocapture: the README's example is this output, colour codes removed.
+    println!("$ kubectl ferry status -A   (on a terminal)\n{shown}");
+    // The README shows the table a terminal shows, under the same header.
+    let readme = std::fs::read_to_string(repo_root().join("README.md"))?;
+    let example = readme_status_example(&readme).context("no status example in README.md")?;
+    let words = |line: &str| {
+        line.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    ensure!(
+        example.lines().next().map(words) == shown.lines().next().map(words),
+        "README.md's `kubectl ferry status -A` example is not under the current header: capture \
+         it again (cargo test -p ferry-e2e --test kubectl_ferry -- status_names --nocapture)\n\
+         README:\n{example}\nnow:\n{shown}"
+    );
+
     // -o yaml carries the same rows.
     let out = kubectl_ferry(fx.cluster, ["status", "-n", ns.as_str(), "-o", "yaml"])?.ok()?;
     let yaml: StatusList = serde_saphyr::from_str(&out.stdout).context("status -o yaml")?;
@@ -235,6 +281,28 @@ async fn status_names_healthy_failing_and_unbound_and_sync_wait_ends_with_the_re
     );
     fx.passed();
     Ok(())
+}
+
+/// `text` without its ANSI colour codes (`ESC [ ... m`).
+fn strip_colour(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('\x1b') {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        rest = rest.find('m').map_or("", |end| &rest[end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The `text` block that follows the README's `kubectl ferry status -A` command block.
+fn readme_status_example(readme: &str) -> Option<String> {
+    let after = readme
+        .split_once("```sh\nkubectl ferry status -A\n```\n")?
+        .1;
+    let block = after.trim_start().strip_prefix("```text\n")?;
+    Some(block.split_once("```")?.0.to_owned())
 }
 
 /// The spec the apiserver stores for the ported manifest `examples/volsync/<file>` in
@@ -395,7 +463,6 @@ async fn restore_from_a_named_timestamped_copy_and_from_latest_image_gives_the_s
     // An rclone source writing timestamped copies.
     let data = fx.volume(&ns, "data").await?;
     tree::write_tree(&data, 11)?;
-    let source_tree = Tree::of(&data)?;
     let mut source = manifests::rclone_source(
         "stamped",
         "data",
@@ -409,6 +476,9 @@ async fn restore_from_a_named_timestamped_copy_and_from_latest_image_gives_the_s
     fx.bind(&ns, &source, &manifests::pod("web", &template))
         .await?;
     fx.wait_manual(Role::Source, &ns, "stamped", "one").await?;
+    // The source as its app sees it, read through the API.
+    let source_files = fx.listed_in(&ns, "web", "app")?;
+    ensure!(source_files.files.len() == 6, "{source_files:?}");
     let listed = fx.minio.list(&bucket, "app/").await?;
     let stamp = listed
         .keys()
@@ -422,17 +492,30 @@ async fn restore_from_a_named_timestamped_copy_and_from_latest_image_gives_the_s
     )?;
     ensure!(out.success, "copies:\n{}\n{}", out.stdout, out.stderr);
     let copies: Vec<CopyInfo> = serde_json::from_str(&out.stdout).context("copies -o json")?;
-    let files = u64::try_from(source_tree.files.len())?;
+    let files = u64::try_from(source_files.files.len())?;
     ensure!(
         copies
             == [CopyInfo {
                 stamp: stamp.clone(),
                 complete: true,
                 files,
-                bytes: source_tree.bytes(),
+                bytes: source_files.bytes(),
+                lock: None,
             }],
         "{copies:?}; the source has {files} file(s), {} bytes",
-        source_tree.bytes()
+        source_files.bytes()
+    );
+    // A bucket without Object Lock: no LOCK column.
+    let out = kubectl_ferry(fx.cluster, ["copies", "stamped", "-n", ns.as_str()])?.ok()?;
+    ensure!(
+        out.stdout
+            .lines()
+            .next()
+            .map(str::split_whitespace)
+            .map(Iterator::collect::<Vec<_>>)
+            == Some(vec!["COPY", "COMPLETE", "FILES", "SIZE"]),
+        "{}",
+        out.stdout
     );
     // The files change after the copy: the restore must give the copy, not the volume.
     tree::write_file(
@@ -468,13 +551,9 @@ async fn restore_from_a_named_timestamped_copy_and_from_latest_image_gives_the_s
         "{}",
         out.stdout
     );
-    let restored =
-        ferry_e2e::local::volume_dir(fx.cluster, &fx.client, &ns, "from-copy", LIMIT).await?;
-    source_tree.ensure_same(
-        &Tree::of(&restored)?,
-        Compare::RCLONE,
-        "the PVC restored from the copy",
-    )?;
+    // A pod that mounts the restored PVC reads the copy's bytes and mtimes.
+    let restored = fx.listed_by_a_pod(&ns, "from-copy").await?;
+    source_files.ensure_same(&restored, true, "the PVC restored from the copy")?;
     // The one-shot pod is gone.
     let left = fx
         .pods(&ns)
@@ -490,7 +569,6 @@ async fn restore_from_a_named_timestamped_copy_and_from_latest_image_gives_the_s
     // A destination pulling a mirror, publishing a snapshot as latestImage.
     let mirror_data = fx.volume(&ns, "mirror-src").await?;
     tree::write_tree(&mirror_data, 12)?;
-    let mirror_tree = Tree::of(&mirror_data)?;
     let mirror = manifests::rclone_source(
         "mirror",
         "mirror-src",
@@ -503,6 +581,7 @@ async fn restore_from_a_named_timestamped_copy_and_from_latest_image_gives_the_s
     fx.bind(&ns, &mirror, &manifests::pod("mirror-web", &template))
         .await?;
     fx.wait_manual(Role::Source, &ns, "mirror", "one").await?;
+    let mirror_files = fx.listed_in(&ns, "mirror-web", "app")?;
     fx.volume(&ns, "landing").await?;
     let destination = manifests::rclone_destination(
         "landing",
@@ -557,13 +636,115 @@ async fn restore_from_a_named_timestamped_copy_and_from_latest_image_gives_the_s
         out.stdout,
         out.stderr
     );
-    let restored =
-        ferry_e2e::local::volume_dir(fx.cluster, &fx.client, &ns, "from-image", LIMIT).await?;
-    mirror_tree.ensure_same(
-        &Tree::of(&restored)?,
-        Compare::RCLONE,
-        "the PVC restored from latestImage",
-    )?;
+    let restored = fx.listed_by_a_pod(&ns, "from-image").await?;
+    mirror_files.ensure_same(&restored, true, "the PVC restored from latestImage")?;
+    fx.passed();
+    Ok(())
+}
+
+/// `make krew`'s packing (`scripts/krew-package`) of this build's plugin, installed by krew
+/// (`kubectl krew install --manifest --archive`) into a fresh `KREW_ROOT`, then run through
+/// krew's shim as a user runs it: `PATH` holds krew's bin directory and the cluster tools,
+/// not the build's.
+#[tokio::test(flavor = "multi_thread")]
+async fn krew_installs_the_packed_plugin_and_its_shim_runs_status() -> anyhow::Result<()> {
+    let fx = Replication::start("kfkrew").await?;
+    let ns = fx.namespace("kfkrew", false).await?;
+    let lonely = manifests::rclone_source(
+        "lonely",
+        "data",
+        "creds",
+        "bucket/lonely",
+        "Direct",
+        Some(manifests::manual("one")),
+    );
+    fx.create(&ns, &lonely).await?;
+
+    let work = tempfile::tempdir()?;
+    let packed = work.path().join("krew");
+    let pack = Command::new(repo_root().join("scripts/krew-package"))
+        .arg(plugin_dir()?.join(BINARY))
+        .arg(&packed)
+        .output()?;
+    ensure!(
+        pack.status.success(),
+        "scripts/krew-package: {}",
+        String::from_utf8_lossy(&pack.stderr)
+    );
+    let manifest = packed.join("ferry.yaml");
+    let archive = packed.join("kubectl-ferry-linux-amd64.tar.gz");
+    // The manifest carries the archive's sha256 (krew refuses the archive otherwise).
+    let sum = Command::new("sha256sum").arg(&archive).output()?;
+    let sum = String::from_utf8(sum.stdout)?;
+    let sum = sum.split_whitespace().next().context("no sha256sum")?;
+    let text = std::fs::read_to_string(&manifest)?;
+    ensure!(text.contains(&format!("sha256: \"{sum}\"")), "{text}");
+
+    let root = work.path().join("krew-root");
+    let tools = PathBuf::from(fx.cluster.var("KUBECTL_KREW")?)
+        .parent()
+        .context("krew's directory")?
+        .to_path_buf();
+    let dirs = [
+        root.join("bin"),
+        tools,
+        PathBuf::from("/usr/bin"),
+        PathBuf::from("/bin"),
+    ];
+    let krew = |args: &[&str]| -> anyhow::Result<Output> {
+        let mut command = kubectl_with_plugins(fx.cluster, &dirs, false)?;
+        command
+            .args(args)
+            .env("KREW_ROOT", &root)
+            .env("KREW_NO_UPGRADE_CHECK", "1");
+        output(command, "running kubectl")
+    };
+    let manifest_arg = format!("--manifest={}", manifest.display());
+    let archive_arg = format!("--archive={}", archive.display());
+    let out = krew(&["krew", "install", &manifest_arg, &archive_arg])?;
+    ensure!(
+        out.success && out.stderr.contains("Installed plugin: ferry"),
+        "kubectl krew install:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    // krew's shim: a link in KREW_ROOT/bin to the plugin's copy in its store.
+    let shim = root.join("bin").join(BINARY);
+    let target = std::fs::read_link(&shim).with_context(|| format!("{}", shim.display()))?;
+    let version = format!("v{}", env!("CARGO_PKG_VERSION"));
+    ensure!(
+        target == root.join("store/ferry").join(&version).join(BINARY),
+        "{} -> {}",
+        shim.display(),
+        target.display()
+    );
+    // krew's receipt of the install (`krew list` reads the index, which is a git clone of
+    // krew-index: no network here).
+    let receipt = std::fs::read_to_string(root.join("receipts/ferry.yaml"))?;
+    ensure!(
+        receipt.contains(&format!("version: {version}")) && receipt.contains("name: detached"),
+        "{receipt}"
+    );
+    let out = krew(&["plugin", "list"])?.ok()?;
+    ensure!(
+        out.stdout.contains(&shim.display().to_string()),
+        "kubectl does not find the shim:\n{}",
+        out.stdout
+    );
+
+    // Through the shim, against the test cluster.
+    let out = krew(&["ferry", "status", "-A"])?.ok()?;
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{ns} ")))
+        .with_context(|| format!("no row of {ns}:\n{}", out.stdout))?;
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    ensure!(
+        cells.get(1) == Some(&"lonely") && cells.last() == Some(&"Unbound"),
+        "{}",
+        out.stdout
+    );
     fx.passed();
     Ok(())
 }

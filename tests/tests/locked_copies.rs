@@ -1,7 +1,8 @@
 //! Immutable copies and the cost of a sync (issue 24), end to end on the test cluster with
 //! MinIO: a ReplicationSource with `spec.rclone.objectLock` writes each timestamped copy
 //! locked, MinIO refuses to delete it, pruning leaves it and says until when (in the
-//! sync's summary, `latestMoverStatus.logs`); a bucket without Object Lock fails the sync naming the field;
+//! sync's summary, `latestMoverStatus.logs`), `kubectl ferry copies` shows each copy's lock;
+//! a bucket without Object Lock fails the sync naming the field;
 //! and the S3 requests of a no-change re-sync of 10,000 files, read from the status, are a
 //! few dozen at most and the ones a proxy in front of MinIO counted (also in the
 //! `SyncSucceeded` Event and in `ferry_s3_requests_total`).
@@ -17,10 +18,12 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{Context, ensure};
 use aws_sdk_s3::types::ObjectLockMode;
+use ferry_e2e::plugin::kubectl_ferry;
 use ferry_e2e::replication::manifests::Role;
 use ferry_e2e::replication::observe;
 use ferry_e2e::replication::tree;
 use ferry_e2e::replication::{Replication, SYNC_LIMIT};
+use ferry_kubectl::restore::CopyInfo;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
@@ -146,6 +149,51 @@ async fn a_locked_copy_stays_until_its_date_and_a_bucket_without_lock_is_named()
         "{status:#}"
     );
     ensure!(stamps(&fx, &bucket).await?.len() == 2, "a locked copy went");
+
+    // `kubectl ferry copies` shows each copy's lock: the first one's is the date MinIO
+    // reported for its objects.
+    let out = kubectl_ferry(
+        fx.cluster,
+        ["copies", SOURCE, "-n", ns.as_str(), "-o", "json"],
+    )?;
+    ensure!(out.success, "copies:\n{}\n{}", out.stdout, out.stderr);
+    let copies: Vec<CopyInfo> = serde_json::from_str(&out.stdout).context("copies -o json")?;
+    ensure!(copies.len() == 2 && copies[0].stamp == first, "{copies:?}");
+    for copy in &copies {
+        let lock = copy
+            .lock
+            .as_ref()
+            .with_context(|| format!("no lock: {copy:?}"))?;
+        ensure!(
+            copy.complete && lock.mode.as_deref() == Some("Governance") && !lock.legal_hold,
+            "{copy:?}"
+        );
+    }
+    let listed_until = copies[0]
+        .lock
+        .as_ref()
+        .and_then(|l| l.retain_until.as_deref());
+    ensure!(
+        listed_until
+            .and_then(|u| u.parse::<k8s_openapi::jiff::Timestamp>().ok())
+            .map(|t| t.as_second())
+            == Some(until),
+        "copies lists {first} locked until {listed_until:?}, MinIO says {until}"
+    );
+    let out = kubectl_ferry(fx.cluster, ["copies", SOURCE, "-n", ns.as_str()])?.ok()?;
+    println!("$ kubectl ferry copies {SOURCE}\n{}", out.stdout);
+    let header = out.stdout.lines().next().unwrap_or_default();
+    ensure!(
+        header.split_whitespace().last() == Some("LOCK")
+            && out
+                .stdout
+                .lines()
+                .filter(|l| l.contains(" Governance until 20"))
+                .count()
+                == 2,
+        "{}",
+        out.stdout
+    );
 
     // The same source pointed at a bucket without Object Lock fails, naming the field.
     let plain = fx.minio.bucket("unlocked").await?;

@@ -11,7 +11,7 @@
 //!   container restart. The peak of the container's cgroup memory is printed
 //!   (`--nocapture` shows it).
 
-use anyhow::{Context, ensure};
+use anyhow::ensure;
 use ferry_e2e::cgroup::{self, ContainerMemory};
 use ferry_e2e::replication::manifests::{self, Role};
 use ferry_e2e::replication::tree::{self, noise};
@@ -22,10 +22,6 @@ use serde_json::{Value, json};
 
 /// The injected default memory limit of the sidecar.
 const DEFAULT_LIMIT: u64 = 128 << 20;
-
-/// What a pod's shell prints for every file below /data: size, SHA-256 and path, sorted.
-const LIST: &str = "cd /data && find . -type f | sort | while IFS= read -r f; do \
-    printf '%s %s %s\\n' \"$(wc -c <\"$f\")\" \"$(sha256sum <\"$f\" | cut -d' ' -f1)\" \"$f\"; done";
 
 /// The app's data, written by the app itself as uid 1000.
 const WRITE: &str = "set -e; mkdir -p /data/docs/deep; \
@@ -74,27 +70,6 @@ async fn written(fx: &Replication, ns: &str, pod: &str) -> anyhow::Result<()> {
     .await
 }
 
-/// Runs a pod in `ns` that mounts `claim` and prints [`LIST`]; returns its output.
-async fn listed_by_a_pod(fx: &Replication, ns: &str, claim: &str) -> anyhow::Result<String> {
-    let mut template = app_template("check", Role::Source, "none", claim, LIST);
-    let meta = template["metadata"].as_object_mut().context("metadata")?;
-    meta.remove("annotations");
-    meta.remove("labels");
-    template["spec"]["restartPolicy"] = json!("Never");
-    fx.create(ns, &manifests::pod("check", &template)).await?;
-    let pods = fx.pods(ns);
-    eventually(LIMIT, "pod check to finish", || async {
-        let phase = pods.get("check").await?.status.and_then(|s| s.phase);
-        Ok(matches!(phase.as_deref(), Some("Succeeded")).then_some(()))
-    })
-    .await?;
-    Ok(fx
-        .cluster
-        .kubectl(["logs", "-n", ns, "check"])?
-        .ok()?
-        .stdout)
-}
-
 #[tokio::test]
 async fn a_restricted_pod_with_a_read_only_app_syncs_to_minio_and_to_rsync_by_service_dns_name()
 -> anyhow::Result<()> {
@@ -138,8 +113,8 @@ async fn a_restricted_pod_with_a_read_only_app_syncs_to_minio_and_to_rsync_by_se
         who == "1000\n1000\nread-only\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n",
         "the sidecar container runs as:\n{who}"
     );
-    let source_list = exec(&fx, &src, "app", "app", LIST)?;
-    ensure!(source_list.lines().count() == 4, "{source_list}");
+    let source_list = fx.listed_in(&src, "app", "app")?;
+    ensure!(source_list.files.len() == 4, "{source_list:?}");
 
     fx.trigger(Role::Source, &src, "to-s3", "s3").await?;
     let status = fx.wait_manual(Role::Source, &src, "to-s3", "s3").await?;
@@ -149,14 +124,10 @@ async fn a_restricted_pod_with_a_read_only_app_syncs_to_minio_and_to_rsync_by_se
     );
     let objects = fx.minio.list(&bucket, "app").await?;
     let expected: Vec<(String, i64)> = source_list
-        .lines()
-        .filter_map(|l| {
-            let mut words = l.splitn(3, ' ');
-            let size = words.next()?.parse().ok()?;
-            let path = words.nth(1)?.trim_start_matches("./").to_owned();
-            Some((path, size))
-        })
-        .collect();
+        .files
+        .iter()
+        .map(|(path, file)| Ok((path.clone(), i64::try_from(file.size)?)))
+        .collect::<anyhow::Result<_>>()?;
     ensure!(
         objects.clone().into_iter().collect::<Vec<_>>() == expected,
         "MinIO holds {objects:?}, the app wrote {expected:?}"
@@ -208,11 +179,8 @@ async fn a_restricted_pod_with_a_read_only_app_syncs_to_minio_and_to_rsync_by_se
     fx.wait_snapshot_ready(&dst, &image).await?;
     fx.create(&dst, &manifests::restored_claim("restored", &image, "1Gi"))
         .await?;
-    let restored_list = listed_by_a_pod(&fx, &dst, "restored").await?;
-    ensure!(
-        restored_list == source_list,
-        "the restored volume lists\n{restored_list}\nthe source\n{source_list}"
-    );
+    let restored_list = fx.listed_by_a_pod(&dst, "restored").await?;
+    source_list.ensure_same(&restored_list, true, "the volume restored from latestImage")?;
     fx.passed();
     Ok(())
 }

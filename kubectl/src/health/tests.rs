@@ -133,6 +133,52 @@ fn stale_only_past_two_intervals() {
 }
 
 #[test]
+fn the_jitter_window_is_allowed_before_stale() {
+    // Hourly, 10m of jitter: the 09:00 sync may fire as late as 09:10, so at 11:00:30
+    // (2h00m30s after 09:00) it is not stale yet; at 11:10:30 it is.
+    let mut jittered = cr(Some(bound(Some("2026-12-07T08:00:00Z"))), Some("0 * * * *"));
+    if let Some(t) = jittered.trigger.as_mut() {
+        t.jitter = Some("10m".into());
+    }
+    let running = pod("Running");
+    let v = assess(&jittered, Some(&running), at("2026-12-07T11:00:30Z"));
+    assert_eq!(v.health, Health::Healthy);
+    let v = assess(&jittered, Some(&running), at("2026-12-07T11:10:30Z"));
+    assert_eq!(v.health, Health::Stale);
+    assert_eq!(
+        v.why,
+        "the sync due 130m ago has not run (every 60m, jitter up to 10m)"
+    );
+
+    // The pod's ferry.dev/jitter overrides the CR's: 1m, so 11:01:30 is stale.
+    let mut narrow = pod("Running");
+    narrow.jitter = Some("1m".into());
+    assert_eq!(
+        effective_jitter(&jittered, Some(&narrow)),
+        SignedDuration::from_secs(60)
+    );
+    let v = assess(&jittered, Some(&narrow), at("2026-12-07T11:01:30Z"));
+    assert_eq!(v.health, Health::Stale);
+    // And a wider one leaves it healthy where the CR's would not.
+    let mut wide = pod("Running");
+    wide.jitter = Some("1h".into());
+    let v = assess(&jittered, Some(&wide), at("2026-12-07T11:30:00Z"));
+    assert_eq!(v.health, Health::Healthy);
+
+    // Parsed as the API parses it: Go-style durations; anything else counts as none.
+    for (text, secs) in [("90s", 90), ("1h30m", 5400), ("0s", 0), ("10 minutes", 0)] {
+        if let Some(t) = jittered.trigger.as_mut() {
+            t.jitter = Some(text.into());
+        }
+        assert_eq!(
+            effective_jitter(&jittered, None),
+            SignedDuration::from_secs(secs),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn the_pods_schedule_annotation_overrides_the_crs() {
     let hourly = cr(Some(bound(Some("2026-12-07T09:50:00Z"))), Some("0 * * * *"));
     let mut p = pod("Running");

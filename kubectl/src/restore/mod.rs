@@ -213,6 +213,26 @@ pub struct CopyInfo {
     pub files: u64,
     /// Their stored size.
     pub bytes: u64,
+    /// Its Object Lock, listed only when the bucket has Object Lock enabled (`{}` for an
+    /// unlocked copy there); absent for a bucket without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<CopyLock>,
+}
+
+/// A copy's Object Lock, as the HEAD of its manifest (or of a partial copy's first object)
+/// says: every object of a copy is written with the same lock.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyLock {
+    /// `Governance` or `Compliance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// The retain-until date (RFC 3339), possibly past.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_until: Option<String>,
+    /// Whether a legal hold is on (it holds the copy until someone lifts it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legal_hold: bool,
 }
 
 /// Reads `ferry-sidecar copies` output (one JSON object per line; other lines ignored).

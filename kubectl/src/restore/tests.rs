@@ -30,6 +30,7 @@ fn info(stamp: &str, complete: bool) -> CopyInfo {
         complete,
         files: 3,
         bytes: 100,
+        lock: None,
     }
 }
 

@@ -246,7 +246,8 @@ fn trigger(cr: &Replication, pod: Option<&PodFacts>) -> String {
         } else {
             ""
         };
-        return format!("schedule \"{schedule}\" {zone}{from}");
+        let window = health::jitter_note(health::effective_jitter(cr, pod));
+        return format!("schedule \"{schedule}\" {zone}{from}{window}");
     }
     match cr.trigger.as_ref().and_then(|t| t.manual.as_ref()) {
         Some(manual) => format!("manual \"{manual}\""),

@@ -140,8 +140,8 @@ pub struct Columns {
     pub wide: bool,
 }
 
-/// The table, as `kubectl ferry status` prints it.
-pub fn table(rows: &[Row], columns: Columns, now: Timestamp, colour: bool) -> String {
+/// The column headers of the table with `columns`.
+pub fn headers(columns: Columns) -> Vec<&'static str> {
     let mut headers = Vec::new();
     if columns.namespace {
         headers.push("NAMESPACE");
@@ -165,6 +165,11 @@ pub fn table(rows: &[Row], columns: Columns, now: Timestamp, colour: bool) -> St
     if columns.wide {
         headers.push("REASON");
     }
+    headers
+}
+
+/// The table, as `kubectl ferry status` prints it.
+pub fn table(rows: &[Row], columns: Columns, now: Timestamp, colour: bool) -> String {
     let cells: Vec<Vec<Cell>> = rows
         .iter()
         .map(|r| {
@@ -218,7 +223,7 @@ pub fn table(rows: &[Row], columns: Columns, now: Timestamp, colour: bool) -> St
             c
         })
         .collect();
-    table::render(&headers, &cells, colour)
+    table::render(&headers(columns), &cells, colour)
 }
 
 /// The NEXT cell: the retry of a failing object, else the next scheduled sync.

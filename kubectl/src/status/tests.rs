@@ -118,3 +118,27 @@ fn json_round_trips() {
     let health: Vec<&str> = list.items.iter().map(|r| r.health.word()).collect();
     assert_eq!(health, ["Healthy", "Failing", "Unbound"]);
 }
+
+#[test]
+fn the_readme_example_is_under_the_current_header() {
+    // The README shows `kubectl ferry status -A` as a terminal showed it (captured by
+    // tests/tests/kubectl_ferry.rs, which also compares it with a real run's header).
+    let readme = include_str!("../../../README.md");
+    let example = readme
+        .split_once("```sh\nkubectl ferry status -A\n```\n")
+        .and_then(|(_, after)| after.trim_start().strip_prefix("```text\n"))
+        .and_then(|block| block.lines().next())
+        .unwrap_or_else(|| panic!("README.md has no `kubectl ferry status -A` example"));
+    let all = Columns {
+        namespace: true,
+        wide: false,
+    };
+    assert_eq!(
+        example.split_whitespace().collect::<Vec<_>>(),
+        headers(all)
+            .iter()
+            .flat_map(|h| h.split_whitespace())
+            .collect::<Vec<_>>(),
+        "README.md's status example is under another header than `status -A` prints: capture it again"
+    );
+}
