@@ -46,6 +46,10 @@ pub use watch::TemporaryLog;
 pub const LIMIT: Duration = Duration::from_secs(90);
 /// How long a test waits for a sync to finish or fail.
 pub const SYNC_LIMIT: Duration = Duration::from_secs(180);
+/// How long a test waits for a sync that moves a bulk tree (10,000 files, or 1 GiB) through
+/// the debug-built sidecar: about a minute on a quiet 2-core machine, but several times that
+/// while other builds and tests share the cores. It still ends a sync that hangs.
+pub const BULK_SYNC_LIMIT: Duration = Duration::from_secs(600);
 /// The label on temporary objects: the UID of the CR whose sync made them.
 pub const TEMPORARY_LABEL: &str = "ferry.dev/temporary-for";
 /// The label on a destination's published snapshots: the UID of the ReplicationDestination.
@@ -308,6 +312,19 @@ impl Replication {
         name: &str,
         token: &str,
     ) -> anyhow::Result<Value> {
+        self.wait_manual_within(role, ns, name, token, SYNC_LIMIT)
+            .await
+    }
+
+    /// [`Replication::wait_manual`] with another limit ([`BULK_SYNC_LIMIT`] for bulk trees).
+    pub async fn wait_manual_within(
+        &self,
+        role: Role,
+        ns: &str,
+        name: &str,
+        token: &str,
+        limit: Duration,
+    ) -> anyhow::Result<Value> {
         // Condition times have whole seconds.
         let since = k8s_openapi::jiff::Timestamp::from_second(
             k8s_openapi::jiff::Timestamp::now().as_second(),
@@ -318,7 +335,7 @@ impl Replication {
                 ns,
                 name,
                 &format!("the manual sync {token:?} to finish"),
-                SYNC_LIMIT,
+                limit,
                 |s| {
                     if s["lastManualSync"] == token {
                         return Some(Ok(s.clone()));

@@ -22,7 +22,7 @@ use ferry_e2e::plugin::kubectl_ferry;
 use ferry_e2e::replication::manifests::Role;
 use ferry_e2e::replication::observe;
 use ferry_e2e::replication::tree;
-use ferry_e2e::replication::{Replication, SYNC_LIMIT};
+use ferry_e2e::replication::{BULK_SYNC_LIMIT, Replication, SYNC_LIMIT};
 use ferry_kubectl::restore::CopyInfo;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
@@ -42,7 +42,9 @@ async fn bind_source(
     let pod = fx
         .bind_rclone_source(ns, (SOURCE, SECRET), dest, conf, &options)
         .await?;
-    fx.wait_manual(Role::Source, ns, SOURCE, "one").await?;
+    // One test's first push is 10,000 files.
+    fx.wait_manual_within(Role::Source, ns, SOURCE, "one", BULK_SYNC_LIMIT)
+        .await?;
     Ok(pod)
 }
 

@@ -15,7 +15,7 @@ use anyhow::ensure;
 use ferry_e2e::cgroup::{self, ContainerMemory};
 use ferry_e2e::replication::manifests::{self, Role};
 use ferry_e2e::replication::tree::{self, noise};
-use ferry_e2e::replication::{LIMIT, Replication, SYNC_LIMIT, pod_name};
+use ferry_e2e::replication::{BULK_SYNC_LIMIT, LIMIT, Replication, SYNC_LIMIT, pod_name};
 use ferry_e2e::wait::eventually;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
@@ -205,7 +205,7 @@ async fn pushed_within_the_limit(
     memory.reset_peak()?;
     fx.trigger(Role::Source, ns, "to-s3", token).await?;
     let (mut working_set, mut anonymous) = (0, 0);
-    let wait = fx.wait_manual(Role::Source, ns, "to-s3", token);
+    let wait = fx.wait_manual_within(Role::Source, ns, "to-s3", token, BULK_SYNC_LIMIT);
     tokio::pin!(wait);
     let status = loop {
         tokio::select! {
