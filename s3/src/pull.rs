@@ -100,7 +100,7 @@ pub async fn run(
                 stats.checked();
                 continue;
             }
-            pair => Slot::Pending(tokio::spawn(job(Arc::clone(&run), root.clone(), pair))),
+            pair => Slot::Pending(run.spawn(job(Arc::clone(&run), root.clone(), pair)).await),
         };
         if slot_tx.send(slot).await.is_err() {
             break;
@@ -305,7 +305,8 @@ async fn both(
     local: &LocalEntry,
 ) -> Result<()> {
     run.stats().checked();
-    let verdict = decide(&run.ctx, &run.checkers, local, remote).await?;
+    // Boxed, as the download in `copy`: the SDK's request futures stay out of every task.
+    let verdict = Box::pin(decide(&run.ctx, &run.checkers, local, remote)).await?;
     match (verdict.action, verdict.known) {
         (Action::Skip, _) => Ok(()),
         (Action::Touch, Some(known)) => {
@@ -337,7 +338,8 @@ async fn copy(run: &Run, root: &std::path::Path, remote: &RemoteEntry) -> Result
     if run.cancelled() {
         return Err(Error::Cancelled);
     }
-    let size = download(&run.ctx, remote, root).await?;
+    // Boxed: a task waiting for its slot holds only this function's small state.
+    let size = Box::pin(download(&run.ctx, remote, root)).await?;
     run.stats().transferred(size);
     Ok(())
 }

@@ -111,7 +111,7 @@ pub async fn run(
                 }
                 Slot::Ready(r.known.map(|k| Line::listed(&r, k)))
             }
-            pair => Slot::Pending(tokio::spawn(job(Arc::clone(&run), pair))),
+            pair => Slot::Pending(run.spawn(job(Arc::clone(&run), pair)).await),
         };
         if slot_tx.send(slot).await.is_err() {
             break;
@@ -298,7 +298,8 @@ async fn both(run: &Run, local: &LocalEntry, remote: &RemoteEntry) -> Result<Opt
         return copy(run, local).await;
     }
     run.stats().checked();
-    let verdict = decide(&run.ctx, &run.checkers, local, remote).await?;
+    // Boxed, as the upload in `copy`: the SDK's request futures stay out of every task.
+    let verdict = Box::pin(decide(&run.ctx, &run.checkers, local, remote)).await?;
     match verdict.action {
         Action::Skip => Ok(verdict.known.map(|k| Line::listed(remote, k))),
         Action::Copy => copy(run, local).await,
@@ -322,7 +323,8 @@ async fn both(run: &Run, local: &LocalEntry, remote: &RemoteEntry) -> Result<Opt
                 .await
                 .map_err(|_| Error::Cancelled)?;
             run.before_change().await?;
-            let etag = set_remote_mtime(&run.ctx, &remote.key, &remote.etag, &meta).await?;
+            let etag =
+                Box::pin(set_remote_mtime(&run.ctx, &remote.key, &remote.etag, &meta)).await?;
             run.stats().updated();
             Ok(Some(Line {
                 key: local.key.clone(),
@@ -363,7 +365,9 @@ async fn copy(run: &Run, local: &LocalEntry) -> Result<Option<Line>> {
         return Err(Error::Cancelled);
     }
     run.before_change().await?;
-    let up = upload(&run.ctx, local).await?;
+    // Boxed: a task waiting for its slot holds only this function's small state, and the
+    // upload's (about 12 KiB) is allocated once it may run, not moved with every task.
+    let up = Box::pin(upload(&run.ctx, local)).await?;
     if dir {
         run.stats().dir();
     } else {

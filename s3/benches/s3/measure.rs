@@ -1,5 +1,10 @@
-//! Running one sync under `/usr/bin/time`, counting MinIO's requests around it, and
-//! printing the results.
+//! Running one sync under `/usr/bin/time`, counting MinIO's requests and CPU time around
+//! it, and printing the results.
+//!
+//! MinIO's CPU seconds over a run (user + system, from `/proc/PID/stat`) show what a
+//! request form costs the server: on a machine where the server and the client share the
+//! cores, every CPU second either saves shows in the wall time, and unlike the wall time
+//! the figure hardly moves with other load.
 
 use std::path::Path;
 use std::process::Command;
@@ -46,6 +51,8 @@ pub struct Sample {
     pub wall: Duration,
     /// User + system CPU time of the client.
     pub cpu: Duration,
+    /// User + system CPU time MinIO spent during the run.
+    pub server_cpu: Duration,
     pub rss_kib: u64,
     pub requests: std::collections::BTreeMap<String, u64>,
     /// The requests Ferry's own summary reports (`S3 requests N`), to set beside MinIO's.
@@ -125,9 +132,11 @@ pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> 
     };
     cmd.env_remove("RUST_LOG");
     let before = minio.requests();
+    let server_before = cpu_of(minio.pid);
     let started = Instant::now();
     let out = s3support::run_within(&mut cmd, Duration::from_secs(1800));
     let wall = started.elapsed();
+    let server_cpu = cpu_of(minio.pid).saturating_sub(server_before);
     let after = minio.requests();
     assert!(
         out.status.success(),
@@ -157,31 +166,57 @@ pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> 
         tool,
         wall,
         cpu,
+        server_cpu,
         rss_kib,
         requests,
         reported,
     }
 }
 
+/// User + system CPU time of process `pid` so far (fields 14 and 15 of `/proc/PID/stat`,
+/// in clock ticks).
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The command name (field 2) may hold spaces; the fields after it do not.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`).
+fn clock_ticks() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        let out = Command::new("getconf").arg("CLK_TCK").output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    })
+}
+
 /// Prints one case's rows.
 pub fn print_case(label: &str, samples: &[Sample]) {
     println!("\n{label}");
     println!(
-        "  {:<16} {:>9} {:>9} {:>10}  S3 requests",
-        "tool", "wall", "CPU", "peak RSS"
+        "  {:<20} {:>9} {:>9} {:>10} {:>10}  S3 requests",
+        "tool", "wall", "CPU", "MinIO CPU", "peak RSS"
     );
     for s in samples {
         println!(
-            "  {:<16} {:>8.2}s {:>8.2}s {:>6} MiB  {}",
+            "  {:<20} {:>8.2}s {:>8.2}s {:>9.2}s {:>6} MiB  {}",
             s.tool.label(),
             s.wall.as_secs_f64(),
             s.cpu.as_secs_f64(),
+            s.server_cpu.as_secs_f64(),
             s.rss_kib / 1024,
             s.breakdown()
         );
         if let Some(reported) = s.reported {
             println!(
-                "  {:<16} reports {reported} S3 requests itself; MinIO counted {}",
+                "  {:<20} reports {reported} S3 requests itself; MinIO counted {}",
                 "",
                 s.total_requests()
             );
@@ -238,6 +273,14 @@ pub fn print_ratios(rows: &[(String, Vec<Sample>)]) {
                 ferry.wall.as_secs_f64(),
                 floor.wall.as_secs_f64(),
                 floor.wall.as_secs_f64() / ferry.wall.as_secs_f64().max(1e-3),
+            );
+            println!(
+                "  {:<29} CPU client + MinIO: ferry {:.2}s + {:.2}s, floor {:.2}s + {:.2}s",
+                "",
+                ferry.cpu.as_secs_f64(),
+                ferry.server_cpu.as_secs_f64(),
+                floor.cpu.as_secs_f64(),
+                floor.server_cpu.as_secs_f64(),
             );
         }
     }
