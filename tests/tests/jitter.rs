@@ -1,0 +1,159 @@
+//! `spec.trigger.jitter` on the real node: twenty sources on one minute schedule fire spread
+//! over the minute, each at the slot its status announces, and a re-created pod (a
+//! Deployment's new pod, under a new name) keeps its slot.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use ferry_e2e::replication::manifests::{self, Role};
+use ferry_e2e::replication::observe;
+use ferry_e2e::replication::{Replication, pod_name};
+use k8s_openapi::jiff::{Timestamp, TimestampRound, Unit};
+use serde_json::{Value, json};
+
+const SECRET: &str = "s3-creds";
+const SOURCES: usize = 20;
+/// Long enough for twenty pods to start and each to reach its first slot.
+const FIRST_SYNCS: Duration = Duration::from_secs(240);
+
+/// Where `t` falls within its minute, in milliseconds.
+fn within_minute(t: Timestamp) -> anyhow::Result<i64> {
+    let minute = t.round(
+        TimestampRound::new()
+            .smallest(Unit::Minute)
+            .mode(k8s_openapi::jiff::RoundMode::Trunc),
+    )?;
+    Ok(i64::try_from(t.duration_since(minute).as_millis())?)
+}
+
+/// Waits until source `name` has a sync that started after `after`, and returns its status
+/// once `nextSyncTime` follows it.
+async fn synced_after(
+    fx: &Replication,
+    ns: &str,
+    name: &str,
+    after: Timestamp,
+    limit: Duration,
+) -> anyhow::Result<Value> {
+    fx.wait_status(
+        Role::Source,
+        ns,
+        name,
+        &format!("a scheduled sync of {name} after {after}, then nextSyncTime"),
+        limit,
+        |s| {
+            let start = observe::time(&s["lastSyncStartTime"])?;
+            let next = observe::time(&s["nextSyncTime"])?;
+            (start > after && next > start && s["latestMoverStatus"]["result"] == "Successful")
+                .then(|| s.clone())
+        },
+    )
+    .await
+}
+
+/// Each source's slot (milliseconds into the minute, from `nextSyncTime`), checking that
+/// the sync it just ran started at that slot of its minute.
+fn slots(statuses: &BTreeMap<String, Value>) -> anyhow::Result<BTreeMap<String, i64>> {
+    let mut slots = BTreeMap::new();
+    for (name, status) in statuses {
+        let slot = within_minute(observe::require_time(status, "nextSyncTime")?)?;
+        let started = within_minute(observe::require_time(status, "lastSyncStartTime")?)?;
+        // The sync starts at its slot, after the agent wakes and reads its CR: within 10 s.
+        let late = (started - slot).rem_euclid(60_000);
+        ensure!(
+            late <= 10_000,
+            "{name}: its sync started {started} ms into the minute, its slot is {slot} ms: {status:#}"
+        );
+        slots.insert(name.clone(), slot);
+    }
+    Ok(slots)
+}
+
+#[tokio::test]
+async fn twenty_sources_on_one_schedule_fire_spread_and_keep_their_slots() -> anyhow::Result<()> {
+    let fx = Replication::start("jitter").await?;
+    let ns = fx.namespace("jitter", true).await?;
+    fx.rclone_secret(&ns, SECRET).await?;
+    let bucket = fx.minio.bucket("jitter").await?;
+    let names: Vec<String> = (0..SOURCES).map(|i| format!("app-{i:02}")).collect();
+    for name in &names {
+        let data = fx.volume(&ns, name).await?;
+        std::fs::write(data.join("hello.txt"), format!("{name}\n"))?;
+        fx.create(
+            &ns,
+            &manifests::rclone_source(
+                name,
+                name,
+                SECRET,
+                &format!("{bucket}/{name}"),
+                "Direct",
+                Some(json!({"schedule": "* * * * *", "jitter": "60s"})),
+            ),
+        )
+        .await?;
+    }
+    for name in &names {
+        let template = manifests::pod_template(name, Role::Source, name, name);
+        fx.create_workload(&ns, &manifests::deployment(name, 1, &template))
+            .await?;
+    }
+    let created = Timestamp::now();
+    let mut first = BTreeMap::new();
+    for name in &names {
+        first.insert(
+            name.clone(),
+            synced_after(&fx, &ns, name, created, FIRST_SYNCS).await?,
+        );
+    }
+    let before = slots(&first)?;
+
+    // Spread: without jitter every slot would be 0 ms (all on the minute).
+    let seconds: std::collections::BTreeSet<i64> = before.values().map(|ms| ms / 1000).collect();
+    let spread =
+        before.values().max().copied().unwrap_or(0) - before.values().min().copied().unwrap_or(0);
+    ensure!(
+        seconds.len() >= 10 && spread >= 30_000,
+        "twenty sources fired in {} distinct seconds over {spread} ms of the minute: {before:?}",
+        seconds.len()
+    );
+
+    // Every pod re-created (a new name, as a Deployment does): each keeps its slot.
+    let mut old_pods = BTreeMap::new();
+    for name in &names {
+        let pods = fx.running_pods(&ns, &format!("app={name}"), 1).await?;
+        let pod = pods.into_iter().next().context("no pod")?;
+        old_pods.insert(name.clone(), pod_name(&pod));
+    }
+    for (name, pod) in &old_pods {
+        fx.pods(&ns)
+            .delete(pod, &Default::default())
+            .await
+            .with_context(|| format!("deleting {name}'s pod {pod}"))?;
+    }
+    let restarted = Timestamp::now();
+    let mut second = BTreeMap::new();
+    for name in &names {
+        let pods = fx.running_pods(&ns, &format!("app={name}"), 1).await?;
+        let pod = pods.into_iter().next().context("no pod")?;
+        ensure!(
+            pod_name(&pod) != old_pods[name],
+            "{name}: the pod was not re-created"
+        );
+        // The new pod may first catch up on a slot missed while it started (one sync at
+        // once, as for any missed schedule); the sync after that is at its slot.
+        let caught_up = synced_after(&fx, &ns, name, restarted, FIRST_SYNCS).await?;
+        let caught_up = observe::require_time(&caught_up, "lastSyncStartTime")?;
+        second.insert(
+            name.clone(),
+            synced_after(&fx, &ns, name, caught_up, FIRST_SYNCS).await?,
+        );
+    }
+    let after = slots(&second)?;
+    ensure!(
+        before == after,
+        "slots moved across a re-creation of the pods:\nbefore {before:?}\nafter  {after:?}"
+    );
+    fx.passed();
+    Ok(())
+}
