@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 
-.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 bench-sidecar images
+.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 bench-sidecar bench-restore images krew
 
 ## test: every test, unit and end to end, against the real local control plane and the real
 ## peers (sshd, rsync). The binaries are built first: the end-to-end tests build Ferry's
@@ -30,6 +30,16 @@ e2e: deps tools
 ## tools: build the pinned upstream components (cached outside the repo).
 tools:
 	tests/cluster/tools/build
+
+## krew: the kubectl plugin (kubectl-ferry, a workspace binary that `make test` builds too)
+## as a krew archive, and its manifest with the archive's sha256 (target/krew/ferry.yaml, from
+## plugins/ferry.yaml), for `kubectl krew install --manifest=target/krew/ferry.yaml
+## --archive=target/krew/kubectl-ferry-linux-amd64.tar.gz`.
+krew:
+	$(CARGO) build --release --locked -p ferry-kubectl --bins
+	mkdir -p target/krew
+	tar -C target/release -czf target/krew/kubectl-ferry-linux-amd64.tar.gz kubectl-ferry
+	sed "s/@SHA256@/$$(sha256sum target/krew/kubectl-ferry-linux-amd64.tar.gz | cut -d' ' -f1)/" plugins/ferry.yaml > target/krew/ferry.yaml
 
 ## crds: regenerate charts/ferry/crds from the Rust types.
 crds:
@@ -60,7 +70,7 @@ cluster-down:
 	tests/cluster/down $(CLUSTER_STATE)
 
 ## bench: every benchmark, each printing figures side by side with its peer.
-bench: bench-webhook bench-ssh bench-s3 bench-sidecar
+bench: bench-webhook bench-ssh bench-s3 bench-sidecar bench-restore
 
 ## bench-webhook: /validate against the server's own floor, over keep-alive TLS.
 bench-webhook:
@@ -90,6 +100,15 @@ bench-s3: deps tools
 bench-sidecar: tools
 	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-agent -p ferry-webhook -p ferry-bench --bins
 	target/release/bench-sidecar
+
+## bench-restore: restore on first start (`ferry-sidecar restore`: the ReplicationSource and
+## its Secret read from the test cluster's apiserver, the newest complete copy chosen, pulled,
+## status.lastRestore written) vs the standalone `ferry-sidecar sync` pull of the same 10,000
+## files (1-64 KiB) from the cluster's MinIO, alternating, medians and their ratio (goal
+## <= 1.2x; release build).
+bench-restore: tools
+	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-bench --bins
+	target/release/bench-restore
 
 ## images: the webhook and sidecar container images (docker/*.Dockerfile), tagged with the
 ## workspace version. With a Docker engine (`docker info` answers), `docker build` runs the

@@ -9,6 +9,9 @@ use super::job::Runner;
 
 /// How long a snapshot may take to become ready before the sync fails.
 pub const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a VolumeSnapshot may take to be cut (its `creationTime` set) while the app is
+/// frozen; the app is thawed when it runs out.
+pub const CUT_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a mover pod may run.
 pub const MOVER_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 

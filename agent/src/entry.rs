@@ -66,19 +66,27 @@ pub fn agent() -> std::process::ExitCode {
     })
 }
 
-/// `ferry-sidecar mover`: push the mounted copy once, report, exit. `engine` runs its S3
-/// job: `ferry-sidecar` passes its in-process engine, which this crate does not link.
-pub fn mover(engine: Runner) -> ExitCode {
+/// Logging and the runtime of a subcommand that runs once (`mover`, `restore`); `None`,
+/// said on stderr, when the runtime cannot start.
+fn one_shot_runtime(subcommand: &str) -> Option<tokio::runtime::Runtime> {
     ferry_rsync::ssh::init_logging("info");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(rt) => Some(rt),
         Err(e) => {
-            eprintln!("ferry-sidecar mover: cannot start the runtime: {e}");
-            return ExitCode::from(2);
+            eprintln!("ferry-sidecar {subcommand}: cannot start the runtime: {e}");
+            None
         }
+    }
+}
+
+/// `ferry-sidecar mover`: push the mounted copy once, report, exit. `engine` runs its S3
+/// job: `ferry-sidecar` passes its in-process engine, which this crate does not link.
+pub fn mover(engine: Runner) -> ExitCode {
+    let Some(runtime) = one_shot_runtime("mover") else {
+        return ExitCode::from(2);
     };
     runtime.block_on(async {
         match push_and_report(engine).await {
@@ -146,4 +154,58 @@ async fn push_and_report(engine: Runner) -> Result<bool> {
     let value = serde_json::to_value(&report).unwrap_or_default();
     objects::mover::report(&client, &who.namespace, &who.pod_name, &value).await?;
     Ok(report.succeeded)
+}
+
+/// Where the kubelet reads a container's termination message (its default
+/// `terminationMessagePath`).
+const TERMINATION_LOG: &str = "/dev/termination-log";
+
+/// `ferry-sidecar restore`, the init container `ferry-restore` of a pod without a native
+/// sidecar: the restore step once. Exit 0 lets the app start; a failure that blocks it
+/// exits 1 with what to fix as the termination message (`kubectl describe pod`), and the
+/// kubelet runs the step again. `engine` runs the pull in this process.
+pub fn restore(engine: Runner) -> ExitCode {
+    let Some(runtime) = one_shot_runtime("restore") else {
+        return ExitCode::from(2);
+    };
+    runtime.block_on(async {
+        let ended = async {
+            let who = Identity::from_env().map_err(|e| e.to_string())?;
+            let ask = who.restore.clone().unwrap_or_default();
+            let client = kube::Client::try_default()
+                .await
+                .map_err(|e| format!("connecting to the API server: {e}"))?;
+            let stop = CancellationToken::new();
+            let stopper = stop.clone();
+            tokio::spawn(async move {
+                ferry_kube::shutdown::signalled().await;
+                stopper.cancel();
+            });
+            let ctx = Ctx {
+                client,
+                who,
+                engine,
+            };
+            super::restore::once(&ctx, &ask, &stop).await
+        };
+        match ended.await {
+            Ok(message) => {
+                println!("ferry-sidecar restore: {message}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("ferry-sidecar restore: {message}");
+                if let Err(e) = std::fs::write(TERMINATION_LOG, &message) {
+                    tracing::debug!(error = %e, "no termination log; the message is in the log");
+                }
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+/// `ferry-sidecar restored`: the native sidecar's startup probe (see
+/// [`super::restore::state`]).
+pub fn restored() -> ExitCode {
+    super::restore::state::probe()
 }

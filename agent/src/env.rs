@@ -44,6 +44,17 @@ pub struct Identity {
     /// `FERRY_SCRATCH_DIR`: a private writable directory (keys written for rsync's
     /// transport, the SSH server's completion marker); default: the system temp directory.
     pub scratch: PathBuf,
+    /// `FERRY_RESTORE*`: the restore step this container runs before the app starts.
+    pub restore: Option<RestoreAsk>,
+}
+
+/// What the pod asks of its restore step, over the CR's `spec.rclone.restoreOnEmpty`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreAsk {
+    /// `FERRY_RESTORE_COPY`: a timestamped copy by name.
+    pub copy: Option<String>,
+    /// `FERRY_RESTORE_ON_FAILURE`.
+    pub on_failure: Option<ferry_api::types::RestoreFailurePolicy>,
 }
 
 impl Identity {
@@ -82,6 +93,16 @@ impl Identity {
             .map(PathBuf::from)
             .unwrap_or_else(|| std::env::temp_dir().join(format!("ferry-{pod_uid}")));
         let volume = required(env::FERRY_VOLUME)?;
+        let restore = match var(env::FERRY_RESTORE).as_deref() {
+            Some("true") => Some(restore_ask(&var)?),
+            None | Some("" | "false") => None,
+            Some(other) => {
+                return Err(Error::Env {
+                    name: env::FERRY_RESTORE,
+                    problem: format!("\"{other}\" is neither \"true\" nor \"false\""),
+                });
+            }
+        };
         Ok(Identity {
             pod_name: required(env::POD_NAME)?,
             namespace: required(env::POD_NAMESPACE)?,
@@ -108,6 +129,7 @@ impl Identity {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("rsync")),
             scratch,
+            restore,
         })
     }
 
@@ -115,6 +137,29 @@ impl Identity {
     pub fn from_env() -> Result<Identity> {
         Identity::from_vars(|name| std::env::var(name).ok())
     }
+}
+
+/// The copy and failure policy of `FERRY_RESTORE_COPY` and `FERRY_RESTORE_ON_FAILURE`.
+fn restore_ask(var: &impl Fn(&str) -> Option<String>) -> Result<RestoreAsk> {
+    let copy = var(env::FERRY_RESTORE_COPY).filter(|v| !v.is_empty());
+    if let Some(copy) = &copy
+        && let Err(e) = ferry_api::rules::stamp::parse(copy)
+    {
+        return Err(Error::Env {
+            name: env::FERRY_RESTORE_COPY,
+            problem: format!("\"{copy}\" {e}"),
+        });
+    }
+    let on_failure = match var(env::FERRY_RESTORE_ON_FAILURE).filter(|v| !v.is_empty()) {
+        None => None,
+        Some(text) => Some(
+            ferry_api::types::RestoreFailurePolicy::parse(&text).ok_or_else(|| Error::Env {
+                name: env::FERRY_RESTORE_ON_FAILURE,
+                problem: format!("\"{text}\" is neither \"Block\" nor \"StartEmpty\""),
+            })?,
+        ),
+    };
+    Ok(RestoreAsk { copy, on_failure })
 }
 
 /// The name of the binary with every subcommand (`ssh`, `engine`, `mover`, ...).
@@ -197,6 +242,7 @@ mod tests {
             ("FERRY_ROLE", "both"),
             ("POD_IP", "not-an-ip"),
             ("FERRY_METRICS_PORT", "99999"),
+            ("FERRY_RESTORE", "yes"),
         ] {
             let env = vars(&[(key, value)]);
             let err = Identity::from_vars(|k| env.get(k).cloned()).unwrap_err();

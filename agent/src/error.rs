@@ -123,6 +123,19 @@ pub enum Error {
         /// Whether only a change can fix its failure.
         needs_change: bool,
     },
+    /// A consistency hook failed and its failure policy is `Fail`; the message names the
+    /// hook, its target and what happened (never a header value).
+    #[error("{message}")]
+    Hook {
+        /// What happened, with the consequence.
+        message: String,
+    },
+    /// The source PVC asks for a copy trigger and none came in time.
+    #[error("{message}")]
+    CopyTrigger {
+        /// What to set.
+        message: String,
+    },
     /// SIGTERM arrived during the sync.
     #[error(
         "sync interrupted: the sidecar received SIGTERM (pod deleted or evicted); it did not finish, nothing was published, the next sync starts over"
@@ -161,6 +174,8 @@ impl Error {
             Error::Refused(refusal) => refusal.guard.reason(),
             Error::Unreadable { .. } => "SourceUnreadable",
             Error::Interrupted => "Interrupted",
+            Error::Hook { .. } => "HookFailed",
+            Error::CopyTrigger { .. } => "CopyTriggerTimeout",
             _ => "Error",
         }
     }

@@ -30,10 +30,22 @@ pub mod reason {
     pub const INTERRUPTED: &str = "Interrupted";
     /// Schedule fire times passed without a sync.
     pub const MISSED_INTERVALS: &str = "MissedIntervals";
+    /// `preSync` answered: the app is frozen until the copy is cut.
+    pub const FROZEN: &str = "Frozen";
+    /// `postSync` answered: the app was thawed; the note says how long it was frozen.
+    pub const THAWED: &str = "Thawed";
+    /// A hook failed; the note says what the sync did about it.
+    pub const HOOK_FAILED: &str = "HookFailed";
     /// A verification found the newest copy as pushed.
     pub const VERIFY_PASSED: &str = "VerifyPassed";
     /// A verification found mismatches, or could not run.
     pub const VERIFY_FAILED: &str = "VerifyFailed";
+    /// A copy was restored into the pod's empty volume before the app started.
+    pub const RESTORED: &str = "Restored";
+    /// No restore: the volume holds data, or the remote has no complete copy.
+    pub const RESTORE_SKIPPED: &str = "RestoreSkipped";
+    /// The restore failed; the note says what to fix.
+    pub const RESTORE_FAILED: &str = "RestoreFailed";
 }
 
 /// Records Events on one CR.
@@ -74,9 +86,22 @@ impl Events {
         self.publish(EventType::Warning, reason, note.into()).await;
     }
 
+    /// A warning Event whose `action` differs from its reason. The recorder folds Events
+    /// with the same reason and action into one series that keeps the first note, so an
+    /// outcome that must be read apart from the others of its reason (a hook failure the
+    /// sync went on after, rather than one that skipped it) needs its own action.
+    pub async fn warning_as(&self, reason: &str, action: &str, note: impl Into<String>) {
+        self.publish_as(EventType::Warning, reason, action, note.into())
+            .await;
+    }
+
+    async fn publish(&self, type_: EventType, reason: &str, note: String) {
+        self.publish_as(type_, reason, reason, note).await;
+    }
+
     /// Also logs what the Event says, so `kubectl logs -c ferry-sidecar` tells the same
     /// story as `kubectl get events` (a sync starting, succeeding or failing).
-    async fn publish(&self, type_: EventType, reason: &str, note: String) {
+    async fn publish_as(&self, type_: EventType, reason: &str, action: &str, note: String) {
         match type_ {
             EventType::Normal => tracing::info!(reason, "{note}"),
             EventType::Warning => tracing::warn!(reason, "{note}"),
@@ -85,7 +110,7 @@ impl Events {
             type_,
             reason: reason.to_owned(),
             note: Some(super::status::clip(&note, 1000)),
-            action: reason.to_owned(),
+            action: action.to_owned(),
             secondary: None,
         };
         if let Err(e) = self.recorder.publish(&event, &self.reference).await {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 pub use ferry_api::contract::engine::Layout;
-pub use ferry_api::contract::engine::{VerifyJob, VerifyReport};
+pub use ferry_api::contract::engine::{RestoreJob, RestoreReport, VerifyJob, VerifyReport};
 pub use ferry_api::contract::guard::{Guards, Refusal};
 
 use super::secrets::SecretData;
@@ -41,6 +41,8 @@ pub struct Outcome {
     pub refused: Option<Refusal>,
     /// What a verification found ([`Direction::Verify`]).
     pub verified: Option<VerifyReport>,
+    /// What a restore did ([`Direction::Restore`]).
+    pub restored: Option<RestoreReport>,
 }
 
 /// How a sync's S3 job runs, chosen by the entry point: the mover runs it in its own
@@ -64,6 +66,9 @@ pub enum Direction {
     /// Check the newest complete copy against its manifest ([`Job::verify`]); changes
     /// nothing.
     Verify,
+    /// Pull a complete copy into the empty volume ([`Job::restore`]), or report that the
+    /// remote holds none.
+    Restore,
 }
 
 /// One S3 sync: everything the engine needs, Secret included.
@@ -85,6 +90,9 @@ pub struct Job {
     /// How to verify ([`Direction::Verify`] only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifyJob>,
+    /// Which copy to restore ([`Direction::Restore`] only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreJob>,
     /// The namespace of the Secret.
     pub secret_namespace: String,
     /// The Secret's name.
@@ -121,6 +129,7 @@ impl Job {
             layout,
             guards: Guards::default(),
             verify: None,
+            restore: None,
             secret_namespace: secret.namespace().to_owned(),
             secret_name: secret.name().to_owned(),
             secret_data: secret
@@ -137,8 +146,9 @@ impl Job {
 pub enum Reply {
     /// The sync ended without errors.
     Done {
-        /// Its counts.
-        stats: SyncStats,
+        /// Its counts (boxed: the other answers are small, and this one grew with every
+        /// counter).
+        stats: Box<SyncStats>,
         /// Its summary.
         logs: String,
         /// A guard's refusal that did not fail it (the retention limit).
@@ -147,6 +157,9 @@ pub enum Reply {
         /// What a verification found.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         verified: Option<VerifyReport>,
+        /// What a restore did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restored: Option<RestoreReport>,
     },
     /// SIGTERM stopped it.
     Interrupted,
@@ -182,10 +195,11 @@ impl Reply {
     pub fn of(result: Result<Outcome>) -> Reply {
         match result {
             Ok(outcome) => Reply::Done {
-                stats: outcome.stats,
+                stats: Box::new(outcome.stats),
                 logs: outcome.logs,
                 refused: outcome.refused,
                 verified: outcome.verified,
+                restored: outcome.restored,
             },
             Err(Error::Interrupted) => Reply::Interrupted,
             Err(Error::S3Partial { errors }) => Reply::Partial { errors },
@@ -206,11 +220,13 @@ impl Reply {
                 logs,
                 refused,
                 verified,
+                restored,
             } => Ok(Outcome {
-                stats,
+                stats: *stats,
                 logs,
                 refused,
                 verified,
+                restored,
             }),
             Reply::Interrupted => Err(Error::Interrupted),
             Reply::Partial { errors } => Err(Error::S3Partial { errors }),
@@ -232,13 +248,14 @@ mod tests {
     #[test]
     fn replies_round_trip_and_map_to_errors() {
         let done = Reply::Done {
-            stats: SyncStats {
+            stats: Box::new(SyncStats {
                 bytes_transferred: 10,
                 ..SyncStats::default()
-            },
+            }),
             logs: "ok".to_owned(),
             refused: None,
             verified: None,
+            restored: None,
         };
         let text = serde_json::to_string(&done).unwrap();
         assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), done);
@@ -307,7 +324,10 @@ mod tests {
             Direction::Push,
             Path::new("/data"),
             &RcloneOptions::default(),
-            Layout::Timestamped { retain: Some(3) },
+            Layout::Timestamped {
+                retain: Some(3),
+                lock: None,
+            },
             &secret,
         );
         let shown = format!("{job:?}");
@@ -318,6 +338,12 @@ mod tests {
             back.secret_data["rclone.conf"].0,
             b"secret_access_key = hush"
         );
-        assert_eq!(back.layout, Layout::Timestamped { retain: Some(3) });
+        assert_eq!(
+            back.layout,
+            Layout::Timestamped {
+                retain: Some(3),
+                lock: None,
+            }
+        );
     }
 }

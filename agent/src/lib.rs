@@ -22,9 +22,11 @@
 //! 3. [`schedule`], [`status`], [`events`], [`metrics`], [`lease`], [`pod`], [`secrets`],
 //!    [`resource`]: one concern each (events reads the status condition names).
 //! 4. [`job`]: the S3 engine's job, its reply, a sync's [`job::Outcome`].
-//! 5. [`engine`] (a job in a child process) and [`context`] (what every sync needs).
+//! 5. [`engine`] (a job in a child process), [`context`] (what every sync needs) and
+//!    [`hooks`] (the freeze and thaw calls to the app, and VolSync's copy triggers).
 //! 6. [`mover`]: a push through a snapshot or clone and a mover pod.
-//! 7. [`source`] (uses the mover), then [`destination`] (uses the source's Secret reader).
+//! 7. [`source`] (uses the mover), then [`destination`] and [`restore`] (use the source's
+//!    Secret reader).
 //! 8. [`run`]: the injected sidecar's state machine.
 //! 9. [`entry`]: the process entry points.
 
@@ -37,6 +39,7 @@ pub mod entry;
 pub mod env;
 pub mod error;
 pub mod events;
+pub mod hooks;
 pub mod job;
 pub mod lease;
 pub mod metrics;
@@ -44,6 +47,7 @@ pub mod mover;
 pub mod objects;
 pub mod pod;
 pub mod resource;
+pub mod restore;
 pub mod run;
 pub mod schedule;
 pub mod secrets;

@@ -61,6 +61,38 @@ pub struct ReasonLabels {
     pub reason: String,
 }
 
+/// Labels of the S3 request counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabels {
+    /// The CR's name.
+    pub name: String,
+    /// The CR's namespace.
+    pub namespace: String,
+    /// `source` or `destination`.
+    pub role: String,
+    /// `rclone`.
+    pub method: String,
+    /// The kind of request: `list`, `head`, `get`, `put`, `part`, `copy`, `delete`, `other`.
+    pub op: String,
+}
+
+/// Labels of the hook counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HookLabels {
+    /// The CR's name.
+    pub name: String,
+    /// The CR's namespace.
+    pub namespace: String,
+    /// `source` or `destination`.
+    pub role: String,
+    /// `rsync` or `rclone`.
+    pub method: String,
+    /// `preSync` or `postSync`.
+    pub hook: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+}
+
 /// The metrics of one sidecar.
 #[derive(Debug)]
 pub struct Metrics {
@@ -77,6 +109,10 @@ pub struct Metrics {
     consecutive: Family<Labels, Gauge>,
     verified_at: Family<Labels, Gauge>,
     verifications: Family<ResultLabels, Counter>,
+    s3_requests: Family<OpLabels, Counter>,
+    restores: Family<ResultLabels, Counter>,
+    freeze: Family<Labels, Histogram>,
+    hooks: Family<HookLabels, Counter>,
 }
 
 impl Metrics {
@@ -97,6 +133,33 @@ impl Metrics {
         let consecutive = Family::<Labels, Gauge>::default();
         let verified_at = Family::<Labels, Gauge>::default();
         let verifications = Family::<ResultLabels, Counter>::default();
+        let s3_requests = Family::<OpLabels, Counter>::default();
+        registry.register(
+            "s3_requests",
+            "S3 requests sent by successful syncs, by kind (what providers bill by)",
+            s3_requests.clone(),
+        );
+        let restores = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "restores",
+            "Restore steps on first start by result: restored, skipped or failed",
+            restores.clone(),
+        );
+        // 10 ms to ~5 min: a freeze is meant to last well under a second.
+        let freeze = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.01, 2.0, 15))
+        });
+        let hooks = Family::<HookLabels, Counter>::default();
+        registry.register(
+            "freeze_seconds",
+            "How long the app was frozen by spec.hooks, from preSync to postSync's answer",
+            freeze.clone(),
+        );
+        registry.register(
+            "hook_results",
+            "Hook calls by hook (preSync, postSync) and outcome (success, failure)",
+            hooks.clone(),
+        );
         registry.register(
             "last_verified_timestamp_seconds",
             "Unix time of the last verification of the newest copy (spec.rclone.verify), any result",
@@ -165,6 +228,10 @@ impl Metrics {
             consecutive,
             verified_at,
             verifications,
+            s3_requests,
+            restores,
+            freeze,
+            hooks,
         }
     }
 
@@ -208,6 +275,23 @@ impl Metrics {
             .set(if success { 0 } else { 1 });
     }
 
+    /// Counts the S3 requests of a sync.
+    pub fn s3_requests(&self, requests: &ferry_api::types::S3Requests) {
+        let labels = self.labels();
+        for (op, n) in requests.by_kind() {
+            let labels = OpLabels {
+                name: labels.name.clone(),
+                namespace: labels.namespace.clone(),
+                role: labels.role.clone(),
+                method: labels.method.clone(),
+                op: op.to_owned(),
+            };
+            self.s3_requests
+                .get_or_create(&labels)
+                .inc_by(u64::try_from(n).unwrap_or(0));
+        }
+    }
+
     /// Counts a failed sync by its reason, and sets the failures in a row.
     pub fn failed(&self, reason: &str, in_a_row: u32) {
         let labels = self.labels();
@@ -231,6 +315,36 @@ impl Metrics {
             .get_or_create(&result_labels(&labels, result))
             .inc();
         self.verified_at.get_or_create(&labels).set(unix);
+    }
+
+    /// Counts a restore step on first start by its `result` (`restored`, `skipped`,
+    /// `failed`).
+    pub fn restored(&self, result: &str) {
+        let labels = self.labels();
+        self.restores
+            .get_or_create(&result_labels(&labels, result))
+            .inc();
+    }
+
+    /// Records how long the app was frozen.
+    pub fn freeze_seconds(&self, seconds: f64) {
+        self.freeze.get_or_create(&self.labels()).observe(seconds);
+    }
+
+    /// Counts a hook call by hook (`preSync`, `postSync`) and outcome (`success`,
+    /// `failure`; a postSync counts once, after its retries).
+    pub fn hook_result(&self, hook: &str, outcome: &str) {
+        let labels = self.labels();
+        self.hooks
+            .get_or_create(&HookLabels {
+                name: labels.name,
+                namespace: labels.namespace,
+                role: labels.role,
+                method: labels.method,
+                hook: hook.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts a guard's refusal.
@@ -357,5 +471,17 @@ mod tests {
         assert!(text.contains("ferry_sync_failures_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",reason=\"SourceEmpty\"} 1"), "{text}");
         assert!(text.contains("ferry_guard_refusals_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",reason=\"SourceEmpty\"} 1"), "{text}");
         assert!(text.contains("ferry_consecutive_failures{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\"} 3"), "{text}");
+        let requests = ferry_api::types::S3Requests {
+            total: 15,
+            list: 11,
+            get: 2,
+            put: 2,
+            ..Default::default()
+        };
+        m.s3_requests(&requests);
+        m.s3_requests(&requests);
+        let text = m.encode();
+        assert!(text.contains("ferry_s3_requests_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",op=\"list\"} 22"), "{text}");
+        assert!(text.contains("ferry_s3_requests_total{name=\"db\",namespace=\"shop\",role=\"source\",method=\"rclone\",op=\"head\"} 0"), "{text}");
     }
 }

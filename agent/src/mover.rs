@@ -8,8 +8,9 @@ use ferry_api::types::{SourceCopyMethod, VolumeOptions};
 use k8s_openapi::api::core::v1::EnvVar;
 use serde::{Deserialize, Serialize};
 
-use super::context::{Ctx, MOVER_TIMEOUT, MoverPlan, SNAPSHOT_TIMEOUT};
+use super::context::{CUT_TIMEOUT, Ctx, MOVER_TIMEOUT, MoverPlan, SNAPSHOT_TIMEOUT};
 use super::env::Identity;
+use super::hooks::Freeze;
 use super::job::Outcome;
 use super::resource::Replication;
 use super::{Error, Result};
@@ -49,10 +50,11 @@ pub async fn through_mover(
     method: SourceCopyMethod,
     volume: &VolumeOptions,
     plan: &MoverPlan,
-    events: &super::events::Events,
+    freeze: &mut Freeze,
     cancel: CancellationToken,
 ) -> Result<Outcome> {
     use super::events::reason;
+    let events = &freeze.events().clone();
     let owner = cr.owner();
     // Leftovers of a run that was killed go first, so names and quotas are free.
     let cleaned = objects::cleanup::temporaries(&ctx.client, &cr.namespace, &owner.uid).await?;
@@ -69,13 +71,20 @@ pub async fn through_mover(
             .await;
     }
     let result = tokio::select! {
-        result = push_through(ctx, cr, method, volume, plan, events) => result,
+        result = push_through(ctx, cr, method, volume, plan, events, freeze) => result,
         () = cancel.cancelled() => Err(Error::Interrupted),
     };
+    // A postSync follows every preSync that was sent, whatever ended the work: a failed
+    // snapshot, a timeout, SIGTERM or the pod's deletion. Nothing happens when the cut
+    // already thawed.
+    let thawed = freeze.thaw().await;
     if let Err(e) = objects::cleanup::temporaries(&ctx.client, &cr.namespace, &owner.uid).await {
         tracing::warn!(error = %e, "could not delete the temporary objects; the next sync retries");
     }
-    result
+    match (result, thawed) {
+        (Ok(_), Err(e)) => Err(e),
+        (result, _) => result,
+    }
 }
 
 async fn push_through(
@@ -85,6 +94,7 @@ async fn push_through(
     volume: &VolumeOptions,
     plan: &MoverPlan,
     events: &super::events::Events,
+    freeze: &mut Freeze,
 ) -> Result<Outcome> {
     let client = &ctx.client;
     let ns = cr.namespace.as_str();
@@ -97,8 +107,13 @@ async fn push_through(
         SourceCopyMethod::Snapshot => {
             let class = volume.volume_snapshot_class_name.as_deref();
             objects::snapshot::check_class(client, class).await?;
+            freeze.freeze(Some(&source_pvc)).await?;
             objects::snapshot::create(client, ns, &base, &source_pvc, class, &labels, Some(&owner))
                 .await?;
+            // The cut: the snapshot holds the volume as of its creation time. The app is
+            // thawed now, before the snapshot is ready and long before the transfer.
+            objects::snapshot::wait_cut(client, ns, &base, CUT_TIMEOUT).await?;
+            freeze.cut().await?;
             let ready = objects::snapshot::wait_ready(client, ns, &base, SNAPSHOT_TIMEOUT).await?;
             events
                 .normal(
@@ -121,6 +136,7 @@ async fn push_through(
         }
         _ => {
             let template = objects::claim::template(&source, volume, None);
+            freeze.freeze(Some(&source_pvc)).await?;
             objects::claim::create_clone(
                 client,
                 ns,
@@ -137,13 +153,18 @@ async fn push_through(
     tracing::debug!(?template, claim = %base, "temporary claim created");
     // With an `Immediate` class the claim binds now; with `WaitForFirstConsumer` it binds only
     // once the mover pod uses it, so a claim still pending after the wait is not an error.
-    match objects::claim::wait_bound(client, ns, &base, BIND_TIMEOUT).await {
-        Ok(()) => {}
+    // A bound clone is cut, so the app is thawed then; a snapshot was thawed already.
+    let cut_pending = match objects::claim::wait_bound(client, ns, &base, BIND_TIMEOUT).await {
+        Ok(()) => {
+            freeze.cut().await?;
+            false
+        }
         Err(objects::Error::Timeout { .. }) => {
             tracing::info!(claim = %base, "claim not bound yet; the mover pod binds it (WaitForFirstConsumer)");
+            true
         }
         Err(e) => return Err(e.into()),
-    }
+    };
     let spec = objects::mover::Spec {
         name: format!("{base}-mover"),
         namespace: ns.to_owned(),
@@ -168,7 +189,19 @@ async fn push_through(
             ),
         )
         .await;
-    let outcome = objects::mover::run(client, &spec, MOVER_TIMEOUT).await?;
+    let outcome = if cut_pending {
+        // WaitForFirstConsumer: the clone is cut when the mover pod binds it; thaw then,
+        // while the mover runs.
+        let cut = async {
+            objects::claim::wait_bound(client, ns, &base, MOVER_TIMEOUT).await?;
+            freeze.cut().await
+        };
+        let (outcome, cut) = tokio::join!(objects::mover::run(client, &spec, MOVER_TIMEOUT), cut);
+        cut?;
+        outcome?
+    } else {
+        objects::mover::run(client, &spec, MOVER_TIMEOUT).await?
+    };
     let report: Option<MoverReport> = outcome.result.and_then(|v| serde_json::from_value(v).ok());
     match report {
         Some(report) if outcome.succeeded && report.succeeded => Ok(Outcome {
@@ -176,6 +209,7 @@ async fn push_through(
             logs: report.logs,
             refused: report.refused,
             verified: None,
+            restored: None,
         }),
         Some(report) => Err(Error::Mover {
             name: spec.name,

@@ -24,6 +24,8 @@ pub struct PodFacts {
     pub run_as_user: Option<i64>,
     /// The pod's UID.
     pub uid: Option<String>,
+    /// The hook settings of the pod's annotations (`ferry.dev/pre-sync-hook`, ...).
+    pub hook_overrides: ferry_api::validate::HookOverrides,
 }
 
 /// Reads the pod.
@@ -61,5 +63,11 @@ pub fn from_pod(pod: &Pod, volume: &str) -> PodFacts {
         claim,
         run_as_user,
         uid: pod.metadata.uid.clone(),
+        hook_overrides: super::hooks::pod_overrides(
+            pod.metadata
+                .annotations
+                .as_ref()
+                .unwrap_or(&Default::default()),
+        ),
     }
 }

@@ -68,6 +68,8 @@ pub struct Replication {
     pub status: Option<serde_json::Value>,
     /// The `ferry.dev/acknowledge-guards` annotation's value.
     pub acknowledgement: Option<String>,
+    /// `spec.hooks` (sources only).
+    pub hooks: Option<ferry_api::types::Hooks>,
 }
 
 impl Replication {
@@ -138,7 +140,7 @@ pub fn decode(role: Role, object: &DynamicObject) -> Result<Replication> {
             "does not decode ({e}); the webhook or the CRD schema should have refused it, check that both are installed"
         ),
     };
-    let (paused, trigger, source_pvc, mover) = match role {
+    let (paused, trigger, source_pvc, mover, hooks) = match role {
         Role::Source => {
             let spec: ReplicationSourceSpec = serde_json::from_value(spec).map_err(bad)?;
             let mover = match (spec.rsync, spec.rclone) {
@@ -146,7 +148,13 @@ pub fn decode(role: Role, object: &DynamicObject) -> Result<Replication> {
                 (None, Some(rclone)) => Mover::SourceRclone(Box::new(rclone)),
                 _ => return Err(one_mover()),
             };
-            (spec.paused, spec.trigger, Some(spec.source_pvc), mover)
+            (
+                spec.paused,
+                spec.trigger,
+                Some(spec.source_pvc),
+                mover,
+                spec.hooks,
+            )
         }
         Role::Destination => {
             let spec: ReplicationDestinationSpec = serde_json::from_value(spec).map_err(bad)?;
@@ -155,7 +163,7 @@ pub fn decode(role: Role, object: &DynamicObject) -> Result<Replication> {
                 (None, Some(rclone)) => Mover::DestinationRclone(Box::new(rclone)),
                 _ => return Err(one_mover()),
             };
-            (spec.paused, spec.trigger, None, mover)
+            (spec.paused, spec.trigger, None, mover, None)
         }
     };
     Ok(Replication {
@@ -175,6 +183,7 @@ pub fn decode(role: Role, object: &DynamicObject) -> Result<Replication> {
             .as_ref()
             .and_then(|a| a.get(ferry_api::annotations::ACKNOWLEDGE_GUARDS))
             .cloned(),
+        hooks,
     })
 }
 

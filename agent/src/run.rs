@@ -62,6 +62,8 @@ struct Agent {
     applied: Option<Model>,
     plan: MoverPlan,
     pod_claim: Option<String>,
+    /// The hook settings of this pod's annotations.
+    hook_overrides: ferry_api::validate::HookOverrides,
     stop: CancellationToken,
     started: Timestamp,
     last_end: Option<Timestamp>,
@@ -125,10 +127,29 @@ pub async fn run(who: Identity) -> Result<()> {
             tracing::error!(%addr, error = %e, "metrics cannot listen");
         }
     });
+    // A volume with data frees the app at once, before the API is even asked.
+    let restoring = who.restore.clone().map(|ask| {
+        let empty = super::restore::look(&who.scratch, &who.volume_path);
+        (ask, empty)
+    });
     let Some((facts, cr)) = prepare(&client, &who, &metrics, &stop).await? else {
         return Ok(());
     };
     metrics.set_method(cr.mover.method());
+    // The restore step comes before the Lease: it fills this pod's own volume, and the
+    // app containers wait for it (the startup probe), not for another pod's sidecar.
+    let mut last_restore = None;
+    if let Some((ask, empty)) = restoring {
+        let ctx = Ctx {
+            client: client.clone(),
+            who: who.clone(),
+            engine: super::engine::in_child_process,
+        };
+        match super::restore::in_sidecar(&ctx, &cr, &ask, empty, &metrics, &stop).await {
+            Some(last) => last_restore = Some(last),
+            None => return Ok(()),
+        }
+    }
     let (tx, mut rx) = watch::channel(Some(cr.clone()));
     tokio::spawn(resource::watch_cr(client.clone(), who.clone(), tx));
     let events = Events::new(client.clone(), &who.pod_name, cr.reference());
@@ -190,6 +211,7 @@ pub async fn run(who: Identity) -> Result<()> {
             run_as_user: facts.run_as_user,
         },
         pod_claim: facts.claim.clone(),
+        hook_overrides: facts.hook_overrides.clone(),
         stop: lost,
         started: Timestamp::now(),
         last_end: None,
@@ -205,6 +227,24 @@ pub async fn run(who: Identity) -> Result<()> {
         .consecutive_failures
         .and_then(|n| u32::try_from(n).ok())
         .unwrap_or(0);
+    match last_restore {
+        Some(last) => agent.model.last_restore = Some(last),
+        None => {
+            // The init container `ferry-restore` restored this pod: count it here, where
+            // the metrics are served.
+            if let Some(last) = agent
+                .model
+                .last_restore
+                .as_ref()
+                .filter(|l| l.pod.as_deref() == Some(who.pod_name.as_str()))
+                && let Some(result) = last.result
+            {
+                agent
+                    .metrics
+                    .restored(super::restore::metric_result(result));
+            }
+        }
+    }
     agent.model.sync.bound_pod = Some(who.pod_name.clone());
     agent.model.set_condition(
         RECONCILED,
@@ -499,7 +539,20 @@ impl Agent {
             .normal(reason::SYNC_STARTED, describe(&why))
             .await;
         let guards = cr.guards(self.model.sync.acknowledged_guards.as_deref());
-        let result = self.sync_once(cr, guards).await;
+        // After a failed restore let the app start empty, nothing is pushed until the
+        // acknowledgement: the volume may hold nothing, or only what the app wrote since.
+        let held =
+            super::restore::held_refusal(self.model.last_restore.as_ref(), guards.acknowledged);
+        let result = match held {
+            Some(refusal) => Err(Error::Refused(refusal)),
+            None => {
+                let (result, hooks) = self.sync_once(cr, guards).await;
+                if hooks.is_some() {
+                    self.model.hooks = hooks;
+                }
+                result
+            }
+        };
         let end = Timestamp::now();
         self.last_end = Some(end);
         let seconds = end.duration_since(start).as_secs_f64().max(0.0);
@@ -523,6 +576,9 @@ impl Agent {
                 if guards.acknowledged {
                     // Used once: the same annotation value never lifts the guards again.
                     self.model.sync.acknowledged_guards = cr.acknowledgement.clone();
+                    if let Some(last) = self.model.last_restore.as_mut() {
+                        last.pushes_held = None;
+                    }
                 }
                 if let Some(refusal) = &outcome.refused {
                     self.metrics.refused(refusal.guard.reason());
@@ -560,6 +616,9 @@ impl Agent {
                 };
                 self.model
                     .set_condition(SYNCHRONIZING, false, reason, &message, cr.generation);
+                if let Some(requests) = &outcome.stats.requests {
+                    self.metrics.s3_requests(requests);
+                }
                 self.metrics.sync_finished(
                     true,
                     seconds,
@@ -756,16 +815,44 @@ impl Agent {
         }
     }
 
-    /// The work of one sync, cancelled by SIGTERM within [`STOP_GRACE`].
+    /// The work of one sync, cancelled by SIGTERM within [`STOP_GRACE`], with what its hooks
+    /// did.
     async fn sync_once(
         &self,
         cr: &Replication,
         guards: super::job::Guards,
+    ) -> (
+        Result<(
+            Outcome,
+            Option<k8s_openapi::api::core::v1::TypedLocalObjectReference>,
+        )>,
+        Option<ferry_api::types::HooksStatus>,
+    ) {
+        // The sync's own token: SIGTERM cancels it, and so does the pod's deletion during a
+        // freeze (see `hooks::freeze`).
+        let stop = self.stop.child_token();
+        let mut freeze = super::hooks::Freeze::new(
+            super::hooks::plan(cr.hooks.as_ref(), &self.hook_overrides),
+            self.ctx.client.clone(),
+            self.ctx.who.clone(),
+            self.events.clone(),
+            Arc::clone(&self.metrics),
+            stop.clone(),
+        );
+        let result = self.sync_work(cr, guards, &mut freeze, stop).await;
+        (result, freeze.status())
+    }
+
+    async fn sync_work(
+        &self,
+        cr: &Replication,
+        guards: super::job::Guards,
+        freeze: &mut super::hooks::Freeze,
+        stop: CancellationToken,
     ) -> Result<(
         Outcome,
         Option<k8s_openapi::api::core::v1::TypedLocalObjectReference>,
     )> {
-        let stop = self.stop.clone();
         let work = async {
             match &cr.mover {
                 Mover::DestinationRclone(spec) => {
@@ -784,8 +871,8 @@ impl Agent {
                         cr,
                         &self.plan,
                         self.pod_claim.as_deref(),
-                        &self.events,
                         guards,
+                        freeze,
                         stop.clone(),
                     )
                     .await?;

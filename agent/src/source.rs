@@ -17,14 +17,15 @@ use super::secrets::{self, SecretData};
 use super::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
-/// Runs one sync of a source: Direct from `who.volume_path`, else through a mover.
+/// Runs one sync of a source: Direct from `who.volume_path`, else through a mover, with
+/// `freeze` around the cut (its Events are the sync's).
 pub async fn sync(
     ctx: &Ctx,
     cr: &Replication,
     mover_image: &MoverPlan,
     pod_claim: Option<&str>,
-    events: &super::events::Events,
     guards: Guards,
+    freeze: &mut super::hooks::Freeze,
     cancel: CancellationToken,
 ) -> Result<Outcome> {
     let (method, volume) = match &cr.mover {
@@ -39,11 +40,21 @@ pub async fn sync(
     };
     match method {
         SourceCopyMethod::Snapshot | SourceCopyMethod::Clone => {
-            super::mover::through_mover(ctx, cr, method, volume, mover_image, events, cancel).await
+            super::mover::through_mover(ctx, cr, method, volume, mover_image, freeze, cancel).await
         }
         _ => {
             check_direct_claim(ctx, cr, pod_claim).await?;
-            push_from(ctx, cr, &ctx.who.volume_path, guards, cancel).await
+            // Direct copies from the live volume: the cut is the whole transfer, so the
+            // freeze lasts until it ends, and the thaw follows whatever happened.
+            let pushed = match freeze.freeze(None).await {
+                Ok(()) => push_from(ctx, cr, &ctx.who.volume_path, guards, cancel).await,
+                Err(e) => Err(e),
+            };
+            let thawed = freeze.thaw().await;
+            match (pushed, thawed) {
+                (Ok(_), Err(e)) => Err(e),
+                (pushed, _) => pushed,
+            }
         }
     }
 }
@@ -122,6 +133,7 @@ pub fn layout_of(spec: &ReplicationSourceRclone) -> Layout {
     if spec.timestamp_prefix.unwrap_or(false) {
         Layout::Timestamped {
             retain: spec.retain.and_then(|r| usize::try_from(r).ok()),
+            lock: spec.object_lock,
         }
     } else {
         Layout::Plain
@@ -232,11 +244,13 @@ pub async fn push_rsync(
     Ok(Outcome {
         refused: None,
         verified: None,
+        restored: None,
         stats: SyncStats {
             bytes_transferred: clamp(stats.bytes_transferred()),
             files_transferred: clamp(stats.files_transferred),
             files_deleted: clamp(stats.files_deleted),
             files_checked: clamp(stats.files_checked),
+            requests: None,
         },
         logs: format!(
             "rsync: {} file(s), {} byte(s) sent{}",

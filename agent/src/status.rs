@@ -36,6 +36,12 @@ pub struct Model {
     /// Destination only (rsync): where sources connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rsync: Option<DestinationRsyncStatus>,
+    /// Source only: the last restore on first start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restore: Option<ferry_api::types::LastRestore>,
+    /// Source only: the hooks of the last sync that called them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<ferry_api::types::HooksStatus>,
 }
 
 impl Model {

@@ -42,6 +42,25 @@ pub const SIDECAR_CPU: &str = "ferry.dev/sidecar-cpu";
 pub const SIDECAR_MEMORY: &str = "ferry.dev/sidecar-memory";
 /// Annotation setting the user the sidecar runs as; by default the app container's.
 pub const RUN_AS_USER: &str = "ferry.dev/run-as-user";
+/// Annotation asking this pod to restore its empty volume before the app starts (as the
+/// source's `spec.rclone.restoreOnEmpty`): `"true"` (the copy the CR names, else the newest
+/// complete one), a timestamped copy `YYYY-MM-DD-HHMMSS`, or `"false"` (never, whatever
+/// the CR says).
+pub const RESTORE_ON_EMPTY: &str = "ferry.dev/restore-on-empty";
+/// Annotation choosing what this pod does when its restore fails: `Block` (the app does not
+/// start) or `StartEmpty`; overrides `spec.rclone.restoreOnEmpty.onFailure`.
+pub const RESTORE_ON_FAILURE: &str = "ferry.dev/restore-on-failure";
+/// Annotation setting this pod's `preSync` hook, `[METHOD ]URL` to the pod's loopback, such
+/// as `POST http://127.0.0.1:8080/freeze`; overrides `spec.hooks.preSync`'s method and target
+/// and keeps its other settings.
+pub const PRE_SYNC_HOOK: &str = "ferry.dev/pre-sync-hook";
+/// Annotation setting this pod's `postSync` hook, as [`PRE_SYNC_HOOK`], such as
+/// `POST http://127.0.0.1:8080/thaw`.
+pub const POST_SYNC_HOOK: &str = "ferry.dev/post-sync-hook";
+/// Annotation setting the timeout of this pod's hooks, in whole seconds (`10` or `10s`).
+pub const HOOK_TIMEOUT: &str = "ferry.dev/hook-timeout";
+/// Annotation setting the failure policy of this pod's hooks: `Fail` or `Continue`.
+pub const HOOK_FAILURE_POLICY: &str = "ferry.dev/hook-failure-policy";
 /// Annotation the webhook writes after injecting (JSON: version and what it added); a pod
 /// carrying it is never injected twice.
 pub const INJECTED: &str = "ferry.dev/injected";
@@ -58,7 +77,7 @@ pub const ACKNOWLEDGE_GUARDS: &str = "ferry.dev/acknowledge-guards";
 pub const PREFIX: &str = "ferry.dev/";
 
 /// Every annotation key Ferry reads or writes on a pod, for typo detection and the reference.
-pub const ALL: [&str; 11] = [
+pub const ALL: [&str; 17] = [
     SOURCE,
     DESTINATION,
     SCHEDULE,
@@ -69,6 +88,12 @@ pub const ALL: [&str; 11] = [
     SIDECAR_CPU,
     SIDECAR_MEMORY,
     RUN_AS_USER,
+    RESTORE_ON_EMPTY,
+    RESTORE_ON_FAILURE,
+    PRE_SYNC_HOOK,
+    POST_SYNC_HOOK,
+    HOOK_TIMEOUT,
+    HOOK_FAILURE_POLICY,
     INJECTED,
 ];
 
@@ -102,6 +127,17 @@ impl Binding {
     }
 }
 
+/// What a pod's `ferry.dev/restore-on-empty` asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreRequest {
+    /// `"true"`: restore the copy the CR names, else the newest complete one.
+    Yes,
+    /// A timestamped copy, `YYYY-MM-DD-HHMMSS`.
+    Copy(String),
+    /// `"false"`: never restore this pod's volume.
+    No,
+}
+
 /// The ferry annotations of one pod, parsed and checked. Built by
 /// [`crate::validate_pod_annotations`].
 #[derive(Clone, Debug, PartialEq)]
@@ -124,6 +160,12 @@ pub struct PodAnnotations {
     pub sidecar_memory: Option<String>,
     /// The user the sidecar runs as.
     pub run_as_user: Option<i64>,
+    /// Restore an empty volume before the app starts.
+    pub restore: Option<RestoreRequest>,
+    /// What to do when that restore fails.
+    pub restore_on_failure: Option<crate::types::RestoreFailurePolicy>,
+    /// The hook settings that override `spec.hooks` for this pod.
+    pub hooks: crate::validate::HookOverrides,
     /// Whether the webhook already injected this pod.
     pub injected: bool,
 }

@@ -72,6 +72,13 @@ fn valid_sources_pass() {
             ),
         ),
         (
+            "timestamped and locked",
+            merge(
+                rclone_source(),
+                json!({"spec": {"rclone": {"timestampPrefix": true, "retain": 7, "objectLock": {"mode": "Compliance", "retainDays": 7}}}}),
+            ),
+        ),
+        (
             "ranges",
             merge(
                 rclone_source(),
@@ -229,6 +236,18 @@ fn invalid_sources_list_exact_messages() {
             vec![
                 r#"spec.rclone.retain: "0": must be between 1 and 1000"#,
                 r#"spec.rclone.retain: "0": counts timestamped copies: set spec.rclone.timestampPrefix: true, or remove retain"#,
+            ],
+        ),
+        (
+            "object lock on a mirror, out of range, with a bad mode",
+            merge(
+                rclone_source(),
+                json!({"spec": {"rclone": {"objectLock": {"mode": "Forever", "retainDays": 0}}}}),
+            ),
+            vec![
+                r#"spec.rclone.objectLock.mode: "Forever": must be Governance or Compliance"#,
+                r#"spec.rclone.objectLock.retainDays: "0": must be between 1 and 36500"#,
+                r#"spec.rclone.objectLock: "{mode: Governance, retainDays: 0}": needs spec.rclone.timestampPrefix: true: on a mirror every overwrite and deletion of a locked object would fail"#,
             ],
         ),
         (

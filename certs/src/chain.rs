@@ -54,7 +54,6 @@ pub(crate) fn signed_by(leaf: &X509Certificate<'_>, ca: &X509Certificate<'_>) ->
 }
 
 /// Whether any certificate of a PEM bundle issued `leaf`.
-#[cfg(test)]
 pub(crate) fn bundle_trusts(bundle: &[CertificateDer<'_>], leaf: &X509Certificate<'_>) -> bool {
     bundle
         .iter()

@@ -26,7 +26,7 @@ pub use generate::{Pem, generate_ca, issue_leaf, service_dns_names};
 pub use self_managed::SelfManagedConfig;
 pub use store::CertStore;
 pub use tls::server_config;
-pub use validity::{renew_at, validity};
+pub use validity::{bundle_trusts_leaf, renew_at, validity};
 
 #[cfg(test)]
 mod test_support;

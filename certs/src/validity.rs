@@ -12,6 +12,16 @@ pub fn validity(cert_pem: &str) -> Result<(SystemTime, SystemTime)> {
     Ok(chain::times(&chain::parse(first)?))
 }
 
+/// Whether a client trusting the CAs of `bundle_pem` (a webhook configuration's
+/// `caBundle`) accepts the first certificate of `leaf_pem` (the serving certificate):
+/// some CA of the bundle issued it. Validity times are not checked here (see [`validity`]).
+pub fn bundle_trusts_leaf(bundle_pem: &[u8], leaf_pem: &str) -> Result<bool> {
+    let bundle = chain::certs_from_pem(bundle_pem)?;
+    let leaf = chain::certs_from_pem(leaf_pem)?;
+    let first = leaf.first().ok_or(crate::Error::NoCertificate)?;
+    Ok(chain::bundle_trusts(&bundle, &chain::parse(first)?))
+}
+
 /// When a certificate should be replaced: two thirds into its lifetime, the rule cert-manager
 /// and kubelet use. It leaves a third of the lifetime to retry a failed renewal before
 /// anything breaks. A certificate whose `not_after` precedes `not_before` is due at once.
@@ -66,6 +76,24 @@ mod tests {
                 "not_after {na:?}, want about {want:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_bundle_trusts_the_leaves_of_its_cas_only() {
+        let ca = generate_ca("ferry test CA", Duration::from_secs(3600)).unwrap();
+        let other = generate_ca("another CA", Duration::from_secs(3600)).unwrap();
+        let leaf = crate::generate::issue_leaf(
+            &ca,
+            &["svc.ns.svc".to_owned()],
+            &[],
+            Duration::from_secs(600),
+        )
+        .unwrap();
+        assert!(bundle_trusts_leaf(ca.cert.as_bytes(), &leaf.cert).unwrap());
+        let both = format!("{}{}", other.cert, ca.cert);
+        assert!(bundle_trusts_leaf(both.as_bytes(), &leaf.cert).unwrap());
+        assert!(!bundle_trusts_leaf(other.cert.as_bytes(), &leaf.cert).unwrap());
+        assert!(bundle_trusts_leaf(b"", &leaf.cert).is_err());
     }
 
     #[test]

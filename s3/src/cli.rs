@@ -19,6 +19,7 @@ use super::error::{Error, Result};
 use super::guard::Guards;
 use super::list::Filter;
 use super::location::Location;
+use super::lock::{Lock, Mode as LockMode};
 use super::options::{Compare, Layout, Mode, SyncOptions};
 use super::pipeline::{End, sync};
 use super::progress::Progress;
@@ -76,6 +77,18 @@ pub struct SyncArgs {
     /// Keep this many timestamped copies (with --timestamp-prefix).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub retain: Option<u32>,
+    /// Lock every object of each timestamped copy with S3 Object Lock in this mode
+    /// (GOVERNANCE or COMPLIANCE; rclone's flag). Needs a bucket made with Object Lock.
+    #[arg(
+        long,
+        value_name = "MODE",
+        requires = "s3_object_lock_retain_until_date"
+    )]
+    pub s3_object_lock_mode: Option<String>,
+    /// How long each copy stays locked: a period from the push such as 30d, or an RFC 3339
+    /// date (rclone's flag).
+    #[arg(long, value_name = "PERIOD|DATE", requires = "s3_object_lock_mode")]
+    pub s3_object_lock_retain_until_date: Option<String>,
     /// After a successful push, abort incomplete multipart uploads below the prefix older
     /// than this (left by crashes and lost answers), e.g. `24h`; `off` for none.
     #[arg(long, default_value = "24h", value_name = "DURATION")]
@@ -108,7 +121,11 @@ pub fn run(args: SyncArgs) -> ExitCode {
     let result = runtime.block_on(async move {
         let (src, dst, opts, progress) = prepare(args).await?;
         let stats = Arc::new(Stats::default());
-        let shown = progress.start(Arc::clone(&stats));
+        let requests = match (&src, &dst) {
+            (End::Remote(r), _) | (_, End::Remote(r)) => Arc::clone(&r.requests),
+            _ => Arc::default(),
+        };
+        let shown = progress.start(Arc::clone(&stats), requests);
         let (canceller, cancel) = super::cancel::pair();
         tokio::spawn(stop_on_signal(canceller));
         let outcome = sync(src, dst, opts, stats, cancel).await;
@@ -203,6 +220,7 @@ async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
     let layout = match (args.timestamp_prefix, args.retain) {
         (true, retain) => Layout::Timestamped {
             retain: retain.map(|r| r as usize),
+            lock: None,
         },
         (false, None) => Layout::Plain,
         (false, Some(_)) => {
@@ -213,7 +231,15 @@ async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
             ));
         }
     };
+    let lock = match (
+        &args.s3_object_lock_mode,
+        &args.s3_object_lock_retain_until_date,
+    ) {
+        (Some(mode), Some(until)) => Some(cli_lock(mode, until)?),
+        _ => None,
+    };
     let opts = SyncOptions {
+        lock,
         compare: if args.checksum {
             Compare::Checksum
         } else {
@@ -244,30 +270,91 @@ async fn prepare(args: SyncArgs) -> Result<(End, End, SyncOptions, Progress)> {
     Ok((src, dst, opts, Progress::detect(interval)))
 }
 
+/// The Object Lock of `--s3-object-lock-mode` and `--s3-object-lock-retain-until-date`.
+fn cli_lock(mode: &str, until: &str) -> Result<Lock> {
+    let mode = match mode.to_ascii_uppercase().as_str() {
+        "GOVERNANCE" => LockMode::Governance,
+        "COMPLIANCE" => LockMode::Compliance,
+        _ => {
+            return Err(Error::config(
+                format!("--s3-object-lock-mode \"{mode}\""),
+                "is not an Object Lock mode",
+                "write GOVERNANCE or COMPLIANCE",
+            ));
+        }
+    };
+    let retention = crate::lock::parse_retention(until).ok_or_else(|| {
+        Error::config(
+            format!("--s3-object-lock-retain-until-date \"{until}\""),
+            "is neither a period nor a date",
+            "write a period such as 30d or an RFC 3339 date",
+        )
+    })?;
+    Ok(Lock {
+        mode,
+        retention,
+        legal_hold: false,
+        setting: String::from("--s3-object-lock-mode"),
+    })
+}
+
 /// One end: a local path, or a remote (S3, or crypt over S3) resolved through the
 /// configuration.
 async fn end(args: &SyncArgs, which: &str, arg: &str) -> Result<End> {
+    let settings = RemoteSettings {
+        config: args.config.clone(),
+        env_config: args.env_config,
+        ca_cert: args.ca_cert.clone(),
+    };
+    Ok(match open_remote(&settings, which, arg).await? {
+        Some(remote) => End::Remote(remote),
+        None => End::Local(PathBuf::from(arg)),
+    })
+}
+
+/// Where the settings of a `remote:` argument come from: `--config`, `--env-config` and
+/// `--ca-cert`, as `sync` reads them (`ferry-sidecar copies` reads them the same way).
+#[derive(Clone, Debug, Default)]
+pub struct RemoteSettings {
+    /// An rclone.conf (else `RCLONE_CONFIG`).
+    pub config: Option<PathBuf>,
+    /// The env-style keys instead of an rclone.conf.
+    pub env_config: bool,
+    /// Extra CAs (else `AWS_CA_BUNDLE`).
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Opens the remote `arg` names (`remote:bucket/prefix`); `None` when `arg` is a local path.
+/// `which` names the argument in messages.
+pub async fn open_remote(
+    settings: &RemoteSettings,
+    which: &str,
+    arg: &str,
+) -> Result<Option<Remote>> {
     let (remote, path) = match Location::parse(arg) {
-        Location::Local(path) => return Ok(End::Local(path)),
+        Location::Local(_) => return Ok(None),
         Location::Remote { remote, path } => (remote, path),
     };
-    let (mut config, crypt) = load_config(args, &remote)?;
-    if let Some(ca) = &args.ca_cert {
+    let (mut config, crypt) = load_config(settings, &remote)?;
+    if let Some(ca) = &settings.ca_cert {
         config.ca_bundle = Some(ca.clone());
     } else if config.ca_bundle.is_none() {
         config.ca_bundle = std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from);
     }
     let label = format!("{which} \"{arg}\"");
-    Ok(End::Remote(
+    Ok(Some(
         Remote::open(config, crypt, which, &path, label).await?,
     ))
 }
 
-fn load_config(args: &SyncArgs, remote: &str) -> Result<(S3Config, Option<CryptSection>)> {
-    if args.env_config {
+fn load_config(
+    settings: &RemoteSettings,
+    remote: &str,
+) -> Result<(S3Config, Option<CryptSection>)> {
+    if settings.env_config {
         return Ok((config::env::from_vars(|k| std::env::var(k).ok())?, None));
     }
-    let path = match (&args.config, std::env::var_os("RCLONE_CONFIG")) {
+    let path = match (&settings.config, std::env::var_os("RCLONE_CONFIG")) {
         (Some(path), _) => path.clone(),
         (None, Some(path)) => PathBuf::from(path),
         (None, None) => {

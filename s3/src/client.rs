@@ -18,6 +18,7 @@ use aws_smithy_runtime::client::retries::TokenBucket;
 
 use super::config::{Credentials, S3Config, Setting};
 use super::error::{Error, Result};
+use super::requests::{Counter, Requests};
 
 /// Attempts per request (the first one and retries) of the SDK's retry layer; the engine
 /// retries whole operations on top of this.
@@ -27,9 +28,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for response bytes.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Builds the S3 client for `config`.
-pub async fn build(config: &S3Config) -> Result<Client> {
+/// Builds the S3 client for `config`; every request it sends is counted in `requests`.
+pub async fn build(config: &S3Config, requests: Arc<Requests>) -> Result<Client> {
     let mut builder = aws_sdk_s3::config::Builder::new()
+        .interceptor(Counter(requests))
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(config.region.clone()))
         .force_path_style(config.force_path_style)

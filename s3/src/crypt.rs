@@ -36,7 +36,6 @@ use super::ops::multipart::{self, Expected, part_size};
 use super::ops::upload::{Uploaded, same};
 use super::ops::{Ctx, blocking};
 use super::remote::Remote;
-use super::stats::Stats;
 
 /// The first block of an object: its header and one sealed 64 KiB block. A ranged GET of
 /// this much is enough to tell a wrong password.
@@ -83,8 +82,7 @@ impl Crypt {
     /// the root holds names and none decrypts. With obfuscated or clear names (which
     /// decrypt under any password): the first block of one object does not authenticate.
     /// One LIST, and one ranged GET for those modes.
-    pub async fn check_password(&self, remote: &Remote, stats: &Stats) -> Result<()> {
-        stats.request();
+    pub async fn check_password(&self, remote: &Remote) -> Result<()> {
         let page = remote
             .client
             .list_objects_v2()
@@ -137,7 +135,6 @@ impl Crypt {
         else {
             return Ok(());
         };
-        stats.request();
         let got = remote
             .client
             .get_object()
@@ -168,6 +165,11 @@ impl Crypt {
         self.cipher
             .encrypt_dir_name(path)
             .map_err(|e| name_error(path, e))
+    }
+
+    /// The plaintext of one stored directory name, if it decrypts.
+    pub fn plain_dir(&self, stored: &str) -> Option<String> {
+        self.cipher.decrypt_dir_name(stored).ok()
     }
 
     /// The stored relative key of plaintext relative key `rel` (a directory marker's keeps
@@ -241,7 +243,6 @@ impl Crypt {
         let fresh = local_entry(entry.key.clone(), entry.path.clone(), Kind::File, &before);
         let stored_size = self.cipher.encrypted_size(fresh.size);
         let key = ctx.remote.key(&entry.key);
-        ctx.stats.request();
         let created = ctx
             .remote
             .client
@@ -252,6 +253,9 @@ impl Crypt {
             .set_acl(ctx.acl())
             .set_server_side_encryption(ctx.sse())
             .set_storage_class(ctx.storage_class())
+            .set_object_lock_mode(ctx.lock_mode())
+            .set_object_lock_retain_until_date(ctx.lock_until())
+            .set_object_lock_legal_hold_status(ctx.legal_hold())
             .send()
             .await
             .map_err(|e| ctx.remote.error("CreateMultipartUpload", &key, e))?;
@@ -334,7 +338,7 @@ impl Crypt {
                 md5: [0; 16],
             }),
             Err(e) => {
-                multipart::abort(&ctx.remote, &ctx.stats, &key, &id).await;
+                multipart::abort(&ctx.remote, &key, &id).await;
                 Err(e)
             }
         }
@@ -384,9 +388,8 @@ pub async fn decrypt_listing(
     remote: &Remote,
     crypt: &Crypt,
     raw: Vec<RemoteEntry>,
-    stats: &Stats,
 ) -> Result<Vec<Result<RemoteEntry>>> {
-    crypt.check_password(remote, stats).await?;
+    crypt.check_password(remote).await?;
     let mut out = Vec::with_capacity(raw.len());
     for entry in raw {
         let name = match entry.key.strip_suffix('/') {
@@ -465,16 +468,4 @@ fn content_error(key: &str, e: &std::io::Error) -> Error {
 /// The remote's crypt layer, for code that handles both kinds of remote.
 pub fn of(remote: &Remote) -> Option<&Crypt> {
     remote.crypt.as_deref()
-}
-
-/// Refuses what Ferry does not do through crypt yet.
-pub fn check_layout(remote: &Remote, layout: super::options::Layout) -> Result<()> {
-    match (&remote.crypt, layout) {
-        (Some(crypt), super::options::Layout::Timestamped { .. }) => Err(Error::config(
-            format!("{} with timestamped copies", crypt.section),
-            "is not supported yet through a crypt remote",
-            "sync to a plain prefix (no timestamp) through crypt",
-        )),
-        _ => Ok(()),
-    }
 }

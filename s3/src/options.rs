@@ -81,6 +81,9 @@ pub struct SyncOptions {
     pub abort_uploads_older_than: Option<Duration>,
     /// The guards against mass loss (empty source, shrink limit, retention).
     pub guards: crate::guard::Guards,
+    /// Object Lock for what a push writes, from the CR or the command line; the remote's
+    /// rclone keys apply when this is `None`. A push fixes its date ([`crate::lock`]).
+    pub lock: Option<crate::lock::Lock>,
 }
 
 /// The default age past which an incomplete upload below the prefix is an orphan: a day,
@@ -102,6 +105,7 @@ impl Default for SyncOptions {
             upload: UploadTuning::default(),
             abort_uploads_older_than: Some(ORPHAN_UPLOAD_AGE),
             guards: crate::guard::Guards::default(),
+            lock: None,
         }
     }
 }

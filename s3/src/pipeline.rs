@@ -42,11 +42,6 @@ pub async fn sync(
     stats: Arc<Stats>,
     cancel: Cancel,
 ) -> Result<Summary> {
-    for end in [&src, &dst] {
-        if let End::Remote(remote) = end {
-            super::crypt::check_layout(remote, opts.layout)?;
-        }
-    }
     match (src, dst) {
         (End::Local(root), End::Remote(remote)) => {
             super::push::run(root, remote, opts, stats, cancel).await

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use super::requests::Requests;
 use super::stats::{Stats, bytes};
 
 /// How progress is shown.
@@ -32,8 +33,8 @@ impl Progress {
         }
     }
 
-    /// Starts showing `stats`; abort the handle to stop.
-    pub fn start(self, stats: Arc<Stats>) -> Option<JoinHandle<()>> {
+    /// Starts showing `stats` and the S3 requests sent so far; abort the handle to stop.
+    pub fn start(self, stats: Arc<Stats>, requests: Arc<Requests>) -> Option<JoinHandle<()>> {
         let period = match self {
             Progress::Bar => Duration::from_millis(500),
             Progress::Lines(every) => every,
@@ -44,7 +45,7 @@ impl Progress {
             tick.tick().await;
             loop {
                 tick.tick().await;
-                let line = status(&stats, self == Progress::Bar);
+                let line = status(&stats, &requests, self == Progress::Bar);
                 let mut err = std::io::stderr().lock();
                 let _ = if self == Progress::Bar {
                     write!(err, "\r{line}\x1b[K")
@@ -67,16 +68,18 @@ impl Progress {
     }
 }
 
-/// One status line: bytes and files done out of those queued so far, and the rate.
-fn status(stats: &Stats, bar: bool) -> String {
+/// One status line: bytes and files done out of those queued so far, the rate, and the
+/// S3 requests sent.
+fn status(stats: &Stats, requests: &Requests, bar: bool) -> String {
     let (done, queued, files, queued_files) = stats.progress();
     let secs = stats.elapsed().as_secs_f64().max(0.001);
     let rate = bytes((done as f64 / secs) as u64);
     let text = format!(
-        "{} / {}, {files}/{queued_files} files, {rate}/s, errors {}, {:.0}s",
+        "{} / {}, {files}/{queued_files} files, {rate}/s, errors {}, S3 requests {}, {:.0}s",
         bytes(done),
         bytes(queued),
         stats.errors(),
+        requests.snapshot().total,
         secs
     );
     if !bar {

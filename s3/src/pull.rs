@@ -46,7 +46,6 @@ pub async fn run(
         })?;
     }
     let cursor = Cursor::open(&remote, &manifest::key(&remote)).await;
-    stats.request();
     let ctx = Arc::new(Ctx::new(
         remote.clone(),
         opts.clone(),
@@ -63,7 +62,6 @@ pub async fn run(
         Arc::clone(&filter),
         cursor,
         skip,
-        Arc::clone(&stats),
         src_tx,
     ));
     let (dst_tx, dst_rx) = mpsc::channel(CHANNEL_DEPTH);
@@ -136,7 +134,9 @@ pub async fn run(
     if cancel.is_set() {
         return Err(Error::Cancelled);
     }
-    Ok(stats.summary(run.dry()))
+    let mut summary = stats.summary(run.dry());
+    summary.requests = remote.requests.snapshot();
+    Ok(summary)
 }
 
 /// What a pull must do to a directory the remote records.

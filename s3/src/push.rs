@@ -11,6 +11,7 @@ use super::entry::{DirMeta, Kind, LocalEntry, RemoteEntry, is_dir_key, md5_hex};
 use super::error::{Error, Result};
 use super::guard;
 use super::list::{CHANNEL_DEPTH, local, remote as remote_list};
+use super::lock::{self, Lock};
 use super::manifest::{self, Line, reader::Cursor, writer::Writer};
 use super::march::{March, Pair, Side};
 use super::ops::orphans::abort_stale_uploads;
@@ -26,12 +27,17 @@ use super::stats::{Stats, Summary};
 pub async fn run(
     root: PathBuf,
     remote: Remote,
-    opts: SyncOptions,
+    mut opts: SyncOptions,
     stats: Arc<Stats>,
     cancel: Cancel,
 ) -> Result<Summary> {
     check_source_dir(&root)?;
+    let lock = lock_of(&opts, &remote)?;
     remote.preflight().await?;
+    if let Some(lock) = lock {
+        lock::check_bucket(&remote, &lock).await?;
+        opts.lock = Some(lock.fixed(jiff::Timestamp::now())?);
+    }
     if let Some(refusal) = opts.guards.empty_source(
         guard::has_files(&root),
         snapshots::holds_data(&remote).await?,
@@ -42,13 +48,10 @@ pub async fn run(
     let base = remote.clone();
     let remote = match opts.layout {
         Layout::Plain => remote,
-        Layout::Timestamped { .. } => {
-            remote.with_prefix(snapshots::child(&remote.prefix, &snapshots::stamp_now()))
-        }
+        Layout::Timestamped { .. } => snapshots::copy_of(&remote, &snapshots::stamp_now()),
     };
     let manifest_key = manifest::key(&remote);
     let cursor = Cursor::open(&remote, &manifest_key).await;
-    stats.request();
     let ctx = Arc::new(Ctx::new(
         remote.clone(),
         opts.clone(),
@@ -69,12 +72,12 @@ pub async fn run(
         filter,
         cursor,
         skip,
-        Arc::clone(&stats),
         dst_tx,
     ));
 
-    let writer =
-        (!run.dry()).then(|| Writer::new(remote.clone(), manifest_key, Arc::clone(&stats)));
+    let writer = (!run.dry()).then(|| {
+        Writer::new(remote.clone(), manifest_key, Arc::clone(&stats)).locked(opts.lock.clone())
+    });
     let (slot_tx, slot_rx) = mpsc::channel(WINDOW);
     let collector = collect(writer, slot_rx);
     let (mut deletions, mut markers) = (Vec::new(), Vec::new());
@@ -152,7 +155,6 @@ pub async fn run(
     match writer {
         Some(writer) if incomplete => writer.abort().await,
         Some(writer) => {
-            stats.request();
             match writer.finish().await {
                 // Without its manifest a timestamped copy does not count as complete.
                 Err(e) if matches!(opts.layout, Layout::Timestamped { .. }) => run.fail(e),
@@ -165,17 +167,23 @@ pub async fn run(
         None => {}
     }
     if let (Some(age), 0, false) = (opts.abort_uploads_older_than, stats.errors(), run.dry()) {
-        match abort_stale_uploads(&base, &stats, age).await {
+        match abort_stale_uploads(&base, age).await {
             Ok(n) => stats.uploads_aborted(n),
             Err(e) => tracing::warn!(error = %e, "cannot sweep incomplete multipart uploads"),
         }
     }
     // Never after a failed sync; a refusal of the retention guard leaves this copy complete
     // and is reported beside it.
-    let mut retention_refused = None;
-    if let (Layout::Timestamped { retain: Some(keep) }, 0) = (opts.layout, stats.errors()) {
+    let (mut retention_refused, mut waiting) = (None, Vec::new());
+    if let (
+        Layout::Timestamped {
+            retain: Some(keep), ..
+        },
+        0,
+    ) = (opts.layout, stats.errors())
+    {
         match snapshots::retain(&base, keep, &run).await {
-            Ok(()) => {}
+            Ok(left) => waiting = left,
             Err(Error::Refused(refusal)) => {
                 tracing::warn!("{refusal}");
                 retention_refused = Some(refusal);
@@ -188,6 +196,8 @@ pub async fn run(
         None => {
             let mut summary = stats.summary(run.dry());
             summary.refused = retention_refused;
+            summary.locked = waiting;
+            summary.requests = remote.requests.snapshot();
             for path in &mut summary.unreadable_paths {
                 if let Some(rel) = std::path::Path::new(path.as_str())
                     .strip_prefix(&root)
@@ -203,6 +213,24 @@ pub async fn run(
             }
             Ok(summary)
         }
+    }
+}
+
+/// The Object Lock of this push: the CR's or the command line's, else the remote's rclone
+/// keys. Refused on a plain (mirror) push, where every overwrite and deletion of a locked
+/// object would fail.
+fn lock_of(opts: &SyncOptions, remote: &Remote) -> Result<Option<Lock>> {
+    let lock = opts
+        .lock
+        .clone()
+        .or_else(|| remote.config.object_lock.clone());
+    match (&lock, opts.layout) {
+        (Some(lock), Layout::Plain) => Err(Error::config(
+            &lock.setting,
+            "Object Lock on a mirror (no timestamped copies): every overwrite and deletion of a locked object would fail",
+            "push timestamped copies (spec.rclone.timestampPrefix: true, --timestamp-prefix), or remove the lock",
+        )),
+        _ => Ok(lock),
     }
 }
 

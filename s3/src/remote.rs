@@ -14,6 +14,7 @@ use super::config::rclone::CryptSection;
 use super::config::{S3Config, Setting};
 use super::crypt::Crypt;
 use super::error::{Class, Error, Result};
+use super::requests::Requests;
 
 /// A bucket and prefix on a configured S3 server.
 #[derive(Clone, Debug)]
@@ -31,6 +32,8 @@ pub struct Remote {
     /// The crypt layer when the remote is an rclone crypt remote: relative keys and sizes
     /// are then plaintext, and `prefix` is stored (encrypted) form.
     pub crypt: Option<Arc<Crypt>>,
+    /// The requests sent to the server so far, by kind (shared by every clone).
+    pub requests: Arc<Requests>,
 }
 
 impl Remote {
@@ -66,8 +69,10 @@ impl Remote {
             }
         };
         let place = super::location::resolve(which, &full, &config)?;
-        let client = super::client::build(&config).await?;
+        let requests = Arc::new(Requests::default());
+        let client = super::client::build(&config, Arc::clone(&requests)).await?;
         Ok(Remote {
+            requests,
             client,
             bucket: place.bucket,
             prefix: place.prefix,

@@ -18,7 +18,6 @@ pub struct Stats {
     updated: AtomicU64,
     errors: AtomicU64,
     heads: AtomicU64,
-    requests: AtomicU64,
     queued_bytes: AtomicU64,
     queued_files: AtomicU64,
     uploads_aborted: AtomicU64,
@@ -71,6 +70,11 @@ pub struct Summary {
     /// complete, the old copies stay).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<crate::guard::Refusal>,
+    /// The S3 requests sent, by kind, retries included (as the server counts them).
+    pub requests: ferry_api::types::S3Requests,
+    /// Copies beyond `retain` that pruning left because Object Lock still holds them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locked: Vec<crate::snapshots::Waiting>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -88,7 +92,6 @@ impl Default for Stats {
             updated: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             heads: AtomicU64::new(0),
-            requests: AtomicU64::new(0),
             queued_bytes: AtomicU64::new(0),
             queued_files: AtomicU64::new(0),
             uploads_aborted: AtomicU64::new(0),
@@ -137,14 +140,9 @@ impl Stats {
             u.first.push(path);
         }
     }
-    /// A HEAD request was sent.
+    /// A HEAD request was sent to learn an object's metadata.
     pub fn head(&self) {
         add(&self.heads, 1);
-        add(&self.requests, 1);
-    }
-    /// Some other request was sent.
-    pub fn request(&self) {
-        add(&self.requests, 1);
     }
     /// A directory was stored or restored.
     pub fn dir(&self) {
@@ -191,6 +189,8 @@ impl Stats {
             unreadable: unreadable.count,
             unreadable_paths: unreadable.first.clone(),
             refused: None,
+            requests: ferry_api::types::S3Requests::default(),
+            locked: Vec::new(),
         }
     }
 }
@@ -219,6 +219,9 @@ impl fmt::Display for Summary {
         if self.uploads_aborted > 0 {
             write!(f, ", orphaned uploads aborted {}", self.uploads_aborted)?;
         }
+        if self.requests.total > 0 {
+            write!(f, "; {}", self.requests)?;
+        }
         if self.unreadable > 0 {
             write!(
                 f,
@@ -228,6 +231,20 @@ impl fmt::Display for Summary {
         }
         if let Some(refusal) = &self.refused {
             write!(f, "; {refusal}")?;
+        }
+        if !self.locked.is_empty() {
+            let copies: Vec<String> = self
+                .locked
+                .iter()
+                .map(|w| format!("{} {}", w.copy, w.held))
+                .collect();
+            write!(
+                f,
+                "; {} old cop{} beyond retain locked, not pruned: {}",
+                copies.len(),
+                if copies.len() == 1 { "y" } else { "ies" },
+                copies.join(", ")
+            )?;
         }
         Ok(())
     }

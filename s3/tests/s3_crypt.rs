@@ -9,7 +9,10 @@
 //!   plaintext content, the manifest included;
 //! - a wrong password fails naming the crypt section, with nothing written or deleted
 //!   (the bucket's listing and the local tree are the same before and after);
-//! - an unknown crypt option is refused naming the key.
+//! - an unknown crypt option is refused naming the key;
+//! - timestamped copies through crypt: the copy is a directory of the crypt remote
+//!   (`secret:data/<stamp>`, its name encrypted), rclone restores it byte-identical, Ferry
+//!   pulls the newest, and `--retain` prunes through crypt too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -160,6 +163,65 @@ fn ferry_pushes_through_crypt_and_rclone_reads_it() {
             &tree::snapshot_with_dirs(&pulled),
         );
     }
+}
+
+#[test]
+fn timestamped_copies_through_crypt_are_directories_of_the_crypt_remote() {
+    let f = Fixture::new("crypt-stamped");
+    add_crypt(&f.conf, "secret", &f.bucket, "the password", MODES[0].1);
+    let src = f.work.path().join("src");
+    let names = build(&src, 30);
+    let src_arg = src.to_str().unwrap();
+    let remote = "secret:data";
+    let push = || {
+        let out = run(ferry_sync(&f.conf, src_arg, remote).args([
+            "--links",
+            "--timestamp-prefix",
+            "--retain",
+            "1",
+        ]));
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    push();
+    nothing_in_clear(&f, &names, true, "timestamped");
+
+    // rclone sees one directory, the copy, under its plaintext name.
+    let listed = run(rclone(&f.conf).args(["lsf", "--dirs-only", remote]));
+    assert!(listed.status.success(), "{}", text(&listed));
+    let dirs = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let stamps: Vec<&str> = dirs.lines().map(|l| l.trim_end_matches('/')).collect();
+    assert_eq!(stamps.len(), 1, "{dirs}");
+    let copy = format!("{remote}/{}", stamps[0]);
+    rclone_agrees(&f.conf, src_arg, &copy, files_in(&src), "timestamped");
+    let back = f.work.path().join("rclone-copy");
+    let out = run(rclone(&f.conf).args([
+        "copy",
+        "--metadata",
+        "--links",
+        &copy,
+        back.to_str().unwrap(),
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    tree::assert_same(&tree::snapshot(&src), &tree::snapshot(&back));
+
+    // A second copy, and the first pruned (--retain 1); Ferry pulls the newest.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    tree::write(
+        &src.join(".hidden"),
+        b"second copy",
+        0o644,
+        1_800_000_000_000_000_000,
+    );
+    push();
+    let listed = run(rclone(&f.conf).args(["lsf", "--dirs-only", remote]));
+    let dirs = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert_eq!(dirs.lines().count(), 1, "the first copy was pruned: {dirs}");
+    assert_ne!(dirs.trim_end().trim_end_matches('/'), stamps[0]);
+    let pulled = f.work.path().join("ferry-pull");
+    let out = run(ferry_sync(&f.conf, remote, pulled.to_str().unwrap())
+        .args(["--links", "--timestamp-prefix"]));
+    assert!(out.status.success(), "{}", text(&out));
+    tree::assert_same(&tree::snapshot(&src), &tree::snapshot(&pulled));
 }
 
 #[test]

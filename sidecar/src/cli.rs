@@ -29,11 +29,19 @@ pub enum Command {
     Keygen(ferry_rsync::keys::cli::KeygenArgs),
     /// Sync a local directory and an S3 prefix, either way, in rclone's format.
     Sync(ferry_s3::cli::SyncArgs),
+    /// List the timestamped copies below an S3 prefix (JSON lines: stamp, complete, files,
+    /// bytes).
+    Copies(crate::copies::CopiesArgs),
     /// The injected sidecar: bind the CR, schedule, sync, snapshot, report (env from the
     /// webhook).
     Run(crate::agent_cli::RunArgs),
     /// The mover pod of copyMethod Snapshot/Clone: push the mounted copy once and report.
     Mover(crate::agent_cli::MoverArgs),
+    /// Restore the empty volume from its last complete copy, once (the init container of a
+    /// pod without native sidecars; env from the webhook).
+    Restore(crate::agent_cli::RestoreArgs),
+    /// Exit 0 once the sidecar's restore step is done (the native sidecar's startup probe).
+    Restored(crate::agent_cli::RestoredArgs),
     /// The S3 sync of `run`, in its own process (internal: started by `run`).
     #[command(hide = true)]
     Engine(crate::agent_cli::EngineArgs),
@@ -54,8 +62,14 @@ pub fn run(cli: Cli) -> ExitCode {
             ferry_rsync::ssh::init_logging("warn");
             ferry_s3::cli::run(args)
         }
+        Command::Copies(args) => {
+            ferry_rsync::ssh::init_logging("warn");
+            crate::copies::run(args)
+        }
         Command::Run(_) => ferry_agent::entry::exec_agent(),
         Command::Mover(_) => ferry_agent::entry::mover(crate::engine::in_process),
         Command::Engine(_) => crate::engine::main(),
+        Command::Restore(_) => ferry_agent::entry::restore(crate::engine::in_process),
+        Command::Restored(_) => ferry_agent::entry::restored(),
     }
 }

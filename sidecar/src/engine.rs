@@ -46,7 +46,12 @@ pub async fn execute(job: Job, cancel: CancellationToken) -> Result<Outcome> {
     let mut opts = sync_options(&job.rclone)?;
     opts.layout = job.layout;
     opts.guards = job.guards;
+    opts.lock = lock_of(job.layout);
     let (src, dst) = match job.direction {
+        Direction::Restore => {
+            let wanted = job.restore.and_then(|r| r.copy);
+            return restore(remote, job.dir, opts, wanted, cancel).await;
+        }
         Direction::Push => (End::Local(job.dir), End::Remote(remote)),
         Direction::Pull => (End::Remote(remote), End::Local(job.dir)),
         Direction::Verify => {
@@ -68,6 +73,56 @@ pub async fn execute(job: Job, cancel: CancellationToken) -> Result<Outcome> {
         }
     };
     run_s3(src, dst, opts, ferry_s3::cancel::Cancel::from(cancel)).await
+}
+
+/// Restore on first start: the copy [`ferry_s3::restore::choose`] picks, pulled into the
+/// empty volume with the CR's options (its excludes, transfers, checkers), or the note that
+/// there is nothing complete to restore. A restore always writes (`dryRun` is for pushes),
+/// and leaves the file system's own `lost+found` alone.
+pub async fn restore(
+    remote: Remote,
+    dir: std::path::PathBuf,
+    mut opts: SyncOptions,
+    wanted: Option<String>,
+    cancel: CancellationToken,
+) -> Result<Outcome> {
+    use ferry_s3::restore::Choice;
+    remote.preflight().await.map_err(s3_error)?;
+    let layout = opts.layout;
+    let chosen = ferry_s3::restore::choose(&remote, layout, wanted.as_deref())
+        .await
+        .map_err(s3_error)?;
+    let (remote, name) = match chosen {
+        Choice::Nothing(why) => {
+            return Ok(Outcome {
+                logs: why.clone(),
+                restored: Some(ferry_agent::job::RestoreReport {
+                    copy: None,
+                    note: why,
+                }),
+                ..Outcome::default()
+            });
+        }
+        Choice::Copy { remote, name } => (remote, name),
+    };
+    opts.layout = ferry_agent::job::Layout::Plain;
+    opts.mode = Mode::Apply;
+    opts.max_delete = None;
+    if let Ok(pattern) = Pattern::parse("/lost+found/") {
+        opts.filter = opts.filter.with(pattern);
+    }
+    let mut outcome = run_s3(
+        End::Remote(remote),
+        End::Local(dir),
+        opts,
+        ferry_s3::cancel::Cancel::from(cancel),
+    )
+    .await?;
+    outcome.restored = Some(ferry_agent::job::RestoreReport {
+        note: format!("restored {name}"),
+        copy: Some(name),
+    });
+    Ok(outcome)
 }
 
 /// Runs the S3 engine and turns its summary into an outcome.
@@ -106,10 +161,35 @@ pub async fn run_s3(
             files_transferred: clamp(summary.files_transferred),
             files_deleted: clamp(summary.files_deleted),
             files_checked: clamp(summary.files_checked),
+            requests: Some(summary.requests.clone()),
         },
         logs: summary.to_string(),
         refused: summary.refused,
         verified: None,
+        restored: None,
+    })
+}
+
+/// The engine's Object Lock of the CR's `spec.rclone.objectLock` (carried by the layout:
+/// only timestamped copies are locked).
+fn lock_of(layout: ferry_agent::job::Layout) -> Option<ferry_s3::lock::Lock> {
+    use ferry_api::types::ObjectLockMode;
+    use ferry_s3::lock::{Lock, Mode, Retention};
+    let ferry_agent::job::Layout::Timestamped {
+        lock: Some(lock), ..
+    } = layout
+    else {
+        return None;
+    };
+    let days = u64::try_from(lock.retain_days.max(1)).unwrap_or(1);
+    Some(Lock {
+        mode: match lock.mode {
+            ObjectLockMode::Governance => Mode::Governance,
+            ObjectLockMode::Compliance => Mode::Compliance,
+        },
+        retention: Retention::For(std::time::Duration::from_secs(days * 86_400)),
+        legal_hold: false,
+        setting: String::from("spec.rclone.objectLock"),
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod agent_cli;
 mod cli;
+mod copies;
 mod engine;
 
 use std::process::ExitCode;

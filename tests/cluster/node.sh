@@ -237,7 +237,9 @@ node_start() {
     IN_NODE=1 start containerd -- "$BIN/containerd" --config "$NODE_DIR/containerd/config.toml"
     wait_healthy containerd "${CTR[@]}" version
     archives=$("$CLUSTER_DIR/images/build" node "$BIN") || die "images/build node failed"
-    for a in "$archives"/ferry.local_*.tar; do
+    local -a paths
+    mapfile -t paths <<<"$archives"
+    for a in "${paths[@]}"; do
         "${CTR[@]}" images import "$a" >/dev/null || die "importing $a failed"
     done
     log "node images imported ($((SECONDS - T0))s)"

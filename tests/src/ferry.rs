@@ -138,18 +138,42 @@ pub fn installed(cluster: &Cluster) -> anyhow::Result<()> {
 
 fn install(cluster: &Cluster) -> anyhow::Result<()> {
     let images = images(cluster)?;
-    let values = json!({
+    let values = release_values(&images, SIDECAR_CLUSTER_ROLE, NAMESPACE_LABEL);
+    helm_install(cluster, RELEASE, RELEASE_NAMESPACE, &values)
+        .map_err(|e| anyhow!("{e:#}\n{}", webhook_log(cluster, 40)))
+}
+
+/// The values of a test release: this build's images, one webhook replica that sees the
+/// namespaces labelled `namespace_label` (any value), the sidecar's ClusterRole named
+/// `sidecar_cluster_role`, and the pod annotation naming the images' build, so a new build
+/// rolls the webhook out.
+pub fn release_values(
+    images: &Images,
+    sidecar_cluster_role: &str,
+    namespace_label: &str,
+) -> serde_json::Value {
+    json!({
         "image": {"repository": format!("{REGISTRY}/ferry-webhook"), "tag": version(),
             "pullPolicy": "IfNotPresent"},
         "sidecar": {"image": {"repository": format!("{REGISTRY}/ferry-sidecar"), "tag": version(),
-            "pullPolicy": "IfNotPresent"}, "clusterRoleName": SIDECAR_CLUSTER_ROLE},
+            "pullPolicy": "IfNotPresent"}, "clusterRoleName": sidecar_cluster_role},
         "webhook": {
             "replicas": 1,
             "logFormat": "plain",
-            "namespaceSelector": {"matchExpressions": [{"key": NAMESPACE_LABEL, "operator": "Exists"}]},
+            "namespaceSelector": {"matchExpressions": [{"key": namespace_label, "operator": "Exists"}]},
             "podAnnotations": {"ferry-e2e/images": images.key()},
         },
-    });
+    })
+}
+
+/// `helm upgrade --install` of the chart of this checkout as `release` in `namespace`
+/// (created if needed) with `values`, waiting until the webhook Deployment is available.
+pub fn helm_install(
+    cluster: &Cluster,
+    release: &str,
+    namespace: &str,
+    values: &serde_json::Value,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("values.json");
     std::fs::write(&file, values.to_string())?;
@@ -157,10 +181,10 @@ fn install(cluster: &Cluster) -> anyhow::Result<()> {
     let out = cluster.helm([
         "upgrade",
         "--install",
-        RELEASE,
+        release,
         path(&chart)?,
         "--namespace",
-        RELEASE_NAMESPACE,
+        namespace,
         "--create-namespace",
         "--values",
         path(&file)?,
@@ -170,10 +194,9 @@ fn install(cluster: &Cluster) -> anyhow::Result<()> {
     ])?;
     if !out.success {
         bail!(
-            "helm upgrade --install {RELEASE} failed:\n{}{}\n{}",
+            "helm upgrade --install {release} failed:\n{}{}",
             out.stdout,
-            out.stderr,
-            webhook_log(cluster, 40)
+            out.stderr
         );
     }
     Ok(())

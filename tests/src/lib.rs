@@ -15,6 +15,7 @@ pub mod gnu_time;
 pub mod https;
 pub mod local;
 pub mod namespace;
+pub mod plugin;
 pub mod process;
 pub mod replication;
 pub mod wait;

@@ -125,7 +125,9 @@ impl Replication {
         Ok(name)
     }
 
-    fn dry_run(&self, ns: &str, object: &Value) -> anyhow::Result<crate::Output> {
+    /// Creates `object` in `ns` as a server-side dry run (admission and defaults, nothing
+    /// stored), returning what `kubectl create -o json` printed.
+    pub fn dry_run(&self, ns: &str, object: &Value) -> anyhow::Result<crate::Output> {
         self.cluster.kubectl_stdin(
             [
                 "create",

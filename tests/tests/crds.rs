@@ -125,6 +125,16 @@ fn the_apiserver_refuses_bad_sources_without_a_webhook() -> anyhow::Result<()> {
         "{err}"
     );
 
+    let locked_mirror = r#"{"apiVersion":"replication.ferry.dev/v1alpha1","kind":"ReplicationSource",
+        "metadata":{"name":"locked-mirror"},
+        "spec":{"sourcePVC":"data","rclone":{"rcloneConfig":"c","rcloneDestPath":"bucket/p",
+                "objectLock":{"mode":"Compliance","retainDays":30}}}}"#;
+    let err = apply_expect_refusal(cluster, &ns.name, locked_mirror)?;
+    assert!(
+        err.contains("spec.rclone.objectLock needs spec.rclone.timestampPrefix: true: on a mirror every overwrite and deletion of a locked object would fail"),
+        "{err}"
+    );
+
     let bad_port = r#"{"apiVersion":"replication.ferry.dev/v1alpha1","kind":"ReplicationSource",
         "metadata":{"name":"bad-port"},
         "spec":{"sourcePVC":"data","rsync":{"address":"h","sshKeys":"k","port":70000}}}"#;

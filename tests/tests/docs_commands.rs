@@ -203,6 +203,48 @@ const GUIDE: &[Step] = &[
         A,
         r#"kubectl annotate replicationsource data-to-s3 --overwrite ferry.dev/acknowledge-guards="$(date -u +%FT%TZ)""#,
     ),
+    // gitops.md
+    Run(A, "kubectl apply -f gitops-app.yaml"),
+    Run(
+        A,
+        "kubectl get replicationsource shop-data -o jsonpath='{.status.lastRestore}'",
+    ),
+    Run(A, "kubectl describe pod -l app=shop"),
+    Run(
+        A,
+        "kubectl get events --field-selector reason=RestoreFailed",
+    ),
+    Run(
+        A,
+        r#"kubectl patch replicationsource shop-data --type merge -p '{"spec":{"rclone":{"restoreOnEmpty":{"onFailure":"StartEmpty"}}}}'"#,
+    ),
+    Run(
+        A,
+        r#"kubectl annotate replicationsource shop-data --overwrite ferry.dev/acknowledge-guards="$(date -u +%FT%TZ)""#,
+    ),
+    Run(
+        A,
+        r#"kubectl patch replicationsource shop-data --type merge -p '{"spec":{"rclone":{"restoreOnEmpty":null}}}'"#,
+    ),
+    // hooks.md
+    Run(A, "kubectl apply -f db-data.yaml"),
+    Run(A, "kubectl apply -f examples/hooks-source.yaml"),
+    Run(
+        A,
+        "kubectl get replicationsource db-to-s3 -o jsonpath='{.status.hooks}'",
+    ),
+    Run(
+        A,
+        "kubectl get events --field-selector involvedObject.name=db-to-s3",
+    ),
+    Run(
+        A,
+        "kubectl annotate pvc db-data volsync.backube/use-copy-trigger=",
+    ),
+    Run(
+        A,
+        "kubectl annotate pvc db-data --overwrite volsync.backube/copy-trigger=trigger-1",
+    ),
 ];
 
 /// The README and the pages under `docs/`, as (path from the repository root, text).

@@ -9,16 +9,11 @@
 //! Results are read as a user reads them: the CR's status, its Events, the sidecar's
 //! metrics, and the bucket's listing.
 
-#[path = "../../s3/tests/s3support/proxy.rs"]
-#[allow(
-    dead_code,
-    clippy::unwrap_used,
-    reason = "the S3 tests' proxy, as those tests use it: only its counters and faults are used here"
-)]
-mod proxy;
+mod node_proxy;
+
+use node_proxy::{proxy, start_proxy};
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -57,25 +52,28 @@ async fn bind_source(
     conf: &str,
     options: Value,
 ) -> anyhow::Result<Pod> {
-    fx.create(ns, &manifests::rclone_secret(SECRET, conf))
-        .await?;
-    let mut source = manifests::rclone_source(
-        SOURCE,
-        "data",
-        SECRET,
-        &format!("{bucket}/app"),
-        "Direct",
-        Some(manifests::manual("one")),
-    );
-    for (key, value) in options.as_object().into_iter().flatten() {
-        source["spec"]["rclone"][key] = value.clone();
-    }
-    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
-    let pods = fx
-        .bind(ns, &source, &manifests::pod("web", &template))
-        .await?;
+    let pod = bind(fx, ns, bucket, conf, options).await?;
     fx.wait_manual(Role::Source, ns, SOURCE, "one").await?;
-    pods.into_iter().next().context("no pod")
+    Ok(pod)
+}
+
+/// Creates the rclone Secret from `conf` and the source (manual trigger "one", `options`
+/// merged into `spec.rclone`) and binds it to the pod `web`, without waiting for the sync.
+async fn bind(
+    fx: &Replication,
+    ns: &str,
+    bucket: &str,
+    conf: &str,
+    options: Value,
+) -> anyhow::Result<Pod> {
+    fx.bind_rclone_source(
+        ns,
+        (SOURCE, SECRET),
+        &format!("{bucket}/app"),
+        conf,
+        &options,
+    )
+    .await
 }
 
 /// Waits until the last sync failed with `reason` on `Synchronizing`, and returns the
@@ -108,29 +106,6 @@ async fn wait_synced(fx: &Replication, ns: &str, token: &str) -> anyhow::Result<
         |s| (s["lastManualSync"] == token).then(|| s.clone()),
     )
     .await
-}
-
-/// Starts the S3 tests' proxy in front of the cluster's MinIO where the node's pods reach
-/// it: on the node IP, inside the node's network namespace, forwarding to the node's MinIO
-/// forward. A thread of its own enters the namespace (setns changes only the calling
-/// thread) and starts the proxy's runtime there, so every thread of it lives there too.
-fn start_proxy(fx: &Replication, faults: Option<proxy::Faults>) -> anyhow::Result<proxy::Proxy> {
-    let upstream: SocketAddr = fx
-        .minio
-        .pod_endpoint
-        .strip_prefix("http://")
-        .context("the node's MinIO endpoint is not http://IP:PORT")?
-        .parse()
-        .context("the node's MinIO endpoint is not http://IP:PORT")?;
-    let netns = std::fs::File::open(fx.cluster.var("FERRY_NODE_NETNS")?)
-        .context("opening the node's network namespace")?;
-    std::thread::spawn(move || -> anyhow::Result<proxy::Proxy> {
-        nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET)
-            .context("entering the node's network namespace")?;
-        Ok(proxy::Proxy::start_between(upstream.ip(), upstream, faults))
-    })
-    .join()
-    .map_err(|_| anyhow::anyhow!("the proxy did not start"))?
 }
 
 /// Sets the acknowledgement annotation to a new value; returns it.
@@ -410,19 +385,7 @@ async fn bad_credentials_fail_once_and_wait_for_the_secret_to_change() -> anyhow
     let data = fx.volume(&ns, "data").await?;
     tree::write_tree(&data, 3)?;
     let wrong = fx.minio.rclone_conf_with("nobody", "wrong-secret-key");
-    fx.create(&ns, &manifests::rclone_secret(SECRET, &wrong))
-        .await?;
-    let source = manifests::rclone_source(
-        SOURCE,
-        "data",
-        SECRET,
-        &format!("{bucket}/app"),
-        "Direct",
-        Some(manifests::manual("one")),
-    );
-    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
-    fx.bind(&ns, &source, &manifests::pod("web", &template))
-        .await?;
+    bind(&fx, &ns, &bucket, &wrong, json!({})).await?;
     let status = wait_refused(&fx, &ns, "Error").await?;
     ensure!(status["consecutiveFailures"] == 1, "{status:#}");
     ensure!(
@@ -476,19 +439,7 @@ async fn a_transient_fault_is_retried_with_growing_intervals() -> anyhow::Result
         .minio
         .rclone_conf()
         .replace(&fx.minio.pod_endpoint, &proxy.endpoint);
-    fx.create(&ns, &manifests::rclone_secret(SECRET, &conf))
-        .await?;
-    let source = manifests::rclone_source(
-        SOURCE,
-        "data",
-        SECRET,
-        &format!("{bucket}/app"),
-        "Direct",
-        Some(manifests::manual("one")),
-    );
-    let template = manifests::pod_template("web", Role::Source, SOURCE, "data");
-    fx.bind(&ns, &source, &manifests::pod("web", &template))
-        .await?;
+    bind(&fx, &ns, &bucket, &conf, json!({})).await?;
     // The start of each attempt, as the status shows it, until three failed.
     let mut starts: Vec<k8s_openapi::jiff::Timestamp> = Vec::new();
     let mut retries: Vec<k8s_openapi::jiff::Timestamp> = Vec::new();

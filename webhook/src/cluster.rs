@@ -129,6 +129,11 @@ impl ClusterView {
                     .get(&ObjectRef::new(name).within(namespace))?;
                 Some(BoundObject {
                     pvc: Some(source.spec.source_pvc.clone()),
+                    restore: source
+                        .spec
+                        .rclone
+                        .as_ref()
+                        .is_some_and(|r| r.restore_on_empty.is_some()),
                 })
             }
             Binding::Destination(name) => {
@@ -142,7 +147,10 @@ impl ClusterView {
                     .as_ref()
                     .and_then(|r| r.destination_pvc.clone())
                     .or_else(|| spec.rclone.as_ref().and_then(|r| r.destination_pvc.clone()));
-                Some(BoundObject { pvc })
+                Some(BoundObject {
+                    pvc,
+                    restore: false,
+                })
             }
         }
     }

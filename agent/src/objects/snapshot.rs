@@ -126,9 +126,44 @@ pub async fn wait_ready(
     name: &str,
     timeout: Duration,
 ) -> Result<Ready> {
+    let state = ("readyToUse", "became readyToUse");
+    wait_for(client, ns, name, timeout, None, state, |data| {
+        readiness(name, data)
+    })
+    .await
+}
+
+/// Waits until the snapshot is cut: its `status.creationTime` is set (the point in time it
+/// holds), which comes before `readyToUse` on drivers that upload after cutting. The freeze of
+/// consistency hooks ends here, not at readiness.
+pub async fn wait_cut(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<()> {
+    let state = ("cut (status.creationTime)", "was cut");
+    // Every tenth of a second: the app stays frozen until this wait sees the cut.
+    let every = Some(Duration::from_millis(100));
+    wait_for(client, ns, name, timeout, every, state, cut).await
+}
+
+/// Polls snapshot `name` (`every` so often, or backing off) until `check` says its body
+/// reached `state` (what to wait for, and the words for "before it ..." when it is deleted
+/// first).
+async fn wait_for<T>(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    timeout: Duration,
+    every: Option<Duration>,
+    state: (&str, &str),
+    check: impl Fn(&Value) -> Poll<T>,
+) -> Result<T> {
     let api = &api(client, ns);
-    let what = format!("{KIND} {ns}/{name} to be readyToUse");
-    wait::until(what, timeout, || async move {
+    let what = format!("{KIND} {ns}/{name} to be {}", state.0);
+    let check = &check;
+    let look = || async move {
         let object = api
             .get_opt(name)
             .await
@@ -140,16 +175,32 @@ pub async fn wait_ready(
                 if let Some(class) = missing_class(&object.data) {
                     return Err(Error::SnapshotClassMissing { name: class });
                 }
-                Ok(readiness(name, &object.data))
+                Ok(check(&object.data))
             }
             None => Err(Error::SnapshotFailed {
                 namespace: ns.to_owned(),
                 name: name.to_owned(),
-                message: "it was deleted before it became readyToUse".to_owned(),
+                message: format!("it was deleted before it {}", state.1),
             }),
         }
-    })
-    .await
+    };
+    match every {
+        Some(every) => wait::until_every(what, timeout, every, look).await,
+        None => wait::until(what, timeout, look).await,
+    }
+}
+
+/// Whether a snapshot with this body is cut; if not, its error message if it has one.
+fn cut(data: &Value) -> Poll<()> {
+    let status = &data["status"];
+    let created = status["creationTime"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty());
+    if created || status["readyToUse"] == true {
+        Poll::Done(())
+    } else {
+        Poll::Pending(text(&status["error"]["message"]))
+    }
 }
 
 /// The class named by a snapshot whose error says its VolumeSnapshotClass does not exist.
@@ -309,6 +360,23 @@ mod tests {
         // A string "true" is not a ready snapshot.
         let odd = readiness("s", &json!({"status": {"readyToUse": "true"}}));
         assert!(matches!(odd, Poll::Pending(None)));
+    }
+
+    #[test]
+    fn a_snapshot_is_cut_once_it_has_a_creation_time() {
+        assert!(matches!(cut(&json!({})), Poll::Pending(None)));
+        assert!(matches!(
+            cut(&json!({"status": {"readyToUse": false, "creationTime": "2026-12-07T10:00:00Z"}})),
+            Poll::Done(())
+        ));
+        assert!(matches!(
+            cut(&json!({"status": {"readyToUse": true}})),
+            Poll::Done(())
+        ));
+        assert!(matches!(
+            cut(&json!({"status": {"error": {"message": "boom"}}})),
+            Poll::Pending(Some(ref m)) if m == "boom"
+        ));
     }
 
     #[test]

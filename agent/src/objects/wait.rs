@@ -27,13 +27,41 @@ pub(crate) enum Poll<T> {
 /// Calls `check` until it gives [`Poll::Done`], for at most `timeout`. Transient API
 /// failures are retried (and remembered as the last thing seen); any other error ends the wait.
 /// On timeout the error names `what` and the last thing seen.
-pub(crate) async fn until<T, F, Fut>(what: String, timeout: Duration, mut check: F) -> Result<T>
+pub(crate) async fn until<T, F, Fut>(what: String, timeout: Duration, check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>>>,
+{
+    until_paced(what, timeout, (FIRST, LONGEST), check).await
+}
+
+/// [`until`], polling every `every` without backing off: for a state that comes within
+/// seconds and whose moment matters (the cut of a snapshot while the app is frozen).
+pub(crate) async fn until_every<T, F, Fut>(
+    what: String,
+    timeout: Duration,
+    every: Duration,
+    check: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>>>,
+{
+    until_paced(what, timeout, (every, every), check).await
+}
+
+async fn until_paced<T, F, Fut>(
+    what: String,
+    timeout: Duration,
+    (first, longest): (Duration, Duration),
+    mut check: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>>>,
 {
     let start = Instant::now();
-    let mut backoff = ferry_kube::Backoff::new(FIRST, LONGEST);
+    let mut backoff = ferry_kube::Backoff::new(first, longest);
     let mut last = None;
     loop {
         match check().await {

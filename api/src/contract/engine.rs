@@ -14,6 +14,10 @@ pub enum Layout {
     Timestamped {
         /// Copies to keep.
         retain: Option<usize>,
+        /// S3 Object Lock on each copy (`spec.rclone.objectLock`): only timestamped copies
+        /// can be locked, a mirror overwrites and deletes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lock: Option<crate::types::ObjectLock>,
     },
 }
 
@@ -39,6 +43,28 @@ pub struct VerifyReport {
     pub mismatches: u64,
     /// The first of them (up to ten), each with what differs.
     pub first: Vec<String>,
+}
+
+/// A restore on first start: which copy to pull into the empty volume.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreJob {
+    /// A timestamped copy by name; `None`: the newest complete one (or the plain prefix
+    /// once a push stored its manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
+}
+
+/// What a restore did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreReport {
+    /// The copy restored (`YYYY-MM-DD-HHMMSS`, or the remote path of a plain prefix);
+    /// `None` when the remote holds no complete copy: a fresh start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
+    /// Why nothing was restored, or what the copy was chosen from.
+    pub note: String,
 }
 
 /// Whether `key` is in the sample of `percent`: a stable choice (FNV-1a of the key), so the

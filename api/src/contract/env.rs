@@ -33,8 +33,16 @@ pub const FERRY_RSYNC: &str = "FERRY_RSYNC";
 /// The sidecar's private writable directory, when not below the system temp directory.
 pub const FERRY_SCRATCH_DIR: &str = "FERRY_SCRATCH_DIR";
 
+/// `true` when this container runs the restore step before the app starts (the webhook
+/// held the app back for it).
+pub const FERRY_RESTORE: &str = "FERRY_RESTORE";
+/// The copy the pod's `ferry.dev/restore-on-empty` names, over the CR's.
+pub const FERRY_RESTORE_COPY: &str = "FERRY_RESTORE_COPY";
+/// The pod's `ferry.dev/restore-on-failure`, over the CR's `onFailure`.
+pub const FERRY_RESTORE_ON_FAILURE: &str = "FERRY_RESTORE_ON_FAILURE";
+
 /// Every name above: what a sidecar container's environment may hold.
-pub const ALL: [&str; 15] = [
+pub const ALL: [&str; 18] = [
     POD_NAME,
     POD_NAMESPACE,
     POD_UID,
@@ -50,4 +58,7 @@ pub const ALL: [&str; 15] = [
     FERRY_METRICS_PORT,
     FERRY_RSYNC,
     FERRY_SCRATCH_DIR,
+    FERRY_RESTORE,
+    FERRY_RESTORE_COPY,
+    FERRY_RESTORE_ON_FAILURE,
 ];

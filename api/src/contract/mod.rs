@@ -8,6 +8,7 @@ mod container;
 pub mod engine;
 pub mod env;
 pub mod guard;
+pub mod restore;
 mod security;
 
 pub use container::{PROGRAM, SidecarContainer};

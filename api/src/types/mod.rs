@@ -7,6 +7,8 @@
 
 mod common;
 mod destination;
+mod hooks;
+mod restore;
 mod source;
 mod status;
 
@@ -18,12 +20,18 @@ pub use destination::{
     ReplicationDestination, ReplicationDestinationRclone, ReplicationDestinationRsync,
     ReplicationDestinationSpec,
 };
+pub use hooks::{
+    CaSource, FailurePolicy, Hook, HookMethod, HookResult, HookScheme, HookTls, Hooks, HooksStatus,
+    KeyRef,
+};
+pub use restore::{LastRestore, RestoreFailurePolicy, RestoreOnEmpty, RestoreResult};
 pub use source::{
-    ReplicationSource, ReplicationSourceRclone, ReplicationSourceRsync, ReplicationSourceSpec,
+    ObjectLock, ObjectLockMode, ReplicationSource, ReplicationSourceRclone, ReplicationSourceRsync,
+    ReplicationSourceSpec,
 };
 pub use status::{
     DestinationRsyncStatus, LastVerified, MoverStatus, ReplicationDestinationStatus,
-    ReplicationSourceStatus, SourceRsyncStatus, SyncStats, SyncStatus,
+    ReplicationSourceStatus, S3Requests, SourceRsyncStatus, SyncStats, SyncStatus,
 };
 
 /// The plural resource name of [`ReplicationSource`], as in `kubectl get replicationsources`.

@@ -8,6 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{RcloneOptions, SourceCopyMethod, Trigger, Verify, VolumeOptions};
+use super::hooks::Hooks;
+use super::restore::RestoreOnEmpty;
 use super::status::ReplicationSourceStatus;
 
 /// What to replicate, when, and through which mover. Bind it to a pod with the annotation
@@ -64,7 +66,9 @@ use super::status::ReplicationSourceStatus;
 )]
 #[x_kube(
     validation = Rule::new("has(self.rsync) || has(self.rclone)").message("a mover is required: set spec.rsync or spec.rclone").reason(Reason::FieldValueRequired),
-    validation = Rule::new("!(has(self.rsync) && has(self.rclone))").message("spec.rsync and spec.rclone are mutually exclusive: set exactly one mover").reason(Reason::FieldValueForbidden)
+    validation = Rule::new("!(has(self.rsync) && has(self.rclone))").message("spec.rsync and spec.rclone are mutually exclusive: set exactly one mover").reason(Reason::FieldValueForbidden),
+    validation = Rule::new("!has(self.rclone) || !has(self.rclone.objectLock) || (has(self.rclone.timestampPrefix) && self.rclone.timestampPrefix)").message("spec.rclone.objectLock needs spec.rclone.timestampPrefix: true: on a mirror every overwrite and deletion of a locked object would fail").reason(Reason::FieldValueForbidden),
+    validation = Rule::new("!has(self.rclone) || !has(self.rclone.restoreOnEmpty) || !has(self.rclone.restoreOnEmpty.copy) || (has(self.rclone.timestampPrefix) && self.rclone.timestampPrefix)").message("spec.rclone.restoreOnEmpty.copy names a timestamped copy: set spec.rclone.timestampPrefix: true, or remove copy").reason(Reason::FieldValueInvalid)
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationSourceSpec {
@@ -88,6 +92,12 @@ pub struct ReplicationSourceSpec {
     /// Push to S3-compatible object storage in rclone's format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rclone: Option<ReplicationSourceRclone>,
+
+    /// HTTP calls to the app in the pod around the cut of each copy, for application-consistent
+    /// copies: `preSync` freezes, `postSync` thaws. The pod annotations
+    /// `ferry.dev/pre-sync-hook` and `ferry.dev/post-sync-hook` set or override them per pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<Hooks>,
 }
 
 /// The rsync-over-SSH mover of a source.
@@ -151,10 +161,23 @@ pub struct ReplicationSourceRclone {
     #[schemars(range(min = 1, max = 1000))]
     pub retain: Option<i32>,
 
+    /// S3 Object Lock on each timestamped copy: every object is written locked for
+    /// `retainDays`, so nobody (a compromised cluster included) can delete or overwrite it
+    /// before then. Needs `timestampPrefix: true` (a mirror overwrites and deletes) and a
+    /// bucket created with Object Lock. Pruning (`retain`) leaves a copy until its lock
+    /// expires, and says so: choose `retainDays` no longer than `retain` copies last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLock>,
+
     /// Scheduled verification of the newest complete copy against what was pushed. It
     /// never changes the remote. Unset: no verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<Verify>,
+
+    /// Restore the volume from a complete copy when a bound pod starts with it empty,
+    /// before the app containers start. Unset: never restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_on_empty: Option<RestoreOnEmpty>,
 
     /// How the volume is read.
     #[serde(default)]
@@ -163,6 +186,29 @@ pub struct ReplicationSourceRclone {
     /// Options for snapshot and clone volumes and the mover pod.
     #[serde(flatten)]
     pub volume: VolumeOptions,
+}
+
+/// How each timestamped copy is locked (`spec.rclone.objectLock`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectLock {
+    /// `Governance` (default: users with the `s3:BypassGovernanceRetention` permission may
+    /// still delete) or `Compliance` (nobody can, not even the bucket's owner).
+    #[serde(default)]
+    pub mode: ObjectLockMode,
+    /// Days each copy stays locked, counted from its push.
+    #[schemars(range(min = 1, max = 36500))]
+    pub retain_days: i32,
+}
+
+/// The S3 Object Lock retention mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ObjectLockMode {
+    /// S3's `GOVERNANCE`.
+    #[default]
+    Governance,
+    /// S3's `COMPLIANCE`.
+    Compliance,
 }
 
 fn default_ssh_port() -> i32 {

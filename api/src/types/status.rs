@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::MoverResult;
+use super::restore::LastRestore;
 
 /// The outcome of the latest mover run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -58,6 +59,77 @@ pub struct SyncStats {
     /// Files compared and found unchanged.
     #[serde(default)]
     pub files_checked: i64,
+    /// The S3 requests the sync sent, by kind, retries included (S3 movers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<S3Requests>,
+}
+
+/// A sync's S3 requests by kind: what S3 providers bill by. A no-change re-sync sends
+/// listings and the manifest's GET, not a request per file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Requests {
+    /// Every request.
+    #[serde(default)]
+    pub total: i64,
+    /// Listings (ListObjectsV2, ListObjectVersions, ListMultipartUploads).
+    #[serde(default)]
+    pub list: i64,
+    /// HeadObject.
+    #[serde(default)]
+    pub head: i64,
+    /// GetObject and reads of bucket settings.
+    #[serde(default)]
+    pub get: i64,
+    /// PutObject, and the creation and completion of multipart uploads.
+    #[serde(default)]
+    pub put: i64,
+    /// Multipart parts (UploadPart).
+    #[serde(default)]
+    pub part: i64,
+    /// Server-side copies (CopyObject: mtime updates).
+    #[serde(default)]
+    pub copy: i64,
+    /// DeleteObjects and AbortMultipartUpload.
+    #[serde(default)]
+    pub delete: i64,
+    /// Any other request.
+    #[serde(default)]
+    pub other: i64,
+}
+
+impl std::fmt::Display for S3Requests {
+    /// `S3 requests 15 (list 11, get 2, put 2)`: the kinds that were sent.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sent: Vec<String> = self
+            .by_kind()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        write!(f, "S3 requests {}", self.total)?;
+        if !sent.is_empty() {
+            write!(f, " ({})", sent.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl S3Requests {
+    /// `(kind, count)` for each kind but the total: the `op` labels of
+    /// `ferry_s3_requests_total`.
+    pub fn by_kind(&self) -> [(&'static str, i64); 8] {
+        [
+            ("list", self.list),
+            ("head", self.head),
+            ("get", self.get),
+            ("put", self.put),
+            ("part", self.part),
+            ("copy", self.copy),
+            ("delete", self.delete),
+            ("other", self.other),
+        ]
+    }
 }
 
 /// Where a source pushes over rsync.
@@ -147,6 +219,12 @@ pub struct ReplicationSourceStatus {
     /// Where the rsync mover pushes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rsync: Option<SourceRsyncStatus>,
+    /// The last restore on first start (`spec.rclone.restoreOnEmpty`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restore: Option<LastRestore>,
+    /// The hooks of the last sync that called them: the freeze's length and each result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<super::hooks::HooksStatus>,
 }
 
 /// Status of a ReplicationDestination, written by its bound sidecar.

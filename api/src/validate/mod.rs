@@ -7,11 +7,13 @@
 
 mod common;
 mod destination;
+mod hooks;
 mod pod;
 mod report;
 mod source;
 
 pub use destination::validate_destination;
+pub use hooks::{HookOverrides, hook_overrides};
 pub use pod::validate_pod_annotations;
 pub use report::{FieldError, Report, WARNING_MAX_CHARS};
 pub use source::validate_source;

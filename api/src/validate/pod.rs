@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::report::Report;
-use crate::annotations::{self as keys, Binding, PodAnnotations};
-use crate::rules::{cron::Schedule, duration, names, quantity::Quantity, timezone};
+use crate::annotations::{self as keys, Binding, PodAnnotations, RestoreRequest};
+use crate::rules::{cron::Schedule, duration, names, quantity::Quantity, stamp, timezone};
+use crate::types::RestoreFailurePolicy;
 
 /// Checks the ferry annotations of a pod and parses them. The value is `Some` exactly when
 /// the report has no errors. Keys outside `ferry.dev/` are ignored; unknown keys inside it get
@@ -67,6 +68,52 @@ pub fn validate_pod_annotations(
             None
         }
     });
+    let restore = get(keys::RESTORE_ON_EMPTY).and_then(|text| match text {
+        "true" => Some(RestoreRequest::Yes),
+        "false" => Some(RestoreRequest::No),
+        _ => match stamp::parse(text) {
+            Ok(_) => Some(RestoreRequest::Copy(text.to_owned())),
+            Err(err) => {
+                report.error(
+                    &path(keys::RESTORE_ON_EMPTY),
+                    text,
+                    format!("must be \"true\", \"false\" or a copy name: {err}"),
+                );
+                None
+            }
+        },
+    });
+    let restore_on_failure = get(keys::RESTORE_ON_FAILURE).and_then(|text| {
+        let policy = RestoreFailurePolicy::parse(text);
+        if policy.is_none() {
+            report.error(
+                &path(keys::RESTORE_ON_FAILURE),
+                text,
+                "must be \"Block\" or \"StartEmpty\"",
+            );
+        }
+        policy
+    });
+    if restore == Some(RestoreRequest::No)
+        && let Some(policy) = restore_on_failure
+    {
+        report.warn(format!(
+            "{} {} is unused: {} is \"false\"",
+            keys::RESTORE_ON_FAILURE,
+            policy.as_str(),
+            keys::RESTORE_ON_EMPTY
+        ));
+    }
+    if let (Some(restore), Some(Binding::Destination(_))) = (&restore, &binding)
+        && *restore != RestoreRequest::No
+    {
+        report.error(
+            &path(keys::RESTORE_ON_EMPTY),
+            get(keys::RESTORE_ON_EMPTY).unwrap_or_default(),
+            "a destination is filled by its own pulls: restore on empty is for a pod bound with ferry.dev/source",
+        );
+    }
+    let hooks = super::hooks::hook_overrides(annotations, &mut report);
     warn_unknown_keys(annotations, &mut report);
 
     let parsed = binding
@@ -81,6 +128,9 @@ pub fn validate_pod_annotations(
             sidecar_cpu,
             sidecar_memory,
             run_as_user,
+            restore,
+            restore_on_failure,
+            hooks,
             injected: annotations.contains_key(keys::INJECTED),
         });
     (parsed, report)

@@ -7,9 +7,10 @@ use super::common::{
     decode_spec,
 };
 use super::report::Report;
-use crate::rules::{names, paths};
+use crate::rules::{names, paths, stamp};
 use crate::types::{
-    ReplicationSourceRclone, ReplicationSourceRsync, ReplicationSourceSpec, SourceCopyMethod,
+    ReplicationSourceRclone, ReplicationSourceRsync, ReplicationSourceSpec, RestoreOnEmpty,
+    SourceCopyMethod,
 };
 
 /// The copy methods a source accepts.
@@ -17,10 +18,24 @@ const COPY_METHODS: &[&str] = &["Direct", "None", "Snapshot", "Clone"];
 /// Why a source's copy method was refused.
 const COPY_METHOD_RULE: &str = "must be Direct, Snapshot or Clone (None is accepted as Direct)";
 
+/// The Object Lock modes.
+const LOCK_MODES: &[&str] = &["Governance", "Compliance"];
+
 /// Validates a whole ReplicationSource object (as JSON), returning every problem.
 pub fn validate_source(object: &Value) -> Report {
     let mut report = Report::default();
-    let enums = EnumField::copy_methods(COPY_METHODS, COPY_METHOD_RULE);
+    let mut enums = Vec::from(EnumField::copy_methods(COPY_METHODS, COPY_METHOD_RULE));
+    enums.push(EnumField {
+        pointer: "/rclone/objectLock/mode",
+        allowed: LOCK_MODES,
+        rule: "must be Governance or Compliance",
+    });
+    enums.push(EnumField {
+        pointer: "/rclone/restoreOnEmpty/onFailure",
+        allowed: &["Block", "StartEmpty"],
+        rule: "must be Block (the app waits for the restore) or StartEmpty",
+    });
+    enums.extend(super::hooks::enum_fields());
     let Some(spec) = decode_spec::<ReplicationSourceSpec>(object, &enums, &mut report) else {
         return report;
     };
@@ -33,6 +48,7 @@ pub fn validate_source(object: &Value) -> Report {
     if let Some(rclone) = &spec.rclone {
         check_source_rclone(rclone, &mut report);
     }
+    super::hooks::check_hooks(spec.hooks.as_ref(), &mut report);
     report
 }
 
@@ -96,6 +112,22 @@ fn check_source_rclone(rclone: &ReplicationSourceRclone, report: &mut Report) {
             "counts timestamped copies: set spec.rclone.timestampPrefix: true, or remove retain",
         );
     }
+    if let Some(lock) = &rclone.object_lock {
+        check_range(
+            "spec.rclone.objectLock.retainDays",
+            Some(i64::from(lock.retain_days)),
+            1,
+            36500,
+            report,
+        );
+        if rclone.timestamp_prefix != Some(true) {
+            report.error(
+                "spec.rclone.objectLock",
+                &format!("{{mode: {:?}, retainDays: {}}}", lock.mode, lock.retain_days),
+                "needs spec.rclone.timestampPrefix: true: on a mirror every overwrite and deletion of a locked object would fail",
+            );
+        }
+    }
     if let Some(verify) = &rclone.verify {
         if let Err(errors) = crate::rules::cron::Schedule::parse(&verify.schedule) {
             for err in errors {
@@ -110,8 +142,34 @@ fn check_source_rclone(rclone: &ReplicationSourceRclone, report: &mut Report) {
             report,
         );
     }
+    if let Some(restore) = &rclone.restore_on_empty {
+        check_restore(rclone, restore, report);
+    }
     check_volume("spec.rclone", &rclone.volume, report);
     warn_unused_volume_options("spec.rclone", rclone.copy_method, &rclone.volume, report);
+}
+
+/// Checks `spec.rclone.restoreOnEmpty`: a named copy is a timestamped copy's name, and
+/// only exists with `timestampPrefix`.
+fn check_restore(rclone: &ReplicationSourceRclone, restore: &RestoreOnEmpty, report: &mut Report) {
+    const AT: &str = "spec.rclone.restoreOnEmpty.copy";
+    if let Some(copy) = &restore.copy {
+        if let Err(err) = stamp::parse(copy) {
+            report.error(AT, copy, err);
+        }
+        if rclone.timestamp_prefix != Some(true) {
+            report.error(
+                AT,
+                copy,
+                "names a timestamped copy: set spec.rclone.timestampPrefix: true, or remove copy to restore the prefix",
+            );
+        }
+    }
+    if rclone.rclone.dry_run == Some(true) {
+        report.warn(
+            "spec.rclone.dryRun does not apply to restoreOnEmpty: a restore writes the volume",
+        );
+    }
 }
 
 /// Warns about snapshot and clone options that a `Direct` source never uses.

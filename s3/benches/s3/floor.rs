@@ -55,7 +55,9 @@ async fn push(conf: &Path, src: &Path, bucket: &str, prefix: &str, n: usize) {
     let config = ferry_s3::config::rclone::load_section(conf, "minio")
         .unwrap()
         .s3;
-    let client = ferry_s3::client::build(&config).await.unwrap();
+    let client = ferry_s3::client::build(&config, std::sync::Arc::default())
+        .await
+        .unwrap();
     let mut files = Vec::new();
     walk(src, src, prefix, &mut files);
     let tuning = ferry_s3::options::UploadTuning::default();

@@ -48,6 +48,8 @@ pub struct Sample {
     pub cpu: Duration,
     pub rss_kib: u64,
     pub requests: std::collections::BTreeMap<String, u64>,
+    /// The requests Ferry's own summary reports (`S3 requests N`), to set beside MinIO's.
+    pub reported: Option<u64>,
 }
 
 impl Sample {
@@ -137,6 +139,15 @@ pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> 
         .unwrap_or_else(|| panic!("{tool:?}: no figures from /usr/bin/time:\n{stderr}"));
     let rss_kib = usage.peak_rss_kib;
     let cpu = Duration::from_secs_f64(usage.cpu_seconds);
+    let reported = (tool == Tool::Ferry)
+        .then(|| {
+            String::from_utf8_lossy(&out.stdout)
+                .split("S3 requests ")
+                .nth(1)
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse().ok())
+        })
+        .flatten();
     let requests = after
         .iter()
         .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
@@ -148,6 +159,7 @@ pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> 
         cpu,
         rss_kib,
         requests,
+        reported,
     }
 }
 
@@ -167,6 +179,13 @@ pub fn print_case(label: &str, samples: &[Sample]) {
             s.rss_kib / 1024,
             s.breakdown()
         );
+        if let Some(reported) = s.reported {
+            println!(
+                "  {:<16} reports {reported} S3 requests itself; MinIO counted {}",
+                "",
+                s.total_requests()
+            );
+        }
     }
 }
 

@@ -106,6 +106,8 @@ pub struct S3Config {
     /// The bucket, when the configuration fixes it (`BUCKET_NAME`); remote paths are then
     /// prefixes inside it.
     pub bucket: Option<String>,
+    /// rclone's `object_lock_*` keys: the lock of every object a push writes.
+    pub object_lock: Option<crate::lock::Lock>,
 }
 
 impl S3Config {
@@ -124,6 +126,7 @@ impl S3Config {
             no_check_bucket: false,
             ca_bundle: None,
             bucket: None,
+            object_lock: None,
         }
     }
 

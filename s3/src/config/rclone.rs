@@ -6,6 +6,7 @@ use super::ini::{self, Entry};
 use super::{Credentials, Origin, S3Config, Secret, suggest};
 use crate::error::{Error, Result};
 use crate::location::Location;
+use crate::lock::{Lock, Mode, parse_retention};
 
 /// The keys Ferry reads.
 const USED: &[&str] = &[
@@ -23,6 +24,9 @@ const USED: &[&str] = &[
     "server_side_encryption",
     "storage_class",
     "no_check_bucket",
+    "object_lock_mode",
+    "object_lock_retain_until_date",
+    "object_lock_legal_hold_status",
 ];
 
 /// rclone S3 keys Ferry accepts and ignores (with a warning), so that an rclone user's file
@@ -86,10 +90,8 @@ const IGNORED: &[&str] = &[
     "ibm_resource_instance_id",
     "ibm_iam_endpoint",
     "bucket_object_lock_enabled",
-    "object_lock_mode",
-    "object_lock_retain_until_date",
-    "object_lock_legal_hold_status",
     "object_lock_set_after_upload",
+    "object_lock_supported",
     "bypass_governance_retention",
 ];
 
@@ -268,6 +270,7 @@ pub fn from_text(text: &str, path: &Path, section: &str) -> Result<(S3Config, Ve
     let mut warnings = Vec::new();
     let mut kind = None;
     let (mut env_auth, mut key_id, mut secret, mut token) = (false, None, None, None);
+    let mut lock = LockKeys::default();
     for entry in &found.entries {
         let value = || (!entry.value.is_empty()).then(|| entry.value.clone());
         match entry.key.as_str() {
@@ -287,6 +290,9 @@ pub fn from_text(text: &str, path: &Path, section: &str) -> Result<(S3Config, Ve
             "server_side_encryption" => config.server_side_encryption = value(),
             "storage_class" => config.storage_class = value(),
             "no_check_bucket" => config.no_check_bucket = boolean(entry, &at)?,
+            "object_lock_mode" => lock.mode = Some(entry),
+            "object_lock_retain_until_date" => lock.until = Some(entry),
+            "object_lock_legal_hold_status" => lock.hold = Some(entry),
             key if IGNORED.contains(&key) => {
                 warnings.push(format!("{}: ignored, Ferry does not use it", at(entry)));
             }
@@ -336,7 +342,90 @@ pub fn from_text(text: &str, path: &Path, section: &str) -> Result<(S3Config, Ve
             ));
         }
     };
+    config.object_lock = lock.read(&at)?;
     Ok((config, warnings))
+}
+
+/// rclone's Object Lock keys of one section, as found.
+#[derive(Default)]
+struct LockKeys<'a> {
+    mode: Option<&'a Entry>,
+    until: Option<&'a Entry>,
+    hold: Option<&'a Entry>,
+}
+
+impl<'a> LockKeys<'a> {
+    /// The lock they set, if any. Ferry uploads local files, which carry no lock to `copy`,
+    /// and locks with a date: a mode needs its date and the other way round.
+    fn read(&self, at: &dyn Fn(&Entry) -> String) -> Result<Option<Lock>> {
+        let set = |e: Option<&'a Entry>| e.filter(|e| !e.value.trim().is_empty());
+        let (mode, until, hold) = (set(self.mode), set(self.until), set(self.hold));
+        for entry in [mode, until, hold].into_iter().flatten() {
+            if entry.value.trim() == "copy" {
+                return Err(Error::config(
+                    at(entry),
+                    "\"copy\" takes the lock of a source object, and Ferry uploads local files",
+                    "set the value itself (GOVERNANCE or COMPLIANCE, a period such as 30d or a date, ON or OFF)",
+                ));
+            }
+        }
+        let legal_hold = match hold.map(|e| (e, e.value.trim().to_ascii_uppercase())) {
+            None => false,
+            Some((_, v)) if v == "OFF" => false,
+            Some((_, v)) if v == "ON" => true,
+            Some((e, _)) => {
+                return Err(Error::config(
+                    at(e),
+                    format!("\"{}\" is not ON or OFF", e.value),
+                    "write ON or OFF",
+                ));
+            }
+        };
+        match (mode, until) {
+            (None, None) if legal_hold => Err(Error::config(
+                hold.map(at).unwrap_or_default(),
+                "a legal hold alone would keep every copy until someone lifts it by hand",
+                "set object_lock_mode and object_lock_retain_until_date too, or remove it",
+            )),
+            (None, None) => Ok(None),
+            (Some(m), None) => Err(Error::config(
+                at(m),
+                "is set without object_lock_retain_until_date",
+                "add object_lock_retain_until_date = 30d (a period from each push, or an RFC 3339 date)",
+            )),
+            (None, Some(u)) => Err(Error::config(
+                at(u),
+                "is set without object_lock_mode",
+                "add object_lock_mode = GOVERNANCE or COMPLIANCE",
+            )),
+            (Some(m), Some(u)) => {
+                let mode = match m.value.trim().to_ascii_uppercase().as_str() {
+                    "GOVERNANCE" => Mode::Governance,
+                    "COMPLIANCE" => Mode::Compliance,
+                    _ => {
+                        return Err(Error::config(
+                            at(m),
+                            format!("\"{}\" is not an Object Lock mode", m.value),
+                            "write GOVERNANCE or COMPLIANCE",
+                        ));
+                    }
+                };
+                let retention = parse_retention(&u.value).ok_or_else(|| {
+                    Error::config(
+                        at(u),
+                        format!("\"{}\" is neither a period nor a date", u.value),
+                        "write a period such as 30d, 12h or 1y, or an RFC 3339 date such as 2030-01-01T00:00:00Z",
+                    )
+                })?;
+                Ok(Some(Lock {
+                    mode,
+                    retention,
+                    legal_hold,
+                    setting: at(m),
+                }))
+            }
+        }
+    }
 }
 
 /// rclone's booleans.

@@ -56,7 +56,7 @@ fn errors_name_the_setting_and_the_fix() {
         (
             "[m]\ntype = s3\ncolour = blue\n",
             "m",
-            "colour in [m] of /etc/rclone.conf (line 3): unknown key; remove it; Ferry reads type, provider, env_auth, access_key_id, secret_access_key, session_token, region, endpoint, force_path_style, location_constraint, acl, server_side_encryption, storage_class, no_check_bucket",
+            "colour in [m] of /etc/rclone.conf (line 3): unknown key; remove it; Ferry reads type, provider, env_auth, access_key_id, secret_access_key, session_token, region, endpoint, force_path_style, location_constraint, acl, server_side_encryption, storage_class, no_check_bucket, object_lock_mode, object_lock_retain_until_date, object_lock_legal_hold_status",
         ),
         (
             "[m]\ntype = drive\n",
@@ -98,5 +98,65 @@ fn errors_name_the_setting_and_the_fix() {
         let error = load_text(text, section).unwrap_err();
         assert!(error.is_fatal());
         assert_eq!(error.to_string(), message);
+    }
+}
+
+#[test]
+fn object_lock_keys_are_read_and_their_mistakes_named() {
+    let base = "[minio]\ntype = s3\n";
+    let (c, _) = load_text(base, "minio").unwrap();
+    assert_eq!(c.object_lock, None);
+    let (c, warnings) = load_text(
+        &format!("{base}object_lock_mode = compliance\nobject_lock_retain_until_date = 30d\nobject_lock_legal_hold_status = ON\nbypass_governance_retention = true\n"),
+        "minio",
+    )
+    .unwrap();
+    let lock = c.object_lock.unwrap();
+    assert_eq!(lock.mode, crate::lock::Mode::Compliance);
+    assert_eq!(
+        lock.retention,
+        crate::lock::Retention::For(std::time::Duration::from_secs(30 * 86_400))
+    );
+    assert!(lock.legal_hold);
+    assert_eq!(
+        lock.setting,
+        "object_lock_mode in [minio] of /etc/rclone.conf (line 3)"
+    );
+    assert_eq!(
+        warnings.len(),
+        1,
+        "bypass_governance_retention: {warnings:?}"
+    );
+    let cases = [
+        (
+            "object_lock_mode = GOVERNANCE\n",
+            "object_lock_mode in [minio] of /etc/rclone.conf (line 3): is set without object_lock_retain_until_date; add object_lock_retain_until_date = 30d",
+        ),
+        (
+            "object_lock_retain_until_date = 1d\n",
+            "object_lock_retain_until_date in [minio] of /etc/rclone.conf (line 3): is set without object_lock_mode; add object_lock_mode = GOVERNANCE or COMPLIANCE",
+        ),
+        (
+            "object_lock_mode = forever\nobject_lock_retain_until_date = 1d\n",
+            "object_lock_mode in [minio] of /etc/rclone.conf (line 3): \"forever\" is not an Object Lock mode; write GOVERNANCE or COMPLIANCE",
+        ),
+        (
+            "object_lock_mode = GOVERNANCE\nobject_lock_retain_until_date = soon\n",
+            "object_lock_retain_until_date in [minio] of /etc/rclone.conf (line 4): \"soon\" is neither a period nor a date",
+        ),
+        (
+            "object_lock_mode = copy\nobject_lock_retain_until_date = 1d\n",
+            "object_lock_mode in [minio] of /etc/rclone.conf (line 3): \"copy\" takes the lock of a source object",
+        ),
+        (
+            "object_lock_legal_hold_status = ON\n",
+            "object_lock_legal_hold_status in [minio] of /etc/rclone.conf (line 3): a legal hold alone",
+        ),
+    ];
+    for (lines, want) in cases {
+        let err = load_text(&format!("{base}{lines}"), "minio")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(want), "{lines:?}:\n{err}\nwanted:\n{want}");
     }
 }

@@ -22,6 +22,13 @@ impl Filter {
         Filter { patterns }
     }
 
+    /// This filter with `pattern` excluded as well.
+    #[must_use]
+    pub fn with(mut self, pattern: Pattern) -> Filter {
+        self.patterns.push(pattern);
+        self
+    }
+
     /// Whether the file (or object) `key` is excluded.
     pub fn excludes_file(&self, key: &str) -> bool {
         self.patterns.iter().any(|p| p.matches(key, false))

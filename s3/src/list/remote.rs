@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::manifest::reader::Cursor;
 use crate::remote::Remote;
 use crate::retry::Backoff;
-use crate::stats::Stats;
 
 /// Lists `remote` and sends its objects in key order, with what `manifest` says about
 /// each where the listing agrees with it. `skip` is a relative key to leave out (the
@@ -23,7 +22,6 @@ pub async fn list(
     filter: Arc<Filter>,
     manifest: Option<Cursor>,
     skip: Option<&'static str>,
-    stats: Arc<Stats>,
     tx: Sender<Result<RemoteEntry>>,
 ) {
     let prefix = remote.list_prefix();
@@ -55,7 +53,6 @@ pub async fn list(
                 }
             })
             .await;
-        stats.request();
         let page = match page {
             Ok(page) => page,
             Err(e) => {
@@ -98,7 +95,7 @@ pub async fn list(
     let Some(crypt) = remote.crypt.as_deref() else {
         return;
     };
-    match crate::crypt::decrypt_listing(&remote, crypt, stored, &stats).await {
+    match crate::crypt::decrypt_listing(&remote, crypt, stored).await {
         Ok(entries) => {
             for entry in entries {
                 if !out.send(entry).await {

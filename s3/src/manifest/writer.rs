@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use super::{Header, Line, VERSION};
 use crate::error::Result;
+use crate::lock::Lock;
+use crate::ops::content_md5;
+use crate::ops::hash::md5_of;
 use crate::ops::multipart::{self, Expected};
 use crate::remote::Remote;
 use crate::retry::Backoff;
@@ -27,6 +30,9 @@ pub struct Writer {
     sent: u64,
     backoff: Backoff,
     stats: Arc<Stats>,
+    /// The Object Lock of the copy it describes: the manifest is locked like its objects,
+    /// and pruning reads the copy's date from it.
+    lock: Option<Lock>,
 }
 
 impl Writer {
@@ -48,7 +54,13 @@ impl Writer {
             sent: 0,
             backoff: Backoff::default(),
             stats,
+            lock: None,
         }
+    }
+
+    /// Locks the manifest as the objects of its copy.
+    pub fn locked(self, lock: Option<Lock>) -> Writer {
+        Writer { lock, ..self }
     }
 
     /// Appends a line; lines must come in key order.
@@ -72,6 +84,8 @@ impl Writer {
                 Some(crypt) => crypt.seal(&plain)?,
                 None => plain,
             });
+            let md5 = content_md5(&md5_of(&body));
+            let lock = self.lock.as_ref();
             return self
                 .backoff
                 .run("PutObject manifest", || async {
@@ -81,6 +95,11 @@ impl Writer {
                         .bucket(&remote.bucket)
                         .key(&self.key)
                         .content_type("application/x-ndjson")
+                        // Object Lock requires it; it protects the body anyway.
+                        .content_md5(md5.as_str())
+                        .set_object_lock_mode(lock.map(|l| l.mode.s3()))
+                        .set_object_lock_retain_until_date(lock.and_then(Lock::until))
+                        .set_object_lock_legal_hold_status(lock.and_then(Lock::hold))
                         .body(ByteStream::from(body.clone()))
                         .send()
                         .await
@@ -104,7 +123,7 @@ impl Writer {
         let result =
             multipart::complete(remote, &self.stats, &self.key, &id, parts, expected).await;
         if result.is_err() {
-            multipart::abort(remote, &self.stats, &self.key, &id).await;
+            multipart::abort(remote, &self.key, &id).await;
         }
         result.map(drop)
     }
@@ -112,13 +131,14 @@ impl Writer {
     /// Gives up: a multipart upload already started is aborted; nothing is stored.
     pub async fn abort(self) {
         if let Some((id, _)) = &self.upload {
-            multipart::abort(&self.remote, &self.stats, &self.key, id).await;
+            multipart::abort(&self.remote, &self.key, id).await;
         }
     }
 
     async fn send_part(&mut self) -> Result<()> {
         let remote = &self.remote;
         if self.upload.is_none() {
+            let lock = self.lock.as_ref();
             let created = self
                 .backoff
                 .run("CreateMultipartUpload manifest", || async {
@@ -128,6 +148,9 @@ impl Writer {
                         .bucket(&remote.bucket)
                         .key(&self.key)
                         .content_type("application/x-ndjson")
+                        .set_object_lock_mode(lock.map(|l| l.mode.s3()))
+                        .set_object_lock_retain_until_date(lock.and_then(Lock::until))
+                        .set_object_lock_legal_hold_status(lock.and_then(Lock::hold))
                         .send()
                         .await
                         .map_err(|e| remote.error("CreateMultipartUpload", &self.key, e))
@@ -168,7 +191,7 @@ impl Writer {
                 Ok(())
             }
             Err(e) => {
-                multipart::abort(remote, &self.stats, &self.key, id).await;
+                multipart::abort(remote, &self.key, id).await;
                 self.upload = None;
                 Err(e)
             }

@@ -42,7 +42,6 @@ pub fn local_target(root: &Path, rel: &str, links: Links) -> (PathBuf, bool) {
 
 async fn download_once(ctx: &Ctx, entry: &RemoteEntry, root: &Path) -> Result<u64> {
     let key = ctx.remote.key(&entry.key);
-    ctx.stats.request();
     let out = ctx
         .remote
         .client

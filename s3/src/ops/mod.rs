@@ -13,7 +13,10 @@ pub mod upload;
 
 use std::sync::Arc;
 
-use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption, StorageClass};
+use aws_sdk_s3::primitives::DateTime;
+use aws_sdk_s3::types::{
+    ObjectCannedAcl, ObjectLockLegalHoldStatus, ObjectLockMode, ServerSideEncryption, StorageClass,
+};
 use ferry_api::rules::rate::BandwidthLimit;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
@@ -117,6 +120,21 @@ impl Ctx {
             .server_side_encryption
             .as_deref()
             .map(ServerSideEncryption::from)
+    }
+
+    /// The Object Lock mode of new objects (with [`Ctx::lock_until`]).
+    pub fn lock_mode(&self) -> Option<ObjectLockMode> {
+        self.opts.lock.as_ref().map(|l| l.mode.s3())
+    }
+
+    /// The retain-until date of new objects, fixed for the whole push.
+    pub fn lock_until(&self) -> Option<DateTime> {
+        self.opts.lock.as_ref().and_then(|l| l.until())
+    }
+
+    /// The legal hold of new objects, when one is asked for.
+    pub fn legal_hold(&self) -> Option<ObjectLockLegalHoldStatus> {
+        self.opts.lock.as_ref().and_then(|l| l.hold())
     }
 
     /// The storage class for new objects (`storage_class`).

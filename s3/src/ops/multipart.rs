@@ -50,7 +50,6 @@ pub async fn upload(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
     let key = ctx.remote.key(&entry.key);
     let mut meta = fresh.meta.clone();
     meta.md5 = Some(md5);
-    ctx.stats.request();
     let created = ctx
         .remote
         .client
@@ -61,6 +60,9 @@ pub async fn upload(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
         .set_acl(ctx.acl())
         .set_server_side_encryption(ctx.sse())
         .set_storage_class(ctx.storage_class())
+        .set_object_lock_mode(ctx.lock_mode())
+        .set_object_lock_retain_until_date(ctx.lock_until())
+        .set_object_lock_legal_hold_status(ctx.legal_hold())
         .send()
         .await
         .map_err(|e| ctx.remote.error("CreateMultipartUpload", &key, e))?;
@@ -102,7 +104,7 @@ pub async fn upload(ctx: &Arc<Ctx>, entry: &LocalEntry) -> Result<Uploaded> {
             md5,
         }),
         Err(e) => {
-            abort(&ctx.remote, &ctx.stats, &key, &id).await;
+            abort(&ctx.remote, &key, &id).await;
             Err(e)
         }
     }
@@ -172,7 +174,6 @@ pub async fn upload_part(
         .backoff
         .run("UploadPart", || async {
             ctx.throttle(body.len()).await;
-            ctx.stats.request();
             ctx.remote
                 .client
                 .upload_part()
@@ -228,7 +229,6 @@ pub async fn complete(
     let backoff = Backoff::default();
     let result = backoff
         .run("CompleteMultipartUpload", || async {
-            stats.request();
             remote
                 .client
                 .complete_multipart_upload()
@@ -327,10 +327,9 @@ pub fn multipart_etag(parts: &[CompletedPart]) -> Option<String> {
 /// wants. Other failures are logged: S3 lifecycle rules or the orphan sweep at the end of
 /// a later sync clean up.
 /// Returns whether the upload is gone.
-pub async fn abort(remote: &Remote, stats: &Stats, key: &str, id: &str) -> bool {
+pub async fn abort(remote: &Remote, key: &str, id: &str) -> bool {
     let result = Backoff::default()
         .run("AbortMultipartUpload", || async {
-            stats.request();
             remote
                 .client
                 .abort_multipart_upload()

@@ -10,7 +10,6 @@ use super::multipart::abort;
 use crate::error::Result;
 use crate::remote::Remote;
 use crate::retry::Backoff;
-use crate::stats::Stats;
 
 /// Pages of the bucket's uploads looked through at most, so a bucket shared with a writer
 /// that keeps many uploads open cannot make the sweep long.
@@ -22,11 +21,7 @@ const MAX_PAGES: usize = 100;
 /// The bucket's uploads are listed whole and filtered here: MinIO takes the `prefix` of
 /// ListMultipartUploads as an exact object name, so a directory-like prefix finds nothing
 /// there. A listing is one request in the common case of no open uploads.
-pub async fn abort_stale_uploads(
-    remote: &Remote,
-    stats: &Stats,
-    older_than: Duration,
-) -> Result<u64> {
+pub async fn abort_stale_uploads(remote: &Remote, older_than: Duration) -> Result<u64> {
     let prefix = remote.list_prefix();
     let cutoff = SystemTime::now()
         .checked_sub(older_than)
@@ -37,7 +32,6 @@ pub async fn abort_stale_uploads(
     for _ in 0..MAX_PAGES {
         let page = backoff
             .run("ListMultipartUploads", || async {
-                stats.request();
                 remote
                     .client
                     .list_multipart_uploads()
@@ -64,7 +58,7 @@ pub async fn abort_stale_uploads(
                 key,
                 "aborting an incomplete multipart upload left by an earlier writer"
             );
-            if abort(remote, stats, &key, &id).await {
+            if abort(remote, &key, &id).await {
                 aborted += 1;
             }
         }

@@ -23,7 +23,6 @@ pub async fn set_remote_mtime(ctx: &Ctx, rel: &str, etag: &str, meta: &FileMeta)
     let out = ctx
         .backoff
         .run("CopyObject", || async {
-            ctx.stats.request();
             ctx.remote
                 .client
                 .copy_object()

@@ -96,7 +96,6 @@ pub async fn put_single(
     let etag_is_md5 = ctx.remote.config.etag_is_md5();
     let metadata = meta.to_user_metadata(!etag_is_md5);
     ctx.throttle(body.len()).await;
-    ctx.stats.request();
     let out = ctx
         .remote
         .client
@@ -109,6 +108,9 @@ pub async fn put_single(
         .set_acl(ctx.acl())
         .set_server_side_encryption(ctx.sse())
         .set_storage_class(ctx.storage_class())
+        .set_object_lock_mode(ctx.lock_mode())
+        .set_object_lock_retain_until_date(ctx.lock_until())
+        .set_object_lock_legal_hold_status(ctx.legal_hold())
         .body(ByteStream::from(body.clone()))
         // Content-MD5 protects the body; its SigV4 hash would only cost CPU on both ends.
         .customize()

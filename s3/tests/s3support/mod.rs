@@ -103,6 +103,45 @@ pub struct Summary {
     pub uploads_aborted: u64,
     pub elapsed_ms: u64,
     pub dry_run: bool,
+    #[serde(default)]
+    pub requests: Requests,
+    /// Copies beyond `--retain` that Object Lock kept.
+    #[serde(default)]
+    pub locked: Vec<Locked>,
+}
+
+/// The S3 requests of a sync, by kind, as the summary reports them.
+#[derive(Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Requests {
+    pub total: u64,
+    pub list: u64,
+    pub head: u64,
+    pub get: u64,
+    pub put: u64,
+    pub part: u64,
+    pub copy: u64,
+    pub delete: u64,
+    pub other: u64,
+}
+
+impl Requests {
+    pub fn total(&self) -> u64 {
+        self.list
+            + self.head
+            + self.get
+            + self.put
+            + self.part
+            + self.copy
+            + self.delete
+            + self.other
+    }
+}
+
+/// A copy pruning left because it is locked.
+#[derive(Debug, serde::Deserialize)]
+pub struct Locked {
+    pub copy: String,
+    pub held: String,
 }
 
 /// Parses the JSON summary of a `--json` run.

@@ -93,6 +93,20 @@ impl Minio {
         Ok(name)
     }
 
+    /// Creates a fresh bucket with S3 Object Lock enabled (which makes it versioned) and
+    /// returns its name.
+    pub async fn locked_bucket(&self, prefix: &str) -> anyhow::Result<String> {
+        let name = Self::unique_bucket(prefix);
+        self.client
+            .create_bucket()
+            .bucket(&name)
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await
+            .with_context(|| format!("creating bucket {name} with Object Lock"))?;
+        Ok(name)
+    }
+
     /// Whether `bucket` exists.
     pub async fn bucket_exists(&self, bucket: &str) -> anyhow::Result<bool> {
         match self.client.head_bucket().bucket(bucket).send().await {

@@ -51,6 +51,37 @@ impl RsyncDestination {
 }
 
 impl Replication {
+    /// Creates the rclone Secret `secret` from `conf` and a Direct source `name` of claim
+    /// `data` pushing to `dest` (manual trigger "one", `options` merged into `spec.rclone`),
+    /// and binds it to a pod `web`; returns the pod without waiting for the sync.
+    pub async fn bind_rclone_source(
+        &self,
+        ns: &str,
+        (name, secret): (&str, &str),
+        dest: &str,
+        conf: &str,
+        options: &Value,
+    ) -> anyhow::Result<Pod> {
+        self.create(ns, &manifests::rclone_secret(secret, conf))
+            .await?;
+        let mut source = manifests::rclone_source(
+            name,
+            "data",
+            secret,
+            dest,
+            "Direct",
+            Some(manifests::manual("one")),
+        );
+        for (key, value) in options.as_object().into_iter().flatten() {
+            source["spec"]["rclone"][key] = value.clone();
+        }
+        let template = manifests::pod_template("web", Role::Source, name, "data");
+        let pods = self
+            .bind(ns, &source, &manifests::pod("web", &template))
+            .await?;
+        pods.into_iter().next().context("no pod")
+    }
+
     /// Creates `cr` and then `workload` (a Pod, or a Deployment) bound to it, and returns its
     /// running pods (as many as the Deployment's replicas).
     pub async fn bind(&self, ns: &str, cr: &Value, workload: &Value) -> anyhow::Result<Vec<Pod>> {

@@ -20,12 +20,66 @@ pub const SCRATCH_VOLUME: &str = "ferry-scratch";
 const TOKEN_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /// The sidecar container, built by the contract's builder and serialised for the patch.
+/// A native sidecar that runs the restore step writes the volume, and holds the app
+/// containers back with its startup probe.
 pub fn container(plan: &Plan, settings: &Settings) -> Value {
+    let gate = plan.restore.as_ref().filter(|_| plan.native);
+    let mut built = common(plan, settings, CONTAINER, "run", gate.is_some());
+    if let Some(gate) = gate {
+        for (name, value) in super::restore::env_vars(gate) {
+            built = built.env(name, value);
+        }
+    }
+    if matches!(plan.binding, Binding::Destination(_)) {
+        built = built.port("ssh", contract::SSH_PORT);
+    }
+    let mut container = built.build();
+    container.image_pull_policy = Some(settings.pull_policy.clone());
+    if plan.native {
+        container.restart_policy = Some("Always".to_owned());
+    }
+    if gate.is_some() {
+        container.startup_probe = Some(super::restore::startup_probe());
+    }
+    json!(container)
+}
+
+/// The init container that runs the restore step when the sidecar is not a native one
+/// (placed before the app's init containers); `None` when there is no step to run there.
+pub fn restore_container(plan: &Plan, settings: &Settings) -> Option<Value> {
+    let gate = plan.restore.as_ref().filter(|_| !plan.native)?;
+    let mut built = common(
+        plan,
+        settings,
+        contract::restore::INIT_CONTAINER,
+        contract::restore::SUBCOMMAND,
+        true,
+    );
+    for (name, value) in super::restore::env_vars(gate) {
+        built = built.env(name, value);
+    }
+    let mut container = built.build();
+    container.image_pull_policy = Some(settings.pull_policy.clone());
+    // The step writes what to fix to the termination log; the log's tail otherwise.
+    container.termination_message_policy = Some("FallbackToLogsOnError".to_owned());
+    Some(json!(container))
+}
+
+/// What every Ferry container of the pod shares: the environment, the volumes (the
+/// replicated one writable when `writes` or for a destination), the token, the resources
+/// and the security context.
+fn common(
+    plan: &Plan,
+    settings: &Settings,
+    name: &str,
+    subcommand: &str,
+    writes: bool,
+) -> SidecarContainer {
     let (role, object) = match &plan.binding {
         Binding::Source(name) => (Role::Source.as_str(), name),
         Binding::Destination(name) => (Role::Destination.as_str(), name),
     };
-    let mut built = SidecarContainer::new(CONTAINER, &settings.image, "run")
+    let mut built = SidecarContainer::new(name, &settings.image, subcommand)
         .env_from_field(env::POD_NAME, "metadata.name")
         .env_from_field(env::POD_NAMESPACE, "metadata.namespace")
         .env_from_field(env::POD_UID, "metadata.uid")
@@ -54,7 +108,8 @@ pub fn container(plan: &Plan, settings: &Settings) -> Value {
     }
     for m in &plan.mounts {
         let path = format!("{VOLUMES_DIR}/{}", m.volume);
-        built = built.mount(&m.volume, &path, Some(m.read_only));
+        let read_only = m.read_only && !(writes && m.volume == plan.replicated);
+        built = built.mount(&m.volume, &path, Some(read_only));
     }
     built = built.mount(SCRATCH_VOLUME, contract::SCRATCH_DIR, None);
     if plan.token_volume {
@@ -75,19 +130,10 @@ pub fn container(plan: &Plan, settings: &Settings) -> Value {
         ..ResourceRequirements::default()
     }));
     // Restricted Pod Security by default; root with a few capabilities where allowed.
-    built = match plan.identity {
+    match plan.identity {
         Identity::Restricted(user) => built.security(user, false),
         Identity::Root => built.security(Some(0), true),
-    };
-    if matches!(plan.binding, Binding::Destination(_)) {
-        built = built.port("ssh", contract::SSH_PORT);
     }
-    let mut container = built.build();
-    container.image_pull_policy = Some(settings.pull_policy.clone());
-    if plan.native {
-        container.restart_policy = Some("Always".to_owned());
-    }
-    json!(container)
 }
 
 /// The volumes the sidecar brings: its scratch space and, when needed, its own token. No

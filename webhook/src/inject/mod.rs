@@ -7,11 +7,13 @@
 mod container;
 mod patch;
 mod plan;
+mod restore;
 mod settings;
 
 pub use container::CONTAINER;
 pub use patch::build as build_patch;
 pub use plan::{Denial, Plan, plan};
+pub use restore::Gate;
 pub use settings::{BoundObject, Facts, NativeMode, Resources, Settings};
 
 use ferry_api::annotations;

@@ -57,13 +57,21 @@ fn add_to_array(
 
 /// The record written to `ferry.dev/injected`: version and what was added.
 fn record(plan: &Plan) -> String {
-    json!({
+    let mut record = json!({
         "version": env!("CARGO_PKG_VERSION"),
         "container": CONTAINER,
         "native": plan.native,
         "volumes": container::volumes(plan).iter().filter_map(|v| v.get("name").cloned()).collect::<Vec<_>>(),
-    })
-    .to_string()
+    });
+    if plan.restore.is_some() {
+        // How the app waits for the restore step: the sidecar's probe or an init container.
+        record["restore"] = json!(if plan.native {
+            "startupProbe"
+        } else {
+            ferry_api::contract::restore::INIT_CONTAINER
+        });
+    }
+    record.to_string()
 }
 
 /// The patch that injects `plan` into `pod`, with the image and pull policy of `settings`.
@@ -102,6 +110,11 @@ pub fn build(pod: &Value, plan: &Plan, settings: &Settings) -> Patch {
             true,
         );
     } else {
+        // The restore step, when there is one, runs before the app's init containers.
+        let restore: Vec<Value> = container::restore_container(plan, settings)
+            .into_iter()
+            .collect();
+        add_to_array(pod, &mut ops, &["spec", "initContainers"], restore, true);
         add_to_array(pod, &mut ops, &["spec", "containers"], vec![sidecar], false);
     }
     Patch(ops)

@@ -95,6 +95,8 @@ pub struct Plan {
     pub identity: Identity,
     /// Requests and limits.
     pub resources: Resources,
+    /// The restore step the app containers wait for, if any.
+    pub restore: Option<super::restore::Gate>,
     /// The parsed annotations (schedule and time zone go to the sidecar's env).
     pub annotations: PodAnnotations,
     /// What the user should know; each under 120 characters.
@@ -191,6 +193,7 @@ pub fn plan(
             .clone()
             .unwrap_or_else(|| settings.resources.memory_limit.clone()),
     };
+    let restore = super::restore::gate(annotations, facts, &mut warnings);
     Ok(Plan {
         binding: annotations.binding.clone(),
         native,
@@ -206,6 +209,7 @@ pub fn plan(
         api_access_volume,
         identity,
         resources,
+        restore,
         annotations: annotations.clone(),
         warnings,
     })

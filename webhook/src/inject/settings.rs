@@ -81,4 +81,6 @@ pub struct Facts {
 pub struct BoundObject {
     /// `spec.sourcePVC` or `spec.*.destinationPVC`.
     pub pvc: Option<String>,
+    /// Whether the source asks for a restore on first start (`spec.rclone.restoreOnEmpty`).
+    pub restore: bool,
 }

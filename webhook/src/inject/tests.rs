@@ -6,6 +6,7 @@ use super::*;
 use crate::admission::Request;
 
 mod contract;
+mod restore;
 
 fn request(pod: &Value) -> Request {
     serde_json::from_value(json!({
@@ -20,6 +21,7 @@ fn facts() -> Facts {
         cluster_supports_native: true,
         bound: Some(BoundObject {
             pvc: Some("data".into()),
+            restore: false,
         }),
         ..Facts::default()
     }

@@ -27,7 +27,9 @@ fn downward(path: &str) -> &'static str {
 #[test]
 fn the_injected_environment_is_what_the_sidecar_reads() {
     let annotated = pod(json!({"metadata": {"annotations": {
-        "ferry.dev/schedule": "*/5 * * * *", "ferry.dev/time-zone": "Europe/Berlin"}}}));
+        "ferry.dev/schedule": "*/5 * * * *", "ferry.dev/time-zone": "Europe/Berlin",
+        "ferry.dev/restore-on-empty": "2026-12-07-101500",
+        "ferry.dev/restore-on-failure": "StartEmpty"}}}));
     let (out, _) = mutated(&annotated, &Settings::default(), &facts());
     let (_, _, sidecar) = one_sidecar(&out);
     let vars: HashMap<String, String> = sidecar["env"]
@@ -73,6 +75,13 @@ fn the_injected_environment_is_what_the_sidecar_reads() {
     );
     assert_eq!(who.schedule.as_deref(), Some("*/5 * * * *"));
     assert_eq!(who.time_zone.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(
+        who.restore,
+        Some(ferry_agent::env::RestoreAsk {
+            copy: Some("2026-12-07-101500".to_owned()),
+            on_failure: Some(ferry_api::types::RestoreFailurePolicy::StartEmpty),
+        })
+    );
     // The volume path the sidecar reads is where the webhook mounted the volume.
     let mounted = sidecar["volumeMounts"]
         .as_array()

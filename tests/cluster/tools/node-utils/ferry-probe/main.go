@@ -8,6 +8,7 @@
 //	ferry-probe write PATH TEXT MODE MTIME   write TEXT, chmod MODE (octal), set mtime (RFC 3339, ns)
 //	ferry-probe stat PATH                print size, sha256, mode, uid, gid, mtime (ns) as JSON
 //	ferry-probe id                       print uid and gid
+//	ferry-probe pairs DIR ADDR           write agreeing pairs, serve /freeze and /thaw (pairs.go)
 package main
 
 import (
@@ -32,7 +33,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: ferry-probe serve|get|write|stat|id ...")
+		return fmt.Errorf("usage: ferry-probe serve|get|write|stat|id|pairs ...")
 	}
 	switch cmd, rest := args[0], args[1:]; {
 	case cmd == "serve" && len(rest) == 2:
@@ -51,6 +52,8 @@ func run(args []string) error {
 		return write(rest[0], rest[1], rest[2], rest[3])
 	case cmd == "stat" && len(rest) == 1:
 		return stat(rest[0])
+	case cmd == "pairs" && len(rest) == 2:
+		return runPairs(rest[0], rest[1])
 	case cmd == "id" && len(rest) == 0:
 		fmt.Printf("uid=%d gid=%d\n", os.Getuid(), os.Getgid())
 		return nil
