@@ -9,13 +9,17 @@ use anyhow::{Context, ensure};
 use ferry_e2e::replication::manifests::{self, Role};
 use ferry_e2e::replication::observe;
 use ferry_e2e::replication::{Replication, pod_name};
+use ferry_e2e::wait::within;
 use k8s_openapi::jiff::{Timestamp, TimestampRound, Unit};
 use serde_json::{Value, json};
 
 const SECRET: &str = "s3-creds";
 const SOURCES: usize = 20;
-/// Long enough for twenty pods to start and each to reach its first slot.
-const FIRST_SYNCS: Duration = Duration::from_secs(240);
+/// Long enough for twenty pods to start on a busy node and each to reach its first slot
+/// (one minute) and, after a re-creation, a caught-up sync and then its slot.
+const SYNCS: Duration = Duration::from_secs(420);
+/// Creating twenty claims, sources and Deployments.
+const SETUP: Duration = Duration::from_secs(300);
 
 /// Where `t` falls within its minute, in milliseconds.
 fn within_minute(t: Timestamp) -> anyhow::Result<i64> {
@@ -28,14 +32,15 @@ fn within_minute(t: Timestamp) -> anyhow::Result<i64> {
 }
 
 /// Waits until source `name` has a sync that started after `after`, and returns its status
-/// once `nextSyncTime` follows it.
+/// once `nextSyncTime` follows it; fails at `deadline`.
 async fn synced_after(
     fx: &Replication,
     ns: &str,
     name: &str,
     after: Timestamp,
-    limit: Duration,
+    deadline: tokio::time::Instant,
 ) -> anyhow::Result<Value> {
+    let limit = deadline.saturating_duration_since(tokio::time::Instant::now());
     fx.wait_status(
         Role::Source,
         ns,
@@ -77,33 +82,42 @@ async fn twenty_sources_on_one_schedule_fire_spread_and_keep_their_slots() -> an
     fx.rclone_secret(&ns, SECRET).await?;
     let bucket = fx.minio.bucket("jitter").await?;
     let names: Vec<String> = (0..SOURCES).map(|i| format!("app-{i:02}")).collect();
-    for name in &names {
-        let data = fx.volume(&ns, name).await?;
-        std::fs::write(data.join("hello.txt"), format!("{name}\n"))?;
-        fx.create(
-            &ns,
-            &manifests::rclone_source(
-                name,
-                name,
-                SECRET,
-                &format!("{bucket}/{name}"),
-                "Direct",
-                Some(json!({"schedule": "* * * * *", "jitter": "60s"})),
-            ),
-        )
-        .await?;
-    }
-    for name in &names {
-        let template = manifests::pod_template(name, Role::Source, name, name);
-        fx.create_workload(&ns, &manifests::deployment(name, 1, &template))
-            .await?;
-    }
+    within(
+        SETUP,
+        "creating twenty claims, sources and Deployments",
+        async {
+            for name in &names {
+                let data = fx.volume(&ns, name).await?;
+                std::fs::write(data.join("hello.txt"), format!("{name}\n"))?;
+                fx.create(
+                    &ns,
+                    &manifests::rclone_source(
+                        name,
+                        name,
+                        SECRET,
+                        &format!("{bucket}/{name}"),
+                        "Direct",
+                        Some(json!({"schedule": "* * * * *", "jitter": "60s"})),
+                    ),
+                )
+                .await?;
+            }
+            for name in &names {
+                let template = manifests::pod_template(name, Role::Source, name, name);
+                fx.create_workload(&ns, &manifests::deployment(name, 1, &template))
+                    .await?;
+            }
+            Ok(())
+        },
+    )
+    .await?;
     let created = Timestamp::now();
+    let deadline = tokio::time::Instant::now() + SYNCS;
     let mut first = BTreeMap::new();
     for name in &names {
         first.insert(
             name.clone(),
-            synced_after(&fx, &ns, name, created, FIRST_SYNCS).await?,
+            synced_after(&fx, &ns, name, created, deadline).await?,
         );
     }
     let before = slots(&first)?;
@@ -132,6 +146,7 @@ async fn twenty_sources_on_one_schedule_fire_spread_and_keep_their_slots() -> an
             .with_context(|| format!("deleting {name}'s pod {pod}"))?;
     }
     let restarted = Timestamp::now();
+    let deadline = tokio::time::Instant::now() + SYNCS;
     let mut second = BTreeMap::new();
     for name in &names {
         let pods = fx.running_pods(&ns, &format!("app={name}"), 1).await?;
@@ -142,11 +157,11 @@ async fn twenty_sources_on_one_schedule_fire_spread_and_keep_their_slots() -> an
         );
         // The new pod may first catch up on a slot missed while it started (one sync at
         // once, as for any missed schedule); the sync after that is at its slot.
-        let caught_up = synced_after(&fx, &ns, name, restarted, FIRST_SYNCS).await?;
+        let caught_up = synced_after(&fx, &ns, name, restarted, deadline).await?;
         let caught_up = observe::require_time(&caught_up, "lastSyncStartTime")?;
         second.insert(
             name.clone(),
-            synced_after(&fx, &ns, name, caught_up, FIRST_SYNCS).await?,
+            synced_after(&fx, &ns, name, caught_up, deadline).await?,
         );
     }
     let after = slots(&second)?;
