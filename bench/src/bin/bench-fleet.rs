@@ -12,9 +12,10 @@
 //! - its audit log (`tests/cluster/up`): the writes made with the fleet's ServiceAccount;
 //!
 //! both scaled to 1,000 CRs. Then every source is set to fire at the same minute, without
-//! and with `jitter: 60s`: the apiserver's request rate during that minute and the peak of S3
-//! requests in flight at MinIO (its Prometheus gauge, sampled every 100 ms). Last, the agents'
-//! total resident memory while idle.
+//! and with `jitter: 60s`: the apiserver's request rate during that minute, and the peaks of
+//! S3 requests at MinIO (from its Prometheus metrics every 100 ms: requests in flight, which
+//! short requests slip between, and requests served in one second) and of syncs running at
+//! once (the agents' S3 engine processes). Last, the agents' total resident memory while idle.
 //!
 //! Defaults suit a shared two-core machine: 50 agents, 60 s idle windows.
 //! `FERRY_FLEET_FULL=1` runs the size (200 agents, 5 idle minutes);
@@ -30,8 +31,8 @@ use ferry_api::contract::env;
 use ferry_e2e::audit;
 use ferry_e2e::cluster::Cluster;
 use ferry_e2e::namespace::TestNamespace;
-use ferry_e2e::replication::manifests;
 use ferry_e2e::replication::s3::{Minio, SECTION};
+use ferry_e2e::replication::{manifests, process};
 use ferry_e2e::wait::eventually;
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
@@ -254,24 +255,33 @@ impl Agents {
     }
 }
 
-/// The S3 requests in flight at MinIO now (its `minio_s3_requests_inflight_total`).
-async fn inflight(http: &reqwest_lite::Client, endpoint: &str) -> anyhow::Result<f64> {
-    const GAUGE: &str = "minio_s3_requests_inflight_total";
-    // Node metrics where the release has it there, else the cluster's.
-    for scope in ["node", "cluster"] {
-        let text = http
-            .get(&format!("{endpoint}/minio/v2/metrics/{scope}"))
-            .await?;
-        let values: Vec<f64> = text
-            .lines()
-            .filter(|l| l.starts_with(GAUGE))
+/// MinIO's S3 requests now: in flight (`minio_s3_requests_inflight_total`) and served so
+/// far (`minio_s3_requests_total`), from its node metrics.
+async fn s3_requests(http: &reqwest_lite::Client, endpoint: &str) -> anyhow::Result<(f64, f64)> {
+    let text = http
+        .get(&format!("{endpoint}/minio/v2/metrics/node"))
+        .await?;
+    let sum = |name: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
             .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-            .collect();
-        if !values.is_empty() {
-            return Ok(values.iter().sum());
-        }
-    }
-    bail!("MinIO's metrics have no {GAUGE}")
+            .sum()
+    };
+    Ok((
+        sum("minio_s3_requests_inflight_total"),
+        sum("minio_s3_requests_total"),
+    ))
+}
+
+/// The peaks of one firing minute at MinIO and on this machine.
+#[derive(Debug, Default)]
+struct Peaks {
+    /// S3 requests in flight at one sample (100 ms apart; short requests slip between).
+    inflight: f64,
+    /// S3 requests served within one second (the most of any 1-s window).
+    per_second: f64,
+    /// Syncs running at once: the agents' S3 engine processes.
+    syncs: usize,
 }
 
 /// A minimal HTTP/1.1 GET over TCP (MinIO's metrics on loopback), to keep the benchmark's
@@ -317,8 +327,9 @@ async fn fire(
     names: &[String],
     trigger: &Value,
     minio: &str,
+    ns: &str,
     span: Duration,
-) -> anyhow::Result<(f64, Counters)> {
+) -> anyhow::Result<(Peaks, Counters)> {
     for name in names {
         crs.patch(
             name,
@@ -334,11 +345,22 @@ async fn fire(
     let http = reqwest_lite::Client;
     let a = scrape(cluster)?;
     let start = Instant::now();
-    let mut peak: f64 = 0.0;
+    let mut peaks = Peaks::default();
+    let mut served: Vec<(Instant, f64)> = Vec::new();
     while start.elapsed() < span {
-        if let Ok(n) = inflight(&http, minio).await {
-            peak = peak.max(n);
+        if let Ok((inflight, total)) = s3_requests(&http, minio).await {
+            peaks.inflight = peaks.inflight.max(inflight);
+            let now = Instant::now();
+            served.push((now, total));
+            if let Some((_, before)) = served
+                .iter()
+                .rev()
+                .find(|(t, _)| now.duration_since(*t) >= Duration::from_secs(1))
+            {
+                peaks.per_second = peaks.per_second.max(total - before);
+            }
         }
+        peaks.syncs = peaks.syncs.max(process::pods_running(ns, "engine").len());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let b = scrape(cluster)?;
@@ -353,7 +375,7 @@ async fn fire(
         )
         .await?;
     }
-    Ok((peak, rates(&a, &b, start.elapsed().as_secs_f64())))
+    Ok((peaks, rates(&a, &b, start.elapsed().as_secs_f64())))
 }
 
 #[tokio::main]
@@ -543,6 +565,7 @@ async fn main() -> anyhow::Result<()> {
         &names,
         &json!({"schedule": "* * * * *"}),
         &minio.endpoint,
+        &ns,
         span,
     )
     .await?;
@@ -552,6 +575,7 @@ async fn main() -> anyhow::Result<()> {
         &names,
         &json!({"schedule": "* * * * *", "jitter": "60s"}),
         &minio.endpoint,
+        &ns,
         span,
     )
     .await?;
@@ -565,13 +589,30 @@ async fn main() -> anyhow::Result<()> {
         &jittered,
         Some(&baseline),
     );
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    println!("\nall {n} at one minute:            no jitter   jitter 60s   ratio");
     println!(
-        "\npeak S3 requests in flight at MinIO: {peak_plain:.0} without jitter, {peak_jitter:.0} with jitter 60s ({:.2}x)",
-        if peak_jitter > 0.0 {
-            peak_plain / peak_jitter
-        } else {
-            f64::NAN
-        }
+        "  S3 requests in flight (peak)    {:>9.0}   {:>10.0}   {:.2}",
+        peak_plain.inflight,
+        peak_jitter.inflight,
+        ratio(peak_plain.inflight, peak_jitter.inflight)
+    );
+    println!(
+        "  S3 requests in 1 s (peak)       {:>9.0}   {:>10.0}   {:.2}",
+        peak_plain.per_second,
+        peak_jitter.per_second,
+        ratio(peak_plain.per_second, peak_jitter.per_second)
+    );
+    println!(
+        "  syncs running at once (peak)    {:>9}   {:>10}   {:.2}",
+        peak_plain.syncs,
+        peak_jitter.syncs,
+        ratio(peak_plain.syncs as f64, peak_jitter.syncs as f64)
+    );
+    println!(
+        "  apiserver writes/s              {:>9.2}   {:>10.2}",
+        write_rate(&plain),
+        write_rate(&jittered)
     );
     if audit_rate * scale > 1.0 {
         bail!("the fleet's idle writes scaled to 1,000 CRs exceed 1/s");
