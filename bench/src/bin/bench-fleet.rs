@@ -451,6 +451,11 @@ async fn main() -> anyhow::Result<()> {
                 format!("{name} {f}\n").repeat(64),
             )?;
         }
+        // The claim the source names: it must exist, and is never provisioned (no such
+        // class); the agent reads its volume from the local directory.
+        let mut claim = manifests::claim(name, "1Gi");
+        claim["spec"]["storageClassName"] = json!("bench-fleet-unprovisioned");
+        create(claim).await?;
         create(manifests::rclone_source(
             name,
             name,
