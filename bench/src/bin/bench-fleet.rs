@@ -3,7 +3,7 @@
 //! N agents (`ferry-agent run`, the sidecar's long-lived process, release build) run as local
 //! processes against the test cluster, each bound to its own ReplicationSource with the env
 //! the webhook would inject and a kubeconfig holding the ServiceAccount token a pod would
-//! mount. Each has a pod object (never scheduled: a node selector no node matches) so it
+//! mount. Each has a pod object (never scheduled: a scheduling gate holds it) so it
 //! reads its pod as a sidecar does, and a local directory as its volume (`copyMethod:
 //! Direct`, a few small files). The apiserver is read as an operator reads it:
 //! - its own `/metrics`: `apiserver_request_total` by verb and resource, and the storage
@@ -203,10 +203,12 @@ fn print_rates(title: &str, c: &Counters, baseline: Option<&Counters>) {
     }
 }
 
-/// The pod an agent reads as its own: never scheduled.
+/// The pod an agent reads as its own: never scheduled. A scheduling gate keeps it out of
+/// the scheduler altogether (a node selector no node matches would have the scheduler retry
+/// it and patch its FailedScheduling Event, writes the apiserver would count).
 fn pod(name: &str, claim: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "fleet"}},
-        "spec": {"nodeSelector": {"ferry.dev/bench-fleet": "nowhere"},
+        "spec": {"schedulingGates": [{"name": "ferry.dev/bench-fleet"}],
             "containers": [{"name": "app", "image": manifests::APP_IMAGE, "command": manifests::APP_COMMAND,
                 "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
             "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]}})
