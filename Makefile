@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CLUSTER_STATE ?= $(HOME)/.cache/ferry/cluster
 
-.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 bench-sidecar bench-restore images krew
+.PHONY: test deps unit e2e crds fmt lint cluster-up cluster-down demo docs tools bench bench-webhook bench-ssh bench-s3 bench-sidecar bench-restore bench-fleet images krew
 
 ## test: every test, unit and end to end, against the real local control plane and the real
 ## peers (sshd, rsync). The binaries are built first: the end-to-end tests build Ferry's
@@ -70,7 +70,7 @@ cluster-down:
 	tests/cluster/down $(CLUSTER_STATE)
 
 ## bench: every benchmark, each printing figures side by side with its peer.
-bench: bench-webhook bench-ssh bench-s3 bench-sidecar bench-restore
+bench: bench-webhook bench-ssh bench-s3 bench-sidecar bench-restore bench-fleet
 
 ## bench-webhook: /validate against the server's own floor, over keep-alive TLS.
 bench-webhook:
@@ -100,6 +100,18 @@ bench-s3: deps tools
 bench-sidecar: tools
 	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-agent -p ferry-webhook -p ferry-bench --bins
 	target/release/bench-sidecar
+
+## bench-fleet: N agents (ferry-agent, release build) as local processes, each bound to its
+## own ReplicationSource on the test cluster: the apiserver's requests by verb and resource
+## and etcd writes (its /metrics, against a window with no agent) and the fleet's writes
+## (the audit log) over idle windows, scaled to 1,000 CRs (goal: at most 1 write/s); the
+## same while all fire at one minute, without and with jitter, with the peak of S3 requests
+## in flight at MinIO; the agents' total resident memory. 50 agents and 60 s windows by
+## default; FERRY_FLEET_FULL=1 for 200 agents and 5 idle minutes (FERRY_FLEET_N,
+## FERRY_FLEET_IDLE_SECONDS set each alone).
+bench-fleet: tools
+	$(CARGO) build --release --locked -p ferry-sidecar -p ferry-agent -p ferry-webhook -p ferry-bench --bins
+	target/release/bench-fleet
 
 ## bench-restore: restore on first start (`ferry-sidecar restore`: the ReplicationSource and
 ## its Secret read from the test cluster's apiserver, the newest complete copy chosen, pulled,

@@ -1,7 +1,8 @@
 //! `ferry-sidecar run`: the injected container's loop.
 //!
 //! 1. Learn who it is (env, own pod), read the CR, serve metrics.
-//! 2. Take the CR's Lease, or wait as a standby while another pod's sidecar holds it.
+//! 2. Take the CR's Lease, or wait as a standby while another pod's sidecar holds it. The
+//!    holder writes the Lease only while it acts ([`super::lease`]): idle, it writes nothing.
 //! 3. Source, and rclone destination: decide ([`super::schedule`]), sync, record, repeat.
 //!    rsync destination: ensure keys and Service, serve SSH, and publish an image after each
 //!    completion signal.
@@ -64,6 +65,8 @@ struct Agent {
     pod_claim: Option<String>,
     /// The hook settings of this pod's annotations.
     hook_overrides: ferry_api::validate::HookOverrides,
+    /// The CR's Lease, held by this pod: renewed while a sync runs, never while idle.
+    lease: CrLease,
     stop: CancellationToken,
     started: Timestamp,
     last_end: Option<Timestamp>,
@@ -157,32 +160,17 @@ pub async fn run(who: Identity) -> Result<()> {
         client.clone(),
         &who.namespace,
         lease::lease_name(who.role, &who.object),
-        who.pod_name.clone(),
+        &who.pod_name,
+        &who.pod_uid,
     );
     if !acquire(&lease, &events, &who, &stop).await? {
         return Ok(());
     }
-    // Keep the Lease; losing it (the API unreachable for its whole duration) ends this
-    // sidecar's turn: a standby takes over and this one exits for a clean restart.
+    // The Lease is written only while this sidecar acts (see `Agent::acting`); losing it
+    // ends this sidecar's turn: a standby acts and this one exits for a clean restart.
     // A child of `stop`: it fires on SIGTERM too, and its own cancel (the Lease lost) stops
     // the work without touching `stop`.
     let lost = stop.child_token();
-    let lost_tx = lost.clone();
-    let renewing = lease.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(lease::RENEW_EVERY).await;
-            match renewing.try_acquire().await {
-                Ok(Held::ByUs) => {}
-                Ok(Held::By(other)) => {
-                    tracing::error!(holder = %other, "lost the Lease");
-                    lost_tx.cancel();
-                    return;
-                }
-                Err(e) => tracing::warn!(error = %e, "could not renew the Lease"),
-            }
-        }
-    });
     events
         .normal(
             reason::BOUND,
@@ -214,6 +202,7 @@ pub async fn run(who: Identity) -> Result<()> {
         },
         pod_claim: facts.claim.clone(),
         hook_overrides: facts.hook_overrides.clone(),
+        lease: lease.clone(),
         stop: lost,
         started: Timestamp::now(),
         last_end: None,
@@ -348,13 +337,70 @@ async fn acquire(
             }
         }
         tokio::select! {
-            () = tokio::time::sleep(lease::RENEW_EVERY) => {}
+            () = tokio::time::sleep(lease::POLL_EVERY) => {}
             () = stop.cancelled() => return Ok(false),
         }
     }
 }
 
+/// While alive, renews the Lease every [`lease::RENEW_EVERY`]; dropping it stops the
+/// renewals, so an idle sidecar writes nothing.
+struct Acting(tokio::task::JoinHandle<()>);
+
+impl Drop for Acting {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl Agent {
+    /// Renews the Lease before this sidecar acts, and keeps renewing it while the returned
+    /// guard lives. Should another pod hold it now, or the hold lapse (no renewal for
+    /// [`lease::DURATION`]: a standby may act after that), `stop` is cancelled: the work
+    /// stops and this sidecar exits for a clean restart. `Ok(None)`: another pod holds it.
+    /// `Err`: the API refused and no earlier write backs the hold, so nothing may start.
+    async fn acting(&self) -> Result<Option<Acting>> {
+        match self.lease.renew().await {
+            Ok(Held::ByUs) => {}
+            Ok(Held::By(other)) => {
+                tracing::error!(holder = %other, "another pod's sidecar holds the Lease now; stopping");
+                self.stop.cancel();
+                return Ok(None);
+            }
+            Err(e) => {
+                if !self.lease.holds().await {
+                    return Err(Error::api("renewing the Lease", e, &self.ctx.who));
+                }
+                tracing::warn!(error = %e, "could not renew the Lease; an earlier write still backs it");
+            }
+        }
+        let lease = self.lease.clone();
+        let stop = self.stop.clone();
+        Ok(Some(Acting(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease::RENEW_EVERY).await;
+                // A renewal that hangs must not outlive the hold unnoticed.
+                let failure = match tokio::time::timeout(lease::RENEW_EVERY, lease.renew()).await {
+                    Ok(Ok(Held::ByUs)) => continue,
+                    Ok(Ok(Held::By(other))) => {
+                        tracing::error!(holder = %other, "lost the Lease; stopping");
+                        stop.cancel();
+                        return;
+                    }
+                    Ok(Err(e)) => e.to_string(),
+                    Err(_) => format!("no answer within {:?}", lease::RENEW_EVERY),
+                };
+                if lease.holds().await {
+                    tracing::warn!(error = %failure, "could not renew the Lease");
+                    continue;
+                }
+                tracing::error!(error = %failure, "could not renew the Lease for its whole duration: another pod may act now; stopping");
+                stop.cancel();
+                return;
+            }
+        }))))
+    }
+
     /// Writes the status if it changed since the last write. A failed write is logged and
     /// retried with the next one.
     async fn apply(&mut self) {
@@ -529,7 +575,14 @@ impl Agent {
         why: Why,
         trigger: Option<&Trigger>,
     ) -> std::result::Result<(), ()> {
+        // Before anything is written: another pod may hold the Lease now.
+        let (_acting, unheld) = match self.acting().await {
+            Ok(Some(guard)) => (Some(guard), None),
+            Ok(None) => return Err(()),
+            Err(e) => (None, Some(e)),
+        };
         let start = Timestamp::now();
+        tracing::info!(why = %describe(&why), "sync started");
         if let Why::Schedule { missed } = why
             && missed > 0
         {
@@ -556,9 +609,10 @@ impl Agent {
         // acknowledgement: the volume may hold nothing, or only what the app wrote since.
         let held =
             super::restore::held_refusal(self.model.last_restore.as_ref(), guards.acknowledged);
-        let result = match held {
-            Some(refusal) => Err(Error::Refused(refusal)),
-            None => {
+        let result = match (unheld, held) {
+            (Some(e), _) => Err(e),
+            (None, Some(refusal)) => Err(Error::Refused(refusal)),
+            (None, None) => {
                 let (result, hooks) = self.sync_once(cr, guards).await;
                 if hooks.is_some() {
                     self.model.hooks = hooks;
@@ -569,6 +623,7 @@ impl Agent {
         let end = Timestamp::now();
         self.last_end = Some(end);
         let seconds = end.duration_since(start).as_secs_f64().max(0.0);
+        tracing::info!(ok = result.is_ok(), seconds, "sync ended");
         match result {
             Ok((outcome, image)) => {
                 self.model

@@ -6,6 +6,7 @@
 //! from source; the one stand-in says so: a small CSI hostpath driver (tests/cluster/tools).
 //! Ferry itself is installed with its chart and the images built here ([`ferry`]).
 
+pub mod audit;
 pub mod cgroup;
 pub mod cli;
 pub mod cluster;

@@ -27,3 +27,15 @@ where
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// Runs `phase` for at most `limit`; the error names `what` did not finish, so a test that
+/// would hang fails saying where.
+pub async fn within<T, Fut>(limit: Duration, what: &str, phase: Fut) -> anyhow::Result<T>
+where
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    match tokio::time::timeout(limit, phase).await {
+        Ok(result) => result,
+        Err(_) => bail!("{what} did not finish within {limit:?}"),
+    }
+}

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use super::Agent;
 use crate::destination::{self, Publish};
 use crate::events::reason;
+use crate::lease::{self, Held};
 use crate::resource::{Mover, Replication};
 use crate::status::SYNCHRONIZING;
 use crate::{Error, Result};
@@ -62,6 +63,7 @@ impl Agent {
             .borrow_and_update()
             .as_ref()
             .map(|c| c.sync_id.clone());
+        let _watching = self.watch_lease();
         let stop = self.stop.clone();
         let server_task =
             tokio::spawn(async move { server.run(async move { stop.cancelled().await }).await });
@@ -116,13 +118,46 @@ impl Agent {
         }
     }
 
-    /// Publishes the image of one completed rsync transfer.
+    /// While the returned guard lives, reads the Lease every [`lease::POLL_EVERY`] and stops
+    /// this sidecar (so its SSH server) once another pod holds it: a standby takes over
+    /// only from a pod that is gone or long not Ready, which the Service no longer routes
+    /// to. Reads only: an idle destination writes nothing.
+    fn watch_lease(&self) -> super::Acting {
+        let lease = self.lease.clone();
+        let stop = self.stop.clone();
+        super::Acting(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease::POLL_EVERY).await;
+                match lease.try_acquire().await {
+                    Ok(Held::ByUs) => {}
+                    Ok(Held::By(other)) => {
+                        tracing::error!(holder = %other, "another pod's sidecar holds the Lease now; stopping the SSH server");
+                        stop.cancel();
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not read the Lease"),
+                }
+            }
+        }))
+    }
+
+    /// Publishes the image of one completed rsync transfer, holding the Lease meanwhile.
     async fn publish_completion(
         &mut self,
         cr: &Replication,
         how: &Publish,
         completion: &ferry_rsync::ssh::server::Completion,
     ) {
+        let _acting = match self.acting().await {
+            Ok(Some(guard)) => guard,
+            Ok(None) => return,
+            Err(e) => {
+                let message = format!("sync {} not published: {e}", completion.sync_id);
+                tracing::error!("{message}");
+                self.events.warning(reason::SYNC_FAILED, message).await;
+                return;
+            }
+        };
         let start = Timestamp::from_second(i64::try_from(completion.transfer_started).unwrap_or(0))
             .unwrap_or_else(|_| Timestamp::now());
         self.model.sync.last_sync_start_time = Some(Time(start));

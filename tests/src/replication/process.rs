@@ -10,18 +10,34 @@ use nix::unistd::Pid;
 
 /// The pid of the `ferry-sidecar <subcommand>` process of pod `ns/pod`, if it runs.
 pub fn find(ns: &str, pod: &str, subcommand: &str) -> Option<i32> {
-    let entries = std::fs::read_dir("/proc").ok()?;
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .find(|pid| matches(*pid, ns, pod, subcommand))
+    pids().find(|pid| pod_of(*pid, subcommand).is_some_and(|(n, p)| n == ns && p == pod))
 }
 
-fn matches(pid: i32, ns: &str, pod: &str, subcommand: &str) -> bool {
+/// The pods of namespace `ns` that run a `ferry-sidecar <subcommand>` process now (e.g.
+/// `engine`, the S3 engine a sync runs in), sorted, each once.
+pub fn pods_running(ns: &str, subcommand: &str) -> Vec<String> {
+    let mut pods: Vec<String> = pids()
+        .filter_map(|pid| pod_of(pid, subcommand))
+        .filter(|(n, _)| n == ns)
+        .map(|(_, p)| p)
+        .collect();
+    pods.sort();
+    pods.dedup();
+    pods
+}
+
+fn pids() -> impl Iterator<Item = i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+}
+
+/// The namespace and pod of `pid` when it is a `ferry-sidecar <subcommand>` process.
+fn pod_of(pid: i32, subcommand: &str) -> Option<(String, String)> {
     let dir = format!("/proc/{pid}");
-    let Ok(cmdline) = std::fs::read(format!("{dir}/cmdline")) else {
-        return false;
-    };
+    let cmdline = std::fs::read(format!("{dir}/cmdline")).ok()?;
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
     // runc execs the container's command, so the process itself is the sidecar.
     let is_sidecar = args.first().is_some_and(|a| {
@@ -31,14 +47,16 @@ fn matches(pid: i32, ns: &str, pod: &str, subcommand: &str) -> bool {
             .is_some_and(|n| n == "ferry-sidecar" || n == "ferry-agent")
     }) && args.get(1).is_some_and(|a| *a == subcommand.as_bytes());
     if !is_sidecar {
-        return false;
+        return None;
     }
-    let Ok(environ) = std::fs::read(format!("{dir}/environ")) else {
-        return false;
+    let environ = std::fs::read(format!("{dir}/environ")).ok()?;
+    let var = |name: &str| {
+        environ.split(|b| *b == 0).find_map(|v| {
+            v.strip_prefix(format!("{name}=").as_bytes())
+                .map(|value| String::from_utf8_lossy(value).into_owned())
+        })
     };
-    let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
-    let has = |want: String| vars.contains(&want.as_bytes());
-    has(format!("POD_NAME={pod}")) && has(format!("POD_NAMESPACE={ns}"))
+    Some((var("POD_NAMESPACE")?, var("POD_NAME")?))
 }
 
 /// Sends `signal` to `pid`.
