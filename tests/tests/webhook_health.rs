@@ -306,20 +306,7 @@ async fn the_webhook_leader_reports_missed_pods_outdated_sidecars_and_cabundle_d
         .as_str()
         .context("no caBundle")?
         .to_owned();
-    let (other_ca, _) = ferry_e2e::webhook::issue_for_loopback()?;
-    let wrong = base64::engine::general_purpose::STANDARD.encode(&other_ca.cert);
-    let patch =
-        json!([{"op": "replace", "path": "/webhooks/0/clientConfig/caBundle", "value": wrong}]);
-    cluster
-        .kubectl([
-            "patch",
-            "validatingwebhookconfiguration",
-            &validating,
-            "--type=json",
-            "-p",
-            &patch.to_string(),
-        ])?
-        .ok()?;
+    put_a_wrong_ca_bundle(cluster, &validating)?;
     let drift = format!(r#"kind="ValidatingWebhookConfiguration",configuration="{validating}""#);
     eventually(
         INTERVAL + SLACK * 2,
@@ -438,20 +425,7 @@ async fn with_provided_certificates_the_leader_reports_a_wrong_cabundle_and_leav
     .await
     .with_context(|| webhook.log_text())?;
 
-    let (other_ca, _) = ferry_e2e::webhook::issue_for_loopback()?;
-    let wrong = base64::engine::general_purpose::STANDARD.encode(&other_ca.cert);
-    let patch =
-        json!([{"op": "replace", "path": "/webhooks/0/clientConfig/caBundle", "value": wrong}]);
-    cluster
-        .kubectl([
-            "patch",
-            "validatingwebhookconfiguration",
-            &validating,
-            "--type=json",
-            "-p",
-            &patch.to_string(),
-        ])?
-        .ok()?;
+    let wrong = put_a_wrong_ca_bundle(cluster, &validating)?;
     let reported = eventually(Duration::from_secs(20), "the drift reported", || async {
         let text = metrics().await?;
         let untrusted = sample(&text, "ferry_webhook_cabundle_untrusted", &labels) == Some(1.0);
@@ -493,4 +467,24 @@ async fn with_provided_certificates_the_leader_reports_a_wrong_cabundle_and_leav
     drop(webhook);
     drop(release);
     Ok(())
+}
+
+/// Replaces the first webhook's caBundle in the ValidatingWebhookConfiguration `validating`
+/// with a CA that did not sign the webhook's certificate; returns that bundle (base64).
+fn put_a_wrong_ca_bundle(cluster: &Cluster, validating: &str) -> anyhow::Result<String> {
+    let (other_ca, _) = ferry_e2e::webhook::issue_for_loopback()?;
+    let wrong = base64::engine::general_purpose::STANDARD.encode(&other_ca.cert);
+    let patch =
+        json!([{"op": "replace", "path": "/webhooks/0/clientConfig/caBundle", "value": wrong}]);
+    cluster
+        .kubectl([
+            "patch",
+            "validatingwebhookconfiguration",
+            validating,
+            "--type=json",
+            "-p",
+            &patch.to_string(),
+        ])?
+        .ok()?;
+    Ok(wrong)
 }
