@@ -106,11 +106,7 @@ async fn validate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpRespon
         Ok(request) => {
             let answer = review::validate(&request);
             let result = if answer.allowed { "allowed" } else { "denied" };
-            (
-                Subject::of(&request).as_str(),
-                result,
-                json(answer.into_review()),
-            )
+            (Subject::of(&request).as_str(), result, json(&answer))
         }
     };
     state.metrics.observe(
@@ -136,11 +132,7 @@ async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse
                 (true, true) => "injected",
                 (true, false) => "allowed",
             };
-            (
-                Subject::of(&request).as_str(),
-                result,
-                json(answer.into_review()),
-            )
+            (Subject::of(&request).as_str(), result, json(&answer))
         }
     };
     state.metrics.observe(
@@ -178,7 +170,7 @@ async fn allow(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse 
     let started = Instant::now();
     let (result, response) = match decode(&body) {
         Err(message) => ("bad_request", bad_request(message)),
-        Ok(request) => ("allowed", json(Response::allow(&request.uid).into_review())),
+        Ok(request) => ("allowed", json(&Response::allow(&request.uid))),
     };
     state.metrics.observe(
         RequestLabels {
@@ -210,10 +202,14 @@ fn bad_request(message: String) -> HttpResponse {
     (StatusCode::BAD_REQUEST, message).into_response()
 }
 
-fn json(value: Value) -> HttpResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        value.to_string(),
-    )
-        .into_response()
+/// The AdmissionReview around `response`, written straight from the typed response.
+fn json(response: &Response) -> HttpResponse {
+    match response.to_wire() {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(err) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding the AdmissionReview failed: {err}"),
+        )
+            .into_response(),
+    }
 }

@@ -51,12 +51,16 @@ pub fn mutate(request: &Request, settings: &Settings, facts: &Facts) -> Response
             let mut warnings = report.warnings;
             warnings.extend(plan.warnings.iter().cloned());
             let patch = build_patch(pod, &plan, settings);
-            match serde_json::to_value(&patch) {
-                Ok(value) if !patch.0.is_empty() => Response::allow(&request.uid)
-                    .with_patch(&value)
-                    .with_warnings(warnings),
-                _ => Response::allow(&request.uid).with_warnings(warnings),
-            }
+            let allowed = Response::allow(&request.uid);
+            let patched = if patch.0.is_empty() {
+                allowed
+            } else {
+                match allowed.clone().with_patch(&patch) {
+                    Ok(patched) => patched,
+                    Err(_) => allowed,
+                }
+            };
+            patched.with_warnings(warnings)
         }
     }
 }
