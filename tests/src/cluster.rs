@@ -140,6 +140,24 @@ impl Cluster {
         )
     }
 
+    /// Creates `object` in `ns` as a server-side dry run (admission and defaults, nothing
+    /// stored), returning what `kubectl create -o json` printed.
+    pub fn dry_run(&self, ns: &str, object: &serde_json::Value) -> anyhow::Result<Output> {
+        self.kubectl_stdin(
+            [
+                "create",
+                "--dry-run=server",
+                "-o",
+                "json",
+                "-n",
+                ns,
+                "-f",
+                "-",
+            ],
+            &object.to_string(),
+        )
+    }
+
     /// Runs the built `helm` with `args`.
     pub fn helm<I, S>(&self, args: I) -> anyhow::Result<Output>
     where

@@ -134,19 +134,7 @@ impl Replication {
     /// Creates `object` in `ns` as a server-side dry run (admission and defaults, nothing
     /// stored), returning what `kubectl create -o json` printed.
     pub fn dry_run(&self, ns: &str, object: &Value) -> anyhow::Result<crate::Output> {
-        self.cluster.kubectl_stdin(
-            [
-                "create",
-                "--dry-run=server",
-                "-o",
-                "json",
-                "-n",
-                ns,
-                "-f",
-                "-",
-            ],
-            &object.to_string(),
-        )
+        self.cluster.dry_run(ns, object)
     }
 
     /// Creates `object` (any kind, JSON) in `ns`.

@@ -68,19 +68,7 @@ async fn setup(prefix: &str, labels: &[(&str, &str)]) -> anyhow::Result<Setup> {
     // The apiserver picks up webhook configurations asynchronously: probe with a dry run.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let out = cluster.kubectl_stdin(
-            [
-                "create",
-                "--dry-run=server",
-                "-o",
-                "json",
-                "-n",
-                setup.ns.name.as_str(),
-                "-f",
-                "-",
-            ],
-            &pod("probe", json!({})).to_string(),
-        )?;
+        let out = cluster.dry_run(setup.ns.name.as_str(), &pod("probe", json!({})))?;
         if out.success && out.stdout.contains("ferry-sidecar") {
             return Ok(setup);
         }
@@ -297,21 +285,7 @@ async fn destinations_get_the_port_and_label_and_privileged_namespaces_the_root_
     // The namespace cache may lag the label by a moment.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let sidecar = loop {
-        let out = cluster
-            .kubectl_stdin(
-                [
-                    "create",
-                    "--dry-run=server",
-                    "-o",
-                    "json",
-                    "-n",
-                    ns,
-                    "-f",
-                    "-",
-                ],
-                &standby.to_string(),
-            )?
-            .ok()?;
+        let out = cluster.dry_run(ns, &standby)?.ok()?;
         let created: Value = serde_json::from_str(&out.stdout)?;
         let (_, sidecar) = sidecar_of(&created).context("sidecar")?;
         if sidecar["securityContext"]["runAsUser"] == 0 {
@@ -356,21 +330,7 @@ async fn injection_is_idempotent_and_dry_runs_change_nothing() -> anyhow::Result
     let ns = setup.ns.name.as_str();
 
     // Server-side dry run shows the mutated pod and creates nothing.
-    let out = cluster
-        .kubectl_stdin(
-            [
-                "create",
-                "--dry-run=server",
-                "-o",
-                "json",
-                "-n",
-                ns,
-                "-f",
-                "-",
-            ],
-            &pod("dry", json!({})).to_string(),
-        )?
-        .ok()?;
+    let out = cluster.dry_run(ns, &pod("dry", json!({})))?.ok()?;
     let dry: Value = serde_json::from_str(&out.stdout)?;
     assert!(sidecar_of(&dry).is_some());
     assert!(

@@ -422,21 +422,7 @@ pub fn strip_ansi(text: &str) -> String {
 /// A pod run through admission as a server-side dry run: the pod as it would be stored, and
 /// the warnings.
 pub fn dry_run_pod(cluster: &Cluster, ns: &str, pod: &Value) -> anyhow::Result<(Value, String)> {
-    let out = cluster
-        .kubectl_stdin(
-            [
-                "create",
-                "--dry-run=server",
-                "-o",
-                "json",
-                "-n",
-                ns,
-                "-f",
-                "-",
-            ],
-            &pod.to_string(),
-        )?
-        .ok()?;
+    let out = cluster.dry_run(ns, pod)?.ok()?;
     Ok((serde_json::from_str(&out.stdout)?, out.stderr))
 }
 
