@@ -173,7 +173,7 @@ pub struct PodAnnotations {
 /// Reads the annotation map of a pod from its raw JSON (`metadata.annotations`), ignoring
 /// values that are not strings (the apiserver refuses those before any webhook runs).
 pub fn from_pod_json(pod: &serde_json::Value) -> BTreeMap<String, String> {
-    pod.pointer("/metadata/annotations")
+    crate::json::get(pod, "/metadata/annotations")
         .and_then(serde_json::Value::as_object)
         .map(|map| {
             map.iter()

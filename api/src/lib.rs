@@ -9,6 +9,7 @@ pub mod annotations;
 pub mod contract;
 pub mod crd;
 pub mod docs;
+pub mod json;
 pub mod rules;
 pub mod selector;
 pub mod stable_hash;

@@ -73,7 +73,7 @@ pub fn validate(request: &Request) -> Response {
 
 /// True when the pod carries the opt-in label with the value `"true"`.
 pub fn opted_in(pod: &Value) -> bool {
-    pod.pointer("/metadata/labels")
+    ferry_api::json::get(pod, "/metadata/labels")
         .and_then(|labels| labels.get(INJECT_LABEL))
         .and_then(Value::as_str)
         == Some("true")

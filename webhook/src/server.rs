@@ -16,7 +16,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::admission::{API_VERSION, Request, Response, Review};
 use crate::cluster::ClusterView;
-use crate::inject::{self, Facts, Settings};
+use crate::inject::{self, Candidate, Facts, Screened, Settings};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::review::{self, Subject};
 
@@ -125,8 +125,13 @@ async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse
     let (kind, result, response) = match decode(&body) {
         Err(message) => ("unknown", "bad_request", bad_request(message)),
         Ok(request) => {
-            let facts = gather_facts(&state, &request).await;
-            let answer = inject::mutate(&request, &state.settings, &facts);
+            let answer = match inject::screen(&request) {
+                Screened::Answer(answer) => answer,
+                Screened::Inject(candidate) => {
+                    let facts = gather_facts(&state, &request, &candidate).await;
+                    inject::inject(candidate, &state.settings, &facts)
+                }
+            };
             let result = match (answer.allowed, answer.patch.is_some()) {
                 (false, _) => "denied",
                 (true, true) => "injected",
@@ -146,23 +151,15 @@ async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse
     response
 }
 
-/// The cluster facts for a pod that opted in; none for anything else.
-async fn gather_facts(state: &AppState, request: &Request) -> Facts {
-    let Some(pod) = request.object.as_ref().filter(|pod| review::opted_in(pod)) else {
-        return Facts::default();
-    };
-    let annotations = ferry_api::annotations::from_pod_json(pod);
-    let Some(parsed) = ferry_api::validate_pod_annotations(&annotations).0 else {
-        return Facts::default();
-    };
+/// The cluster facts for a pod to inject, from the annotations [`inject::screen`] parsed.
+async fn gather_facts(state: &AppState, request: &Request, candidate: &Candidate<'_>) -> Facts {
     let namespace = request.namespace.as_deref().unwrap_or("default");
-    let service_account = pod
-        .pointer("/spec/serviceAccountName")
+    let service_account = ferry_api::json::get(candidate.pod, "/spec/serviceAccountName")
         .and_then(Value::as_str)
         .unwrap_or("default");
     state
         .cluster
-        .facts(namespace, &parsed.binding, service_account)
+        .facts(namespace, &candidate.annotations.binding, service_account)
         .await
 }
 

@@ -57,18 +57,25 @@ pub(super) fn decode_spec<T: DeserializeOwned>(
         report.error("spec", "", "required");
         return None;
     };
-    let mut lenient = spec.clone();
+    // Enum values outside their set are reported here with the allowed ones, and removed
+    // from a copy so that decoding goes on to report the other fields. Only then is the
+    // spec copied: a valid one is decoded where it lies.
+    let mut lenient: Option<Value> = None;
     for field in enums {
-        let Some(value) = spec.pointer(field.pointer) else {
+        let Some(value) = crate::json::get(spec, field.pointer) else {
             continue;
         };
         if value.as_str().is_some_and(|v| field.allowed.contains(&v)) {
             continue;
         }
         report.error(&spec_path(field.pointer), &render(value), field.rule);
-        remove_pointer(&mut lenient, field.pointer);
+        remove_pointer(lenient.get_or_insert_with(|| spec.clone()), field.pointer);
     }
-    match serde_path_to_error::deserialize::<_, T>(lenient) {
+    let decoded = match &lenient {
+        Some(lenient) => serde_path_to_error::deserialize::<_, T>(lenient),
+        None => serde_path_to_error::deserialize::<_, T>(spec),
+    };
+    match decoded {
         Ok(spec) => Some(spec),
         Err(err) => {
             record_decode_error(spec, &err, report);
@@ -98,7 +105,9 @@ fn record_decode_error(
         return;
     }
     let pointer = format!("/{}", at.replace('.', "/"));
-    let value = spec.pointer(&pointer).map(render).unwrap_or_default();
+    let value = crate::json::get(spec, &pointer)
+        .map(render)
+        .unwrap_or_default();
     let rule = message
         .split(" at line ")
         .next()

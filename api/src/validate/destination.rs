@@ -33,7 +33,7 @@ pub fn validate_destination(object: &Value) -> Report {
             rule: "must be ClusterIP, LoadBalancer or NodePort",
         },
     ];
-    if let Some(name) = object.pointer("/metadata/name")
+    if let Some(name) = crate::json::get(object, "/metadata/name")
         && render(name).chars().count() > NAME_MAX
     {
         report.error(

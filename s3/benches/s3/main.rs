@@ -19,6 +19,8 @@
 //! `FERRY_BENCH_E_FILES` shrinks (e) and `FERRY_BENCH_HUGE_FILES` (h) for a quick look;
 //! `FERRY_BENCH_CASES=abcd` picks cases
 //! (`FERRY_BENCH_CASES=f` runs only the crypt case; `x` runs none of the default ones).
+//! `FERRY_BENCH_PERF=DIR` records a `perf` profile of every run into DIR (see
+//! [`measure`]); its figures are then not the tools' own.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -100,11 +100,31 @@ pub fn rclone_version() -> String {
         .to_owned()
 }
 
+/// The command that runs `program` measured: under `/usr/bin/time`, and, with
+/// `FERRY_BENCH_PERF=DIR`, under `perf record` too (a flat profile per run in
+/// `DIR/<tool>-<n>.data`, for `perf report --no-children -i ...`). Profiled runs are slower
+/// and their memory figure is perf's: they are for finding where the time goes, not for the
+/// figures.
+fn measured(tool: Tool, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let Ok(dir) = std::env::var("FERRY_BENCH_PERF") else {
+        return ferry_e2e::gnu_time::command(program);
+    };
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = ferry_e2e::gnu_time::command("perf");
+    cmd.args(["record", "-q", "-F", "1999", "-o"])
+        .arg(Path::new(&dir).join(format!("{}-{n}.data", tool.slug())))
+        .arg("--")
+        .arg(program);
+    cmd
+}
+
 /// Syncs `src` to `remote` (`minio:BUCKET/PREFIX`) with `tool`, measured.
 pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> Sample {
     let mut cmd = match tool {
         Tool::Ferry => {
-            let mut cmd = ferry_e2e::gnu_time::command(s3support::ferry_bin());
+            let mut cmd = measured(tool, s3support::ferry_bin());
             cmd.args(["sync", "--stats", "0", "--config"])
                 .arg(conf)
                 .arg(src)
@@ -112,7 +132,7 @@ pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> 
             cmd
         }
         Tool::RcloneDefault | Tool::RcloneTuned => {
-            let mut cmd = ferry_e2e::gnu_time::command(s3support::rclone_bin());
+            let mut cmd = measured(tool, s3support::rclone_bin());
             cmd.args(["sync", "-q", "--config"]).arg(conf);
             if tool == Tool::RcloneTuned {
                 cmd.args(["--transfers", "32", "--checkers", "32"]);
@@ -122,7 +142,7 @@ pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> 
         }
         Tool::Floor(n) => {
             let (bucket, prefix) = remote.trim_start_matches("minio:").split_once('/').unwrap();
-            let mut cmd = ferry_e2e::gnu_time::command(std::env::current_exe().unwrap());
+            let mut cmd = measured(tool, std::env::current_exe().unwrap());
             cmd.arg("floor")
                 .arg(conf)
                 .arg(src)

@@ -4,7 +4,7 @@ use ferry_api::annotations::Binding;
 use std::collections::BTreeMap;
 
 use ferry_api::contract::{self, Role, SidecarContainer, env};
-use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::api::core::v1::{Container, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde_json::{Value, json};
 
@@ -19,10 +19,10 @@ pub const SCRATCH_VOLUME: &str = "ferry-scratch";
 /// Where Kubernetes clients look for the service-account token.
 const TOKEN_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-/// The sidecar container, built by the contract's builder and serialised for the patch.
+/// The sidecar container, built by the contract's builder; the patch writes it as it is.
 /// A native sidecar that runs the restore step writes the volume, and holds the app
 /// containers back with its startup probe.
-pub fn container(plan: &Plan, settings: &Settings) -> Value {
+pub fn container(plan: &Plan, settings: &Settings) -> Container {
     let gate = plan.restore.as_ref().filter(|_| plan.native);
     let mut built = common(plan, settings, CONTAINER, "run", gate.is_some());
     if let Some(gate) = gate {
@@ -41,12 +41,12 @@ pub fn container(plan: &Plan, settings: &Settings) -> Value {
     if gate.is_some() {
         container.startup_probe = Some(super::restore::startup_probe());
     }
-    json!(container)
+    container
 }
 
 /// The init container that runs the restore step when the sidecar is not a native one
 /// (placed before the app's init containers); `None` when there is no step to run there.
-pub fn restore_container(plan: &Plan, settings: &Settings) -> Option<Value> {
+pub fn restore_container(plan: &Plan, settings: &Settings) -> Option<Container> {
     let gate = plan.restore.as_ref().filter(|_| !plan.native)?;
     let mut built = common(
         plan,
@@ -62,7 +62,7 @@ pub fn restore_container(plan: &Plan, settings: &Settings) -> Option<Value> {
     container.image_pull_policy = Some(settings.pull_policy.clone());
     // The step writes what to fix to the termination log; the log's tail otherwise.
     container.termination_message_policy = Some("FallbackToLogsOnError".to_owned());
-    Some(json!(container))
+    Some(container)
 }
 
 /// What every Ferry container of the pod shares: the environment, the volumes (the

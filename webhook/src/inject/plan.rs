@@ -105,13 +105,13 @@ pub struct Plan {
 
 /// A claim volume of the pod: `(name, claim name when known)`.
 fn claim_volumes(pod: &Value) -> Vec<(String, Option<String>)> {
-    pod.pointer("/spec/volumes")
+    ferry_api::json::get(pod, "/spec/volumes")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|v| {
             let name = v.get("name")?.as_str()?.to_owned();
-            if let Some(claim) = v.pointer("/persistentVolumeClaim/claimName") {
+            if let Some(claim) = ferry_api::json::get(v, "/persistentVolumeClaim/claimName") {
                 return Some((name, claim.as_str().map(str::to_owned)));
             }
             v.get("ephemeral").map(|_| (name, None))
@@ -139,7 +139,9 @@ pub fn plan(
         &mut denials,
         &mut warnings,
     );
-    if destination && pod.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true) {
+    if destination
+        && ferry_api::json::get(pod, "/spec/hostNetwork").and_then(Value::as_bool) == Some(true)
+    {
         denials.push(Denial::HostNetworkDestination);
     }
     let identity = identity(pod, annotations, facts, &mut denials, &mut warnings);
@@ -155,15 +157,13 @@ pub fn plan(
         },
     };
     if !native
-        && pod
-            .pointer("/spec/restartPolicy")
+        && ferry_api::json::get(pod, "/spec/restartPolicy")
             .and_then(Value::as_str)
             .is_some_and(|p| p != "Always")
     {
         warnings.push(format!("a regular sidecar keeps this pod from completing; set {NATIVE_SIDECAR}: \"true\" on 1.29+"));
     }
-    let token_volume = pod
-        .pointer("/spec/automountServiceAccountToken")
+    let token_volume = ferry_api::json::get(pod, "/spec/automountServiceAccountToken")
         .and_then(Value::as_bool)
         == Some(false);
     let api_access_volume = if token_volume {
@@ -221,7 +221,7 @@ const API_ACCESS_PREFIX: &str = "kube-api-access-";
 /// The first volume named like the ServiceAccount admission's token volume, the one that
 /// plugin itself picks (it runs before webhooks, so a pod that automounts already has it).
 fn api_access_volume(pod: &Value) -> Option<String> {
-    pod.pointer("/spec/volumes")?
+    ferry_api::json::get(pod, "/spec/volumes")?
         .as_array()?
         .iter()
         .filter_map(|v| v.get("name")?.as_str())
@@ -247,8 +247,7 @@ fn choose_volume(
     warnings: &mut Vec<String>,
 ) -> Option<String> {
     if let Some(wanted) = &annotations.volume {
-        let exists = pod
-            .pointer("/spec/volumes")
+        let exists = ferry_api::json::get(pod, "/spec/volumes")
             .and_then(Value::as_array)
             .is_some_and(|vs| {
                 vs.iter()
@@ -288,9 +287,8 @@ fn identity(
     denials: &mut Vec<Denial>,
     warnings: &mut Vec<String>,
 ) -> Identity {
-    let app_user = pod
-        .pointer("/spec/containers/0/securityContext/runAsUser")
-        .or_else(|| pod.pointer("/spec/securityContext/runAsUser"))
+    let app_user = ferry_api::json::get(pod, "/spec/containers/0/securityContext/runAsUser")
+        .or_else(|| ferry_api::json::get(pod, "/spec/securityContext/runAsUser"))
         .and_then(Value::as_i64);
     match (annotations.run_as_user, facts.privileged_namespace) {
         (Some(0), false) => {
