@@ -96,7 +96,10 @@ fn main() {
                     _ => tool.slug().to_owned(),
                 };
                 let remote = format!("minio:{name}/{slug}-{prefix}");
-                measure::run(tool, &minio, &conf, src, &remote)
+                let sample = measure::run(tool, &minio, &conf, src, &remote);
+                // Each run as it ends, so a later run that fails leaves the earlier figures.
+                eprintln!("{id} {}: {sample:?}", tool.label());
+                sample
             })
             .collect();
         measure::print_case(label, &samples);

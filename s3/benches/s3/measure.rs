@@ -120,6 +120,10 @@ fn measured(tool: Tool, program: impl AsRef<std::ffi::OsStr>) -> Command {
     cmd
 }
 
+/// The longest one run may take: rclone's push of the million-file case took more than 30
+/// minutes on 2 loaded cores.
+const RUN_LIMIT: Duration = Duration::from_secs(3600);
+
 /// Syncs `src` to `remote` (`minio:BUCKET/PREFIX`) with `tool`, measured.
 pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> Sample {
     let mut cmd = match tool {
@@ -154,7 +158,7 @@ pub fn run(tool: Tool, minio: &Minio, conf: &Path, src: &Path, remote: &str) -> 
     let before = minio.requests();
     let server_before = cpu_of(minio.pid);
     let started = Instant::now();
-    let out = s3support::run_within(&mut cmd, Duration::from_secs(1800));
+    let out = s3support::run_within(&mut cmd, RUN_LIMIT);
     let wall = started.elapsed();
     let server_cpu = cpu_of(minio.pid).saturating_sub(server_before);
     let after = minio.requests();
