@@ -42,6 +42,12 @@ use serde_json::{Value, json};
 const SECRET: &str = "fleet-s3";
 /// A schedule that does not fire during the run.
 const IDLE_SCHEDULE: &str = "0 0 1 1 *";
+/// The storage class of the benchmark's pre-bound volumes; no such class object exists, so
+/// nothing provisions for it.
+const STATIC_CLASS: &str = "bench-fleet-static";
+/// The label on the benchmark's volumes (cluster-scoped, so the namespace's deletion does not
+/// remove them): its value is the namespace.
+const FLEET_LABEL: &str = "bench-fleet.ferry.dev/namespace";
 /// The agents' metrics ports start here (one each, on 127.0.0.1).
 const METRICS_BASE: u16 = 21_000;
 
@@ -443,6 +449,12 @@ async fn main() -> anyhow::Result<()> {
 
     let kubeconfig = kubeconfig(cluster, &ns, dir.path())?;
     let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), &ns);
+    let volumes: Api<k8s_openapi::api::core::v1::PersistentVolume> = Api::all(client.clone());
+    // Volumes of an earlier run that ended before its clean-up.
+    let stale = kube::api::ListParams::default().labels(FLEET_LABEL);
+    volumes
+        .delete_collection(&kube::api::DeleteParams::default(), &stale)
+        .await?;
     let mut children = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let volume = dir.path().join(name);
@@ -453,10 +465,31 @@ async fn main() -> anyhow::Result<()> {
                 format!("{name} {f}\n").repeat(64),
             )?;
         }
-        // The claim the source names: it must exist, and is never provisioned (no such
-        // class); the agent reads its volume from the local directory.
+        // The claim the source names: it must exist, and is bound to a volume of its own
+        // made here, which nothing mounts (the agent reads the local directory). A claim
+        // left pending would have the PV controller write an Event for it every 15 s
+        // (13 writes/s for 200 claims), which the idle window would count as the fleet's.
+        let volume_name = format!("{ns}-{name}");
+        volumes
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({
+                    "apiVersion": "v1", "kind": "PersistentVolume",
+                    "metadata": {"name": volume_name, "labels": {FLEET_LABEL: ns}},
+                    "spec": {
+                        "capacity": {"storage": "1Gi"},
+                        "accessModes": ["ReadWriteOnce"],
+                        "persistentVolumeReclaimPolicy": "Retain",
+                        "storageClassName": STATIC_CLASS,
+                        "hostPath": {"path": volume},
+                        "claimRef": {"namespace": ns, "name": name},
+                    },
+                }))?,
+            )
+            .await?;
         let mut claim = manifests::claim(name, "1Gi");
-        claim["spec"]["storageClassName"] = json!("bench-fleet-unprovisioned");
+        claim["spec"]["storageClassName"] = json!(STATIC_CLASS);
+        claim["spec"]["volumeName"] = json!(volume_name);
         create(claim).await?;
         create(manifests::rclone_source(
             name,
@@ -625,5 +658,9 @@ async fn main() -> anyhow::Result<()> {
         bail!("the fleet's idle writes scaled to 1,000 CRs exceed 1/s");
     }
     drop(agents);
+    let ours = kube::api::ListParams::default().labels(&format!("{FLEET_LABEL}={ns}"));
+    volumes
+        .delete_collection(&kube::api::DeleteParams::default(), &ours)
+        .await?;
     Ok(())
 }
