@@ -233,14 +233,7 @@ impl Stored {
 
 /// The lock of the object at full key `key`.
 pub async fn stored(remote: &Remote, key: &str) -> Result<Stored> {
-    let out = remote
-        .client
-        .head_object()
-        .bucket(&remote.bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| remote.error("HeadObject", key, e))?;
+    let out = remote.head_object(key).await?;
     Ok(Stored {
         mode: match out.object_lock_mode {
             Some(ObjectLockMode::Governance) => Some(Mode::Governance),

@@ -194,6 +194,21 @@ impl Remote {
         }
     }
 
+    /// One HEAD of the object at full key `key`, its error named for `key`: the request the
+    /// engine's HEAD, the push mark and the lock read share (each with its own retries).
+    pub async fn head_object(
+        &self,
+        key: &str,
+    ) -> Result<aws_sdk_s3::operation::head_object::HeadObjectOutput> {
+        self.client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| self.error("HeadObject", key, e))
+    }
+
     /// Maps an SDK error of `op` on `key` to an [`Error`], recognising refused credentials
     /// and missing buckets.
     pub fn error<E>(&self, op: &'static str, key: &str, err: SdkError<E, HttpResponse>) -> Error

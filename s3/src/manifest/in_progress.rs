@@ -138,16 +138,7 @@ pub async fn refuse(remote: &Remote) -> Result<()> {
 /// When the mark at `key` was stored (`at <time>`), if it is there: one HEAD.
 async fn stored_since(remote: &Remote, key: &str) -> Result<Option<String>> {
     let found = Backoff::default()
-        .run("HeadObject push mark", || async {
-            remote
-                .client
-                .head_object()
-                .bucket(&remote.bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| remote.error("HeadObject", key, e))
-        })
+        .run("HeadObject push mark", || remote.head_object(key))
         .await;
     match found {
         Ok(head) => Ok(Some(

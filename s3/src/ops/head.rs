@@ -39,14 +39,7 @@ pub async fn head(ctx: &Ctx, rel: &str) -> Result<Head> {
         .backoff
         .run("HeadObject", || async {
             ctx.stats.head();
-            ctx.remote
-                .client
-                .head_object()
-                .bucket(&ctx.remote.bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(|e| ctx.remote.error("HeadObject", &key, e))
+            ctx.remote.head_object(&key).await
         })
         .await?;
     let last_modified_ns = out
