@@ -12,16 +12,18 @@ use serde_json::Value;
 /// The only API version of AdmissionReview the apiserver sends to a v1 webhook.
 pub const API_VERSION: &str = "admission.k8s.io/v1";
 
-/// An AdmissionReview as the apiserver sends it.
+/// An AdmissionReview as the apiserver sends it, with its object decoded as `O`: the whole
+/// raw JSON for `/validate`, only what the injection reads for `/mutate`
+/// ([`crate::inject::Pod`]).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Review {
+pub struct Review<O = Value> {
     /// Must be `admission.k8s.io/v1`.
     pub api_version: String,
     /// Must be `AdmissionReview`.
     pub kind: String,
     /// The request; absent only in malformed reviews.
-    pub request: Option<Request>,
+    pub request: Option<Request<O>>,
 }
 
 /// Group, version and kind of the object under review.
@@ -41,7 +43,7 @@ pub struct Gvk {
 /// The admission request: what is being done to which object.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Request {
+pub struct Request<O = Value> {
     /// Echoed in the response; the apiserver matches them by it.
     pub uid: String,
     /// The kind of the object.
@@ -53,9 +55,8 @@ pub struct Request {
     /// The namespace of the object.
     #[serde(default)]
     pub namespace: Option<String>,
-    /// The object as it will be stored, raw.
-    #[serde(default)]
-    pub object: Option<Value>,
+    /// The object as it will be stored (absent is `None`, as for every `Option`).
+    pub object: Option<O>,
     /// True for a dry run: same answer, no side effects.
     #[serde(default)]
     pub dry_run: Option<bool>,

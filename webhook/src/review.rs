@@ -31,7 +31,7 @@ impl Subject {
     }
 
     /// Classifies a request by the group and kind of its object.
-    pub fn of(request: &Request) -> Self {
+    pub fn of<O>(request: &Request<O>) -> Self {
         match (request.kind.group.as_str(), request.kind.kind.as_str()) {
             (ferry_api::GROUP, "ReplicationSource") => Self::Source,
             (ferry_api::GROUP, "ReplicationDestination") => Self::Destination,

@@ -10,13 +10,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{get, post};
 use ferry_certs::CertStore;
+use serde::Deserialize;
 use serde_json::Value;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::admission::{API_VERSION, Request, Response, Review};
 use crate::cluster::ClusterView;
-use crate::inject::{self, Candidate, Facts, Screened, Settings};
+use crate::inject::{self, Candidate, Facts, Pod, Screened, Settings};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::review::{self, Subject};
 
@@ -101,7 +102,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> HttpResponse {
 
 async fn validate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse {
     let started = Instant::now();
-    let (kind, result, response) = match decode(&body) {
+    let (kind, result, response) = match decode::<Value>(&body) {
         Err(message) => ("unknown", "bad_request", bad_request(message)),
         Ok(request) => {
             let answer = review::validate(&request);
@@ -122,7 +123,7 @@ async fn validate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpRespon
 
 async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse {
     let started = Instant::now();
-    let (kind, result, response) = match decode(&body) {
+    let (kind, result, response) = match decode::<Pod>(&body) {
         Err(message) => ("unknown", "bad_request", bad_request(message)),
         Ok(request) => {
             let answer = match inject::screen(&request) {
@@ -152,10 +153,17 @@ async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse
 }
 
 /// The cluster facts for a pod to inject, from the annotations [`inject::screen`] parsed.
-async fn gather_facts(state: &AppState, request: &Request, candidate: &Candidate<'_>) -> Facts {
+async fn gather_facts(
+    state: &AppState,
+    request: &Request<Pod<'_>>,
+    candidate: &Candidate<'_>,
+) -> Facts {
     let namespace = request.namespace.as_deref().unwrap_or("default");
-    let service_account = ferry_api::json::get(candidate.pod, "/spec/serviceAccountName")
-        .and_then(Value::as_str)
+    let service_account = candidate
+        .pod
+        .spec
+        .service_account_name
+        .as_deref()
         .unwrap_or("default");
     state
         .cluster
@@ -165,7 +173,7 @@ async fn gather_facts(state: &AppState, request: &Request, candidate: &Candidate
 
 async fn allow(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse {
     let started = Instant::now();
-    let (result, response) = match decode(&body) {
+    let (result, response) = match decode::<Value>(&body) {
         Err(message) => ("bad_request", bad_request(message)),
         Ok(request) => ("allowed", json(&Response::allow(&request.uid))),
     };
@@ -181,9 +189,29 @@ async fn allow(State(state): State<Arc<AppState>>, body: Bytes) -> HttpResponse 
 }
 
 /// Decodes an AdmissionReview v1 and returns its request, or says what is wrong with it.
-pub fn decode(body: &[u8]) -> Result<Request, String> {
-    let review: Review =
-        serde_json::from_slice(body).map_err(|err| format!("malformed AdmissionReview: {err}"))?;
+/// The object is decoded as `O` (see [`Review`]).
+pub fn decode<'a, O: Deserialize<'a>>(body: &'a [u8]) -> Result<Request<O>, String> {
+    let review: Review<O> = match serde_json::from_slice(body) {
+        Ok(review) => review,
+        // Decoded again, only when it failed, to name the field (the tracking costs on
+        // every request when done the first time).
+        Err(err) => {
+            let mut de = serde_json::Deserializer::from_slice(body);
+            let message = match serde_path_to_error::deserialize::<_, Review<O>>(&mut de) {
+                Err(traced)
+                    if traced.path().iter().next().is_some()
+                        && !traced
+                            .path()
+                            .iter()
+                            .any(|s| matches!(s, serde_path_to_error::Segment::Unknown)) =>
+                {
+                    format!("{}: {}", traced.path(), traced.inner())
+                }
+                _ => err.to_string(),
+            };
+            return Err(format!("malformed AdmissionReview: {message}"));
+        }
+    };
     if review.api_version != API_VERSION || review.kind != "AdmissionReview" {
         return Err(format!(
             "expected apiVersion {API_VERSION} and kind AdmissionReview, got {} {}",

@@ -206,3 +206,40 @@ async fn every_seed_is_answered_and_oversized_bodies_are_refused() {
         "{body:?}"
     );
 }
+
+/// `path`'s answer to `body`: status and text.
+#[expect(clippy::expect_used, reason = "test support")]
+async fn answer(path: &str, body: String) -> (StatusCode, String) {
+    let request = Request::post(path).body(Body::from(body)).expect("request");
+    let response = app().oneshot(request).await.expect("response");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `/mutate` reads only part of a pod, but a part of the wrong JSON type is refused with
+/// the field's path, not with a line and column alone.
+#[tokio::test]
+async fn a_pod_field_of_the_wrong_type_is_refused_by_name() {
+    let mut review = seeds()[2].clone();
+    review["request"]["object"]["spec"]["hostNetwork"] = json!("yes");
+    let (status, text) = answer("/mutate", review.to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        text.starts_with(
+            "malformed AdmissionReview: request.object.spec.hostNetwork: invalid type: string \"yes\", expected a boolean"
+        ),
+        "{text}"
+    );
+    // The same review with the field right is decoded and planned (and refused for what
+    // the seed pod lacks: a claim volume).
+    review["request"]["object"]["spec"]["hostNetwork"] = json!(false);
+    let (status, text) = answer("/mutate", review.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("no PersistentVolumeClaim volume"), "{text}");
+}

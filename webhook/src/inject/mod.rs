@@ -1,26 +1,27 @@
 //! Sidecar injection: from the raw JSON of a Pod CREATE to RFC 6902 `add` operations.
 //!
 //! Pods are never round-tripped through typed structs, which would drop fields newer than
-//! our types (a native sidecar's `restartPolicy`, for one). The plan reads what it needs from
-//! the raw JSON; the patch only adds, creating a missing array or map first.
+//! our types (a native sidecar's `restartPolicy`, for one). The plan reads only what it needs
+//! ([`Pod`], decoded from the request's bytes); the patch only adds, creating a missing array
+//! or map first.
 
 mod container;
 mod patch;
 mod plan;
+mod pod;
 mod restore;
 mod settings;
 
 pub use container::CONTAINER;
 pub use patch::{Add, Item, Patch, build as build_patch, recorded_version};
 pub use plan::{Denial, Plan, plan};
+pub use pod::Pod;
 pub use restore::Gate;
 pub use settings::{BoundObject, Facts, NativeMode, Resources, Settings};
 
-use ferry_api::{PodAnnotations, annotations};
-use serde_json::Value;
+use ferry_api::PodAnnotations;
 
 use crate::admission::{Request, Response};
-use crate::review::opted_in;
 
 /// A pod CREATE that opted in and is not injected yet, with its annotations parsed once: the
 /// handler reads the binding from them to gather the cluster facts, and [`inject`] plans
@@ -28,8 +29,8 @@ use crate::review::opted_in;
 #[derive(Debug)]
 pub struct Candidate<'a> {
     uid: &'a str,
-    /// The pod as it will be stored, raw.
-    pub pod: &'a Value,
+    /// The pod as it will be stored, as far as the injection reads it.
+    pub pod: &'a Pod<'a>,
     /// Its valid ferry annotations.
     pub annotations: PodAnnotations,
     warnings: Vec<String>,
@@ -46,7 +47,7 @@ pub enum Screened<'a> {
 }
 
 /// Screens a `/mutate` request without looking at the cluster.
-pub fn screen(request: &Request) -> Screened<'_> {
+pub fn screen<'a>(request: &'a Request<Pod<'a>>) -> Screened<'a> {
     let Some(pod) = request.object.as_ref() else {
         return Screened::Answer(Response::deny(
             &request.uid,
@@ -54,10 +55,10 @@ pub fn screen(request: &Request) -> Screened<'_> {
             &["request.object: \"\": required for CREATE".to_owned()],
         ));
     };
-    if request.operation != "CREATE" || request.kind.kind != "Pod" || !opted_in(pod) {
+    if request.operation != "CREATE" || request.kind.kind != "Pod" || !pod.opted_in() {
         return Screened::Answer(Response::allow(&request.uid));
     }
-    let (parsed, report) = ferry_api::validate_pod_annotations(&annotations::from_pod_json(pod));
+    let (parsed, report) = ferry_api::validate_pod_annotations(&pod.annotations());
     let Some(parsed) = parsed else {
         return Screened::Answer(
             Response::deny(&request.uid, 400, &report.messages()).with_warnings(report.warnings),
@@ -106,7 +107,7 @@ pub fn inject(candidate: Box<Candidate<'_>>, settings: &Settings, facts: &Facts)
 }
 
 /// Answers a `/mutate` request with the facts already known: [`screen`], then [`inject`].
-pub fn mutate(request: &Request, settings: &Settings, facts: &Facts) -> Response {
+pub fn mutate(request: &Request<Pod<'_>>, settings: &Settings, facts: &Facts) -> Response {
     match screen(request) {
         Screened::Answer(response) => response,
         Screened::Inject(candidate) => inject(candidate, settings, facts),

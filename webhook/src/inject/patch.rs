@@ -1,4 +1,4 @@
-//! RFC 6902 `add` operations from the raw pod: a missing array or map is created first, and
+//! RFC 6902 `add` operations for a pod: a missing array or map is created first, and
 //! every path is built from tokens by [`pointer`], which escapes `/` and `~` in keys.
 //!
 //! The operations are our own serialisable type rather than `json_patch`'s, whose values are
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::container::{self, CONTAINER};
 use super::plan::Plan;
+use super::pod::Pod;
 use super::settings::Settings;
 
 /// One RFC 6902 `add` operation.
@@ -82,9 +83,9 @@ fn add(tokens: &[&str], value: Item) -> Add {
 }
 
 /// Adds `key: value` to the map at `map` (e.g. `["metadata", "annotations"]`), creating the
-/// map when the pod has none.
-fn add_to_map(pod: &Value, ops: &mut Vec<Add>, map: &[&str], key: &str, value: Value) {
-    if !ferry_api::json::get(pod, &pointer(map)).is_some_and(Value::is_object) {
+/// map first when the pod has none (`exists`).
+fn add_to_map(exists: bool, ops: &mut Vec<Add>, map: &[&str], key: &str, value: Value) {
+    if !exists {
         ops.push(add(map, Item::Json(json!({}))));
     }
     let mut path = map.to_vec();
@@ -92,11 +93,11 @@ fn add_to_map(pod: &Value, ops: &mut Vec<Add>, map: &[&str], key: &str, value: V
     ops.push(add(&path, Item::Json(value)));
 }
 
-/// Appends `items` to the array at `array`, creating it when missing (`whole` makes the new
-/// array's value). With `first`, the items go to the front instead (the native sidecar must
-/// start before other init containers).
+/// Appends `items` to the array at `array`, creating it when the pod has none (`exists`;
+/// `whole` makes the new array's value). With `first`, the items go to the front instead (the
+/// native sidecar must start before other init containers).
 fn add_to_array<T>(
-    pod: &Value,
+    exists: bool,
     ops: &mut Vec<Add>,
     array: &[&str],
     items: Vec<T>,
@@ -107,7 +108,7 @@ fn add_to_array<T>(
     if items.is_empty() {
         return;
     }
-    if !ferry_api::json::get(pod, &pointer(array)).is_some_and(Value::is_array) {
+    if !exists {
         ops.push(add(array, whole(items)));
         return;
     }
@@ -121,14 +122,14 @@ fn add_to_array<T>(
 
 /// Appends containers to `array` (see [`add_to_array`]).
 fn add_containers(
-    pod: &Value,
+    exists: bool,
     ops: &mut Vec<Add>,
     array: &[&str],
     containers: Vec<Container>,
     first: bool,
 ) {
     add_to_array(
-        pod,
+        exists,
         ops,
         array,
         containers,
@@ -169,10 +170,10 @@ pub fn recorded_version(record: &str) -> Option<String> {
 }
 
 /// The patch that injects `plan` into `pod`, with the image and pull policy of `settings`.
-pub fn build(pod: &Value, plan: &Plan, settings: &Settings) -> Patch {
+pub fn build(pod: &Pod<'_>, plan: &Plan, settings: &Settings) -> Patch {
     let mut ops = Vec::new();
     add_to_map(
-        pod,
+        pod.metadata.annotations.is_some(),
         &mut ops,
         &["metadata", "annotations"],
         INJECTED,
@@ -180,7 +181,7 @@ pub fn build(pod: &Value, plan: &Plan, settings: &Settings) -> Patch {
     );
     if let Binding::Destination(name) = &plan.binding {
         add_to_map(
-            pod,
+            pod.metadata.labels.is_some(),
             &mut ops,
             &["metadata", "labels"],
             DESTINATION_LABEL,
@@ -188,7 +189,7 @@ pub fn build(pod: &Value, plan: &Plan, settings: &Settings) -> Patch {
         );
     }
     add_to_array(
-        pod,
+        pod.spec.volumes.is_some(),
         &mut ops,
         &["spec", "volumes"],
         container::volumes(plan),
@@ -199,7 +200,7 @@ pub fn build(pod: &Value, plan: &Plan, settings: &Settings) -> Patch {
     let sidecar = container::container(plan, settings);
     if plan.native {
         add_containers(
-            pod,
+            pod.spec.init_containers.is_some(),
             &mut ops,
             &["spec", "initContainers"],
             vec![sidecar],
@@ -210,8 +211,20 @@ pub fn build(pod: &Value, plan: &Plan, settings: &Settings) -> Patch {
         let restore: Vec<Container> = container::restore_container(plan, settings)
             .into_iter()
             .collect();
-        add_containers(pod, &mut ops, &["spec", "initContainers"], restore, true);
-        add_containers(pod, &mut ops, &["spec", "containers"], vec![sidecar], false);
+        add_containers(
+            pod.spec.init_containers.is_some(),
+            &mut ops,
+            &["spec", "initContainers"],
+            restore,
+            true,
+        );
+        add_containers(
+            pod.spec.containers.is_some(),
+            &mut ops,
+            &["spec", "containers"],
+            vec![sidecar],
+            false,
+        );
     }
     Patch(ops)
 }

@@ -1,13 +1,12 @@
-//! What to inject into one pod, decided from its raw JSON, its parsed annotations, the
+//! What to inject into one pod, decided from what it reads of the pod, its parsed annotations, the
 //! settings and the cluster facts. Pure: table-tested without a server.
 
 use std::fmt;
 
+use super::pod::Pod;
+use super::settings::{Facts, NativeMode, Resources, Settings};
 use ferry_api::PodAnnotations;
 use ferry_api::annotations::{Binding, NATIVE_SIDECAR, RUN_AS_USER, VOLUME};
-use serde_json::Value;
-
-use super::settings::{Facts, NativeMode, Resources, Settings};
 
 /// The user a non-root sidecar falls back to when the app runs as root.
 pub const FALLBACK_USER: i64 = 65_532;
@@ -104,24 +103,26 @@ pub struct Plan {
 }
 
 /// A claim volume of the pod: `(name, claim name when known)`.
-fn claim_volumes(pod: &Value) -> Vec<(String, Option<String>)> {
-    ferry_api::json::get(pod, "/spec/volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+fn claim_volumes(pod: &Pod<'_>) -> Vec<(String, Option<String>)> {
+    pod.volumes()
+        .iter()
         .filter_map(|v| {
-            let name = v.get("name")?.as_str()?.to_owned();
-            if let Some(claim) = ferry_api::json::get(v, "/persistentVolumeClaim/claimName") {
-                return Some((name, claim.as_str().map(str::to_owned)));
+            let name = v.name.to_string();
+            if let Some(claim) = v
+                .persistent_volume_claim
+                .as_ref()
+                .and_then(|c| c.claim_name.as_deref())
+            {
+                return Some((name, Some(claim.to_owned())));
             }
-            v.get("ephemeral").map(|_| (name, None))
+            v.ephemeral.map(|_| (name, None))
         })
         .collect()
 }
 
 /// Decides the injection, or every reason it cannot be done.
 pub fn plan(
-    pod: &Value,
+    pod: &Pod<'_>,
     annotations: &PodAnnotations,
     settings: &Settings,
     facts: &Facts,
@@ -139,9 +140,7 @@ pub fn plan(
         &mut denials,
         &mut warnings,
     );
-    if destination
-        && ferry_api::json::get(pod, "/spec/hostNetwork").and_then(Value::as_bool) == Some(true)
-    {
+    if destination && pod.spec.host_network == Some(true) {
         denials.push(Denial::HostNetworkDestination);
     }
     let identity = identity(pod, annotations, facts, &mut denials, &mut warnings);
@@ -157,15 +156,15 @@ pub fn plan(
         },
     };
     if !native
-        && ferry_api::json::get(pod, "/spec/restartPolicy")
-            .and_then(Value::as_str)
+        && pod
+            .spec
+            .restart_policy
+            .as_deref()
             .is_some_and(|p| p != "Always")
     {
         warnings.push(format!("a regular sidecar keeps this pod from completing; set {NATIVE_SIDECAR}: \"true\" on 1.29+"));
     }
-    let token_volume = ferry_api::json::get(pod, "/spec/automountServiceAccountToken")
-        .and_then(Value::as_bool)
-        == Some(false);
+    let token_volume = pod.spec.automount_service_account_token == Some(false);
     let api_access_volume = if token_volume {
         None
     } else {
@@ -220,11 +219,10 @@ const API_ACCESS_PREFIX: &str = "kube-api-access-";
 
 /// The first volume named like the ServiceAccount admission's token volume, the one that
 /// plugin itself picks (it runs before webhooks, so a pod that automounts already has it).
-fn api_access_volume(pod: &Value) -> Option<String> {
-    ferry_api::json::get(pod, "/spec/volumes")?
-        .as_array()?
+fn api_access_volume(pod: &Pod<'_>) -> Option<String> {
+    pod.volumes()
         .iter()
-        .filter_map(|v| v.get("name")?.as_str())
+        .map(|v| &*v.name)
         .find(|name| name.starts_with(API_ACCESS_PREFIX))
         .map(str::to_owned)
 }
@@ -239,7 +237,7 @@ fn kind(binding: &Binding) -> &'static str {
 /// The replicated volume: the annotation's, else the one holding the CR's PVC, else the only
 /// (or first) claim volume.
 fn choose_volume(
-    pod: &Value,
+    pod: &Pod<'_>,
     annotations: &PodAnnotations,
     facts: &Facts,
     claims: &[(String, Option<String>)],
@@ -247,12 +245,7 @@ fn choose_volume(
     warnings: &mut Vec<String>,
 ) -> Option<String> {
     if let Some(wanted) = &annotations.volume {
-        let exists = ferry_api::json::get(pod, "/spec/volumes")
-            .and_then(Value::as_array)
-            .is_some_and(|vs| {
-                vs.iter()
-                    .any(|v| v.get("name").and_then(Value::as_str) == Some(wanted))
-            });
+        let exists = pod.volumes().iter().any(|v| *v.name == **wanted);
         if !exists {
             denials.push(Denial::UnknownVolume(wanted.clone()));
         } else if !claims.iter().any(|(name, _)| name == wanted) {
@@ -281,15 +274,13 @@ fn choose_volume(
 
 /// The sidecar's user: the annotation's, else the app container's, else the pod's.
 fn identity(
-    pod: &Value,
+    pod: &Pod<'_>,
     annotations: &PodAnnotations,
     facts: &Facts,
     denials: &mut Vec<Denial>,
     warnings: &mut Vec<String>,
 ) -> Identity {
-    let app_user = ferry_api::json::get(pod, "/spec/containers/0/securityContext/runAsUser")
-        .or_else(|| ferry_api::json::get(pod, "/spec/securityContext/runAsUser"))
-        .and_then(Value::as_i64);
+    let app_user = pod.app_user();
     match (annotations.run_as_user, facts.privileged_namespace) {
         (Some(0), false) => {
             denials.push(Denial::RootNotAllowed);

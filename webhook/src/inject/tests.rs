@@ -3,17 +3,22 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::admission::Request;
 
 mod contract;
 mod restore;
 
-fn request(pod: &Value) -> Request {
-    serde_json::from_value(json!({
-        "uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "operation": "CREATE", "namespace": "app", "object": pod,
+/// `/mutate` on `pod`: the review's bytes decoded as the server decodes them, then screened
+/// and injected.
+fn mutate_pod(pod: &Value, settings: &Settings, facts: &Facts) -> Response {
+    let body = serde_json::to_vec(&json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "operation": "CREATE", "namespace": "app", "object": pod,
+        }
     }))
-    .expect("request")
+    .expect("JSON");
+    let request = crate::server::decode::<Pod>(&body).expect("request");
+    mutate(&request, settings, facts)
 }
 
 fn facts() -> Facts {
@@ -60,7 +65,7 @@ fn merge(base: &mut Value, patch: Value) {
 
 /// Runs `/mutate` on `pod` and applies the patch; returns the mutated pod and the response.
 fn mutated(pod: &Value, settings: &Settings, facts: &Facts) -> (Value, crate::admission::Response) {
-    let response = mutate(&request(pod), settings, facts);
+    let response = mutate_pod(pod, settings, facts);
     let mut out = pod.clone();
     if let Some(patch) = &response.patch {
         use base64::Engine as _;
@@ -183,7 +188,7 @@ fn unknown_fields_survive() {
 fn volumes_secrets_and_tokens() {
     // 8. No volumes array at all but an ephemeral... no: no volumes → denied.
     let none = pod(json!({"spec": {"volumes": null}}));
-    let response = mutate(&request(&none), &Settings::default(), &facts());
+    let response = mutate_pod(&none, &Settings::default(), &facts());
     assert!(!response.allowed);
     assert_eq!(
         response.status.map(|s| s.message).unwrap_or_default(),
@@ -417,7 +422,7 @@ fn security_context_follows_the_app_and_the_namespace() {
     );
     // 19. Root asked for elsewhere: refused with the fix.
     let want_root = pod(json!({"metadata": {"annotations": {"ferry.dev/run-as-user": "0"}}}));
-    let response = mutate(&request(&want_root), &Settings::default(), &facts());
+    let response = mutate_pod(&want_root, &Settings::default(), &facts());
     assert_eq!(response.status.map(|s| (s.code, s.message)), Some((403,
         "metadata.annotations[ferry.dev/run-as-user]: \"0\": root needs the namespace label ferry.dev/privileged-movers=true".to_owned())));
 }
@@ -426,7 +431,7 @@ fn security_context_follows_the_app_and_the_namespace() {
 fn denials_and_pass_throughs() {
     // 20. The annotation names a volume the pod does not have, or one that is not a claim.
     let unknown = pod(json!({"metadata": {"annotations": {"ferry.dev/volume": "nope"}}}));
-    let response = mutate(&request(&unknown), &Settings::default(), &facts());
+    let response = mutate_pod(&unknown, &Settings::default(), &facts());
     assert_eq!(
         response.status.map(|s| s.message).unwrap_or_default(),
         "metadata.annotations[ferry.dev/volume]: \"nope\": the pod has no volume \"nope\": name one of its PVC volumes"
@@ -435,7 +440,7 @@ fn denials_and_pass_throughs() {
         json!({"metadata": {"annotations": {"ferry.dev/volume": "tmp"}}, "spec": {"volumes": [
         {"name": "data", "persistentVolumeClaim": {"claimName": "data"}}, {"name": "tmp", "emptyDir": {}}]}}),
     );
-    let response = mutate(&request(&not_claim), &Settings::default(), &facts());
+    let response = mutate_pod(&not_claim, &Settings::default(), &facts());
     assert_eq!(
         response.status.map(|s| s.message).unwrap_or_default(),
         "metadata.annotations[ferry.dev/volume]: \"tmp\": volume \"tmp\" is not a persistentVolumeClaim or ephemeral volume"
@@ -444,25 +449,25 @@ fn denials_and_pass_throughs() {
     let host = pod(
         json!({"metadata": {"annotations": {"ferry.dev/source": null, "ferry.dev/destination": "d"}}, "spec": {"hostNetwork": true}}),
     );
-    let response = mutate(&request(&host), &Settings::default(), &facts());
+    let response = mutate_pod(&host, &Settings::default(), &facts());
     assert_eq!(
         response.status.map(|s| s.message).unwrap_or_default(),
         "spec.hostNetwork: \"true\": a destination cannot use hostNetwork: its SSH server listens on the pod IP"
     );
     // 22. Already injected: admitted unchanged.
     let (out, _) = mutated(&pod(json!({})), &Settings::default(), &facts());
-    let again = mutate(&request(&out), &Settings::default(), &facts());
+    let again = mutate_pod(&out, &Settings::default(), &facts());
     assert!(again.allowed && again.patch.is_none());
     assert_eq!(sidecars(&out).len(), 1);
     // 23. Not labelled: untouched even with ferry annotations.
     let unlabelled = pod(json!({"metadata": {"labels": {"ferry.dev/inject": null}}}));
-    let response = mutate(&request(&unlabelled), &Settings::default(), &facts());
+    let response = mutate_pod(&unlabelled, &Settings::default(), &facts());
     assert!(response.allowed && response.patch.is_none());
     // 24. Invalid annotations: every problem listed.
     let bad = pod(
         json!({"metadata": {"annotations": {"ferry.dev/schedule": "61 * * * *", "ferry.dev/sidecar-memory": "lots"}}}),
     );
-    let response = mutate(&request(&bad), &Settings::default(), &facts());
+    let response = mutate_pod(&bad, &Settings::default(), &facts());
     assert_eq!(response.status.map(|s| s.message.lines().count()), Some(2));
 }
 
@@ -509,7 +514,7 @@ fn exact_patch_for_a_minimal_pod() {
         bound: Some(BoundObject::default()),
         ..Facts::default()
     };
-    let response = mutate(&request(&minimal), &Settings::default(), &facts);
+    let response = mutate_pod(&minimal, &Settings::default(), &facts);
     use base64::Engine as _;
     let patch: Value = serde_json::from_slice(
         &base64::engine::general_purpose::STANDARD
@@ -552,12 +557,16 @@ fn missing_maps_are_created_first() {
         ferry_api::validate_pod_annotations(&ferry_api::annotations::from_pod_json(&annotated))
             .0
             .expect("valid");
-    let plan = plan(&annotated, &annotations, &Settings::default(), &facts()).expect("plan");
+    let text = annotated.to_string();
+    let view: Pod = serde_json::from_str(&text).expect("pod");
+    let plan = plan(&view, &annotations, &Settings::default(), &facts()).expect("plan");
     let mut bare = annotated.clone();
     let meta = bare["metadata"].as_object_mut().expect("meta");
     meta.remove("annotations");
     meta.remove("labels");
-    let patch = build_patch(&bare, &plan, &Settings::default());
+    let text = bare.to_string();
+    let view: Pod = serde_json::from_str(&text).expect("pod");
+    let patch = build_patch(&view, &plan, &Settings::default());
     let paths: Vec<String> = patch.0.iter().map(|op| op.path.to_string()).collect();
     assert_eq!(
         &paths[..4],
