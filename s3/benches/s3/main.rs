@@ -46,19 +46,9 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let shm = Path::new("/dev/shm");
-    let minio = minio::start_at(shm.is_dir().then(|| shm.to_path_buf()));
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("ferry-s3-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&work).unwrap();
-    let conf = s3support::write_rclone_conf(
-        &work,
-        "minio",
-        &minio.endpoint,
-        &minio.access,
-        &minio.secret,
-    );
-    let client = bucket::client(&minio, &minio.endpoint);
-    let name = s3support::block_on(bucket::create(&client, "bench"));
+    let (minio, conf, name) = serve(shm.is_dir().then(|| shm.to_path_buf()), &work, "bench");
     let tools = [Tool::Ferry, Tool::RcloneDefault, Tool::RcloneTuned];
     let floors: Vec<u16> = std::env::var("FERRY_BENCH_FLOOR")
         .unwrap_or_else(|_| "8,16,32,64".into())
@@ -186,6 +176,18 @@ fn main() {
     minio.stop();
 }
 
+/// A MinIO with its data below `root` (see [`minio::start_at`]), an rclone.conf for it
+/// (section `minio`) in `dir`, and a new bucket named after `bucket`.
+fn serve(root: Option<PathBuf>, dir: &Path, bucket: &str) -> (minio::Minio, PathBuf, String) {
+    let minio = minio::start_at(root);
+    std::fs::create_dir_all(dir).unwrap();
+    let conf =
+        s3support::write_rclone_conf(dir, "minio", &minio.endpoint, &minio.access, &minio.secret);
+    let client = bucket::client(&minio, &minio.endpoint);
+    let name = s3support::block_on(bucket::create(&client, bucket));
+    (minio, conf, name)
+}
+
 /// (h) and (h2): each tool pushes the million-file tree and re-syncs it on a MinIO of its
 /// own, started empty and deleted after the tool's re-sync. Two copies of a million objects
 /// do not fit MinIO's tmpfs next to each other (the second push failed with
@@ -200,18 +202,11 @@ fn huge_case(
     let mut push = Vec::new();
     let mut resync = Vec::new();
     for tool in [Tool::Ferry, Tool::RcloneDefault] {
-        let minio = minio::start_at(shm.is_dir().then(|| shm.join("ferry-s3-huge")));
-        let dir = work.join(format!("huge-{}", tool.slug()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let conf = s3support::write_rclone_conf(
-            &dir,
-            "minio",
-            &minio.endpoint,
-            &minio.access,
-            &minio.secret,
+        let (minio, conf, name) = serve(
+            shm.is_dir().then(|| shm.join("ferry-s3-huge")),
+            &work.join(format!("huge-{}", tool.slug())),
+            "huge",
         );
-        let client = bucket::client(&minio, &minio.endpoint);
-        let name = s3support::block_on(bucket::create(&client, "huge"));
         let remote = format!("minio:{name}/h");
         for (id, out) in [("h", &mut push), ("h2", &mut resync)] {
             let sample = measure::run(tool, &minio, &conf, tree, &remote);
