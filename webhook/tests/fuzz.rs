@@ -162,55 +162,30 @@ proptest! {
 #[tokio::test]
 async fn every_seed_is_answered_and_oversized_bodies_are_refused() {
     for review in seeds() {
-        let request = Request::post("/validate")
-            .body(Body::from(review.to_string()))
-            .expect("request");
-        let response = app().oneshot(request).await.expect("response");
-        assert_eq!(response.status(), StatusCode::OK);
+        let (status, _) = answer("/validate", review.to_string()).await;
+        assert_eq!(status, StatusCode::OK);
     }
     let huge = vec![b' '; ferry_webhook::server::MAX_BODY_BYTES + 1];
-    let request = Request::post("/validate")
-        .body(Body::from(huge))
-        .expect("request");
-    let response = app().oneshot(request).await.expect("response");
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let request = Request::post("/validate")
-        .body(Body::from("{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}"))
-        .expect("request");
-    let response = app().oneshot(request).await.expect("response");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let (status, _) = answer("/validate", huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, body) = answer("/validate", "{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        &body[..],
-        b"expected apiVersion admission.k8s.io/v1 and kind AdmissionReview, got v1 Pod"
+        body,
+        "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview, got v1 Pod"
     );
-    let request = Request::post("/validate")
-        .body(Body::from("{not json"))
-        .expect("request");
-    let response = app().oneshot(request).await.expect("response");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let (status, body) = answer("/validate", "{not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
-        String::from_utf8_lossy(&body)
-            .starts_with("malformed AdmissionReview: key must be a string"),
+        body.starts_with("malformed AdmissionReview: key must be a string"),
         "{body:?}"
     );
 }
 
 /// `path`'s answer to `body`: status and text.
 #[expect(clippy::expect_used, reason = "test support")]
-async fn answer(path: &str, body: String) -> (StatusCode, String) {
-    let request = Request::post(path).body(Body::from(body)).expect("request");
+async fn answer(path: &str, body: impl Into<Body>) -> (StatusCode, String) {
+    let request = Request::post(path).body(body.into()).expect("request");
     let response = app().oneshot(request).await.expect("response");
     let status = response.status();
     let bytes = response
