@@ -195,7 +195,8 @@ impl Remote {
     }
 
     /// One HEAD of the object at full key `key`, its error named for `key`: the request the
-    /// engine's HEAD, the push mark and the lock read share (each with its own retries).
+    /// engine's HEAD, the push mark, the lock read and the multipart upload's check after a
+    /// lost answer share (each with its own retries).
     pub async fn head_object(
         &self,
         key: &str,

@@ -267,14 +267,7 @@ async fn completed_earlier(
     let head = Backoff::default()
         .run("HeadObject", || async {
             stats.head();
-            remote
-                .client
-                .head_object()
-                .bucket(&remote.bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| remote.error("HeadObject", key, e))
+            remote.head_object(key).await
         })
         .await;
     let head = match head {
